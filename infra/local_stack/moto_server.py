@@ -1,0 +1,127 @@
+"""moto in server mode on a threaded werkzeug server, with a WSGI tap for SES sends."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import threading
+import urllib.request
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+log = logging.getLogger(__name__)
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+}
+
+
+def default_region() -> str:
+    return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+
+
+def aws_env(endpoint_url: str, region: str) -> dict[str, str]:
+    """The environment a process needs to talk to the local moto with plain boto3."""
+    return {
+        **FAKE_CREDENTIALS,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_ENDPOINT_URL": endpoint_url,
+    }
+
+
+# A tapped request: (environ copy, request body, status line, response headers, response body)
+SesTap = Callable[[dict[str, Any], bytes, str, list[tuple[str, str]], bytes], None]
+
+
+class SesTapMiddleware:
+    """Sees every request moto serves; hands SES send requests and moto's answers to ``tap``."""
+
+    def __init__(self, app: Any, tap: SesTap | None = None) -> None:
+        self.app = app
+        self.tap = tap
+
+    @staticmethod
+    def _is_ses(environ: dict[str, Any]) -> bool:
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        return "/ses/aws4_request" in auth or environ.get("HTTP_HOST", "").startswith("email.")
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.tap is None or environ.get("REQUEST_METHOD") != "POST" or not self._is_ses(environ):
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        captured: dict[str, Any] = {}
+
+        def capture_start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, capture_start)
+        try:
+            chunks = list(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        response_body = b"".join(chunks)
+        try:
+            self.tap(
+                {k: v for k, v in environ.items() if isinstance(v, str)},
+                body,
+                captured.get("status", ""),
+                captured.get("headers", []),
+                response_body,
+            )
+        except Exception:
+            log.exception("SES tap failed")
+        return [response_body]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """moto's access log is noise next to the functions' logs."""
+
+
+class MotoServer:
+    """moto's WSGI app served on 127.0.0.1 by a threaded werkzeug server."""
+
+    def __init__(self, port: int = 0, tap: SesTap | None = None) -> None:
+        from moto.server import DomainDispatcherApplication, create_backend_app
+
+        self.middleware = SesTapMiddleware(DomainDispatcherApplication(create_backend_app), tap)
+        self._server = make_server(
+            "127.0.0.1", port, self.middleware, threaded=True, request_handler=_QuietHandler
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
+
+    def reset(self) -> None:
+        """Forget every resource (moto's state is per process, shared by all servers in it)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
