@@ -415,3 +415,16 @@ def test_api_has_stage_throttling_and_cors(api_id: str) -> None:
     allowed_headers = cors.get("AllowHeaders", "").strip("'").split(",")
     assert {"Content-Type", "Authorization"} <= set(allowed_headers)
     assert "OPTIONS" in cors.get("AllowMethods", "")
+
+
+@pytest.mark.parametrize("api_id", sorted(APIS))
+def test_api_gateway_error_responses_carry_cors_headers_so_browsers_can_read_them(api_id: str) -> None:
+    # Errors API Gateway answers itself (401/403 from the authorizer, 429 throttling, 5XX) skip the
+    # function and its CORS headers; without these a storefront sees an opaque CORS failure.
+    responses = APIS[api_id]["Properties"].get("GatewayResponses", {})
+    allowed_origin = APIS[api_id]["Properties"]["Cors"]["AllowOrigin"]
+
+    assert {"DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    for response_type, response in responses.items():
+        headers = response.get("ResponseParameters", {}).get("Headers", {})
+        assert headers.get("Access-Control-Allow-Origin") == allowed_origin, response_type
