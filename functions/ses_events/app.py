@@ -1,0 +1,50 @@
+"""SES-events queue consumer: SES notifications (SNS envelope or raw) become message statuses."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from couponflow.adapters.dynamodb import Table
+from couponflow.services.ses_events import SesEventApplier
+from couponflow.ses_notifications import SesNotificationError
+from couponflow.settings import SesEventsSettings
+
+settings = SesEventsSettings.from_env()
+logger = Logger()
+tracer = Tracer()
+processor = BatchProcessor(event_type=EventType.SQS)
+applier = SesEventApplier(
+    table=Table(settings.table_name),
+    events_table=Table(settings.events_table_name),
+    retention_days=settings.message_event_retention_days,
+)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    try:
+        applied = applier.apply_record(record.body)
+    except SesNotificationError as error:
+        # Unparseable: fail this record only; after the queue's maxReceiveCount it lands in the DLQ.
+        logger.error(
+            "unparseable SES event record", extra={"sqs_message_id": record.message_id, "reason": str(error)}
+        )
+        raise
+    if applied.ignored_reason:
+        logger.info(
+            "SES record ignored",
+            extra={"sqs_message_id": record.message_id, "reason": applied.ignored_reason},
+        )
+    else:
+        logger.info("SES record applied", extra={"sqs_message_id": record.message_id, **applied.__dict__})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

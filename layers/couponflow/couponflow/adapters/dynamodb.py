@@ -1,0 +1,329 @@
+"""The one module that talks to DynamoDB.
+
+It creates the client lazily (never at import), converts between Python values and DynamoDB's
+typed JSON, and turns ``ClientError`` codes into domain errors:
+
+- ``ConditionalCheckFailedException`` -> :class:`ConditionFailed` (an invariant held: already
+  claimed, sold out, duplicate event...)
+- ``TransactionCanceledException`` -> :class:`TransactionCanceled` with one reason per item, or
+  :class:`~couponflow.errors.RetryableError` when the cancellation was a conflict or throttling
+- throttling and internal errors -> :class:`~couponflow.errors.RetryableError`
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any, cast
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from couponflow.errors import ConflictError, RetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+Item = dict[str, Any]
+
+_RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+_RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class ConditionFailed(ConflictError):
+    """A conditional write found the item not in the state it required."""
+
+    def __init__(self, message: str, item: Item | None = None) -> None:
+        super().__init__(message)
+        self.item = item
+
+
+class TransactionCanceled(ConflictError):
+    """A transaction was canceled by a failed condition; ``reasons[i]`` belongs to the i-th action."""
+
+    def __init__(self, reasons: list[str], items: list[Item | None]) -> None:
+        super().__init__(f"transaction canceled: {reasons}")
+        self.reasons = reasons
+        self.items = items
+
+    def failed(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+
+@cache
+def client() -> DynamoDBClient:
+    """The shared client, created on first use with adaptive retries for throttling."""
+    return boto3.client("dynamodb", config=Config(retries={"max_attempts": 8, "mode": "adaptive"}))
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return {_plain(v) for v in value}
+    return value
+
+
+def deserialize(raw: Mapping[str, Any]) -> Item:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in raw.items()}
+
+
+def _values(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return serialize(values) if values else None
+
+
+def _translate(error: ClientError) -> Exception:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "ConditionalCheckFailedException":
+        raw: Any = error.response.get("Item")
+        return ConditionFailed(str(error), deserialize(raw) if raw else None)
+    if code == "TransactionCanceledException":
+        cancellations = error.response.get("CancellationReasons", [])
+        reasons = [c.get("Code", "None") for c in cancellations]
+        if any(r in _RETRYABLE_REASONS for r in reasons):
+            return RetryableError(f"transaction conflict: {reasons}")
+        items = [deserialize(c["Item"]) if c.get("Item") else None for c in cancellations]
+        return TransactionCanceled(reasons, items)
+    if code in _RETRYABLE_CODES:
+        return RetryableError(f"DynamoDB {code}: {error}")
+    return error
+
+
+@dataclass(frozen=True)
+class Put:
+    item: Item
+    condition: str | None = None
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Update:
+    key: Item
+    expression: str
+    condition: str | None = None
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Delete:
+    key: Item
+    condition: str | None = None
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    key: Item
+    condition: str
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, Any] | None = None
+
+
+TransactAction = Put | Update | Delete | Check
+
+
+@dataclass
+class Table:
+    """One DynamoDB table, addressed by name, with the few operations the store needs."""
+
+    name: str
+
+    def _common(
+        self, condition: str | None, names: Mapping[str, str] | None, values: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
+        if values:
+            kwargs["ExpressionAttributeValues"] = _values(values)
+        return kwargs
+
+    def get(self, key: Item, *, consistent: bool = True) -> Item | None:
+        try:
+            response = client().get_item(TableName=self.name, Key=serialize(key), ConsistentRead=consistent)
+        except ClientError as error:
+            raise _translate(error) from error
+        raw = response.get("Item")
+        return deserialize(raw) if raw else None
+
+    def put(
+        self,
+        item: Item,
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> None:
+        try:
+            client().put_item(
+                TableName=self.name,
+                Item=serialize(item),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **self._common(condition, names, values),
+            )
+        except ClientError as error:
+            raise _translate(error) from error
+
+    def update(
+        self,
+        key: Item,
+        expression: str,
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        return_new: bool = False,
+    ) -> Item | None:
+        try:
+            response = client().update_item(
+                TableName=self.name,
+                Key=serialize(key),
+                UpdateExpression=expression,
+                ReturnValues="ALL_NEW" if return_new else "NONE",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **self._common(condition, names, values),
+            )
+        except ClientError as error:
+            raise _translate(error) from error
+        raw = response.get("Attributes")
+        return deserialize(raw) if raw else None
+
+    def query(
+        self,
+        key_condition: str,
+        values: Mapping[str, Any],
+        *,
+        names: Mapping[str, str] | None = None,
+        index: str | None = None,
+        limit: int | None = None,
+        forward: bool = True,
+        consistent: bool = False,
+        filter_expression: str | None = None,
+    ) -> list[Item]:
+        """All matching items (following pages) up to ``limit``."""
+        return list(
+            self.iter_query(
+                key_condition,
+                values,
+                names=names,
+                index=index,
+                limit=limit,
+                forward=forward,
+                consistent=consistent,
+                filter_expression=filter_expression,
+            )
+        )
+
+    def iter_query(
+        self,
+        key_condition: str,
+        values: Mapping[str, Any],
+        *,
+        names: Mapping[str, str] | None = None,
+        index: str | None = None,
+        limit: int | None = None,
+        forward: bool = True,
+        consistent: bool = False,
+        filter_expression: str | None = None,
+    ) -> Iterator[Item]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": _values(values),
+            "ScanIndexForward": forward,
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
+        if index:
+            kwargs["IndexName"] = index
+        elif consistent:
+            kwargs["ConsistentRead"] = True
+        if filter_expression:
+            kwargs["FilterExpression"] = filter_expression
+        if limit:
+            kwargs["Limit"] = limit
+        returned = 0
+        while True:
+            try:
+                response = client().query(**kwargs)
+            except ClientError as error:
+                raise _translate(error) from error
+            for raw in response.get("Items", []):
+                yield deserialize(raw)
+                returned += 1
+                if limit and returned >= limit:
+                    return
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+    def transact(self, actions: Sequence[TransactAction], *, token: str | None = None) -> None:
+        """All-or-nothing write of up to 100 actions on this table."""
+        request: list[TransactWriteItemTypeDef] = [self._transact_item(a) for a in actions]
+        kwargs: dict[str, Any] = {"TransactItems": request}
+        if token:
+            kwargs["ClientRequestToken"] = token
+        try:
+            client().transact_write_items(**kwargs)
+        except ClientError as error:
+            raise _translate(error) from error
+
+    def _transact_item(self, action: TransactAction) -> TransactWriteItemTypeDef:
+        common = self._common(action.condition, action.names, action.values)
+        common["TableName"] = self.name
+        request: dict[str, Any]
+        if isinstance(action, Put):
+            common["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            request = {"Put": {"Item": serialize(action.item), **common}}
+        elif isinstance(action, Update):
+            common["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            request = {
+                "Update": {"Key": serialize(action.key), "UpdateExpression": action.expression, **common}
+            }
+        elif isinstance(action, Delete):
+            request = {"Delete": {"Key": serialize(action.key), **common}}
+        else:
+            request = {"ConditionCheck": {"Key": serialize(action.key), **common}}
+        return cast("TransactWriteItemTypeDef", request)
+
+    def batch_put(self, items: Sequence[Item]) -> None:
+        """Unconditional bulk write in chunks of 25, resending unprocessed items."""
+        for start in range(0, len(items), 25):
+            pending: list[Any] = [{"PutRequest": {"Item": serialize(i)}} for i in items[start : start + 25]]
+            while pending:
+                try:
+                    response = client().batch_write_item(RequestItems={self.name: pending})
+                except ClientError as error:
+                    raise _translate(error) from error
+                pending = list(response.get("UnprocessedItems", {}).get(self.name, []))

@@ -1,0 +1,60 @@
+"""The one module that talks to SES (v2 API).
+
+Coupon emails go out as raw MIME through ``SendEmail`` so every header we set (one-click
+unsubscribe included) is sent as written, with the configuration set and message tags that tie
+SES's events back to merchant, campaign, customer and message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from couponflow.errors import PermanentSendError, RetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sesv2.client import SESV2Client
+
+# SES refuses these for good: retrying the same message cannot succeed.
+_PERMANENT = frozenset({"MessageRejected", "BadRequestException", "InvalidParameterValue"})
+
+
+@cache
+def client() -> SESV2Client:
+    return boto3.client("sesv2", config=Config(retries={"max_attempts": 5, "mode": "adaptive"}))
+
+
+def send_raw(
+    *,
+    sender: str,
+    recipient: str,
+    raw_message: bytes,
+    configuration_set: str,
+    tags: Mapping[str, str],
+) -> str:
+    """Hand one message to SES; returns SES's message id.
+
+    Raises :class:`PermanentSendError` when SES rejects the message and
+    :class:`RetryableError` for throttling, a paused account or any other transient failure.
+    """
+    try:
+        response = client().send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": [recipient]},
+            Content={"Raw": {"Data": raw_message}},
+            ConfigurationSetName=configuration_set,
+            EmailTags=[{"Name": k, "Value": v} for k, v in tags.items()],
+        )
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _PERMANENT:
+            raise PermanentSendError(
+                f"{code}: {error.response.get('Error', {}).get('Message', '')}"
+            ) from error
+        raise RetryableError(f"SES {code}: {error}") from error
+    return response["MessageId"]

@@ -1,0 +1,83 @@
+"""Rendering the coupon email: the campaign's templates filled in, as a complete MIME message.
+
+Pure: values in, bytes out. The mailer hands the bytes to SES as raw content, so every header
+(List-Unsubscribe included) reaches the recipient exactly as written here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+PLACEHOLDERS = frozenset({"code", "coupon_url", "campaign", "name", "email", "unsubscribe_url"})
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+
+DEFAULT_HTML = """<!doctype html>
+<html><body style="font-family:Arial,sans-serif;color:#222">
+<h1 style="font-size:20px">{{campaign}}</h1>
+<p>Hi {{name}}, here is your coupon code:</p>
+<p style="font-size:28px;font-weight:bold;letter-spacing:2px">{{code}}</p>
+<p><a href="{{coupon_url}}" style="background:#0a7;color:#fff;padding:10px 16px;text-decoration:none">
+Check your coupon</a></p>
+<p style="font-size:12px;color:#777">Don't want these emails?
+<a href="{{unsubscribe_url}}">Unsubscribe</a></p>
+</body></html>
+"""
+
+DEFAULT_TEXT = """{{campaign}}
+
+Hi {{name}}, here is your coupon code: {{code}}
+
+Check your coupon: {{coupon_url}}
+
+Unsubscribe: {{unsubscribe_url}}
+"""
+
+
+def unknown_placeholders(template: str) -> set[str]:
+    return {name for name in _PLACEHOLDER.findall(template) if name not in PLACEHOLDERS}
+
+
+def fill(template: str, values: Mapping[str, str], *, escape: bool) -> str:
+    """Replace ``{{name}}`` placeholders; values are HTML-escaped in HTML bodies."""
+
+    def one(match: re.Match[str]) -> str:
+        value = values.get(match.group(1), "")
+        return html.escape(value, quote=True) if escape else value
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+@dataclass(frozen=True)
+class CouponEmail:
+    sender: str
+    recipient: str
+    subject: str
+    html_template: str | None
+    text_template: str | None
+    values: Mapping[str, str]
+    unsubscribe_url: str | None = None
+
+
+def render(email: CouponEmail, *, now: datetime | None = None) -> bytes:
+    """A multipart/alternative message (text, then HTML) with one-click unsubscribe headers."""
+    values = {**email.values, "unsubscribe_url": email.unsubscribe_url or ""}
+    message = EmailMessage()
+    message["From"] = email.sender
+    message["To"] = Address(addr_spec=email.recipient)
+    message["Subject"] = fill(email.subject, values, escape=False)
+    message["Date"] = format_datetime(now or datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain=email.sender.rpartition("@")[2] or None)
+    if email.unsubscribe_url:
+        # RFC 8058 one-click unsubscribe: mailbox providers POST "List-Unsubscribe=One-Click" to it.
+        message["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(fill(email.text_template or DEFAULT_TEXT, values, escape=False))
+    message.add_alternative(fill(email.html_template or DEFAULT_HTML, values, escape=True), subtype="html")
+    return message.as_bytes()

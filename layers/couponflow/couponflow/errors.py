@@ -1,0 +1,29 @@
+"""Domain errors. Adapters translate AWS ``ClientError`` codes into these; handlers map them out."""
+
+
+class CouponflowError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class NotFoundError(CouponflowError):
+    """The merchant-scoped thing asked for does not exist."""
+
+
+class ConflictError(CouponflowError):
+    """The write lost a race or would break an invariant (conditional check failed)."""
+
+
+class InvalidInputError(CouponflowError):
+    """Input that passed the schema but breaks a business rule; ``field`` names the culprit."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RetryableError(CouponflowError):
+    """A transient failure (throttling, a conflicting transaction): the caller should retry later."""
+
+
+class PermanentSendError(CouponflowError):
+    """The provider refused the message for good (rejected, invalid address): do not retry."""

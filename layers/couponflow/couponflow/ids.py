@@ -1,0 +1,35 @@
+"""Identifiers: time-sortable ids for new things, deterministic ids for customers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def _base32(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        value, rem = divmod(value, 32)
+        chars.append(_CROCKFORD[rem])
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str) -> str:
+    """A ULID-style id: 48-bit millisecond time then 80 random bits, so ids sort by creation."""
+    millis = int(time.time() * 1000)
+    rand = int.from_bytes(os.urandom(10), "big")
+    return f"{prefix}_{_base32(millis, 10)}{_base32(rand, 16)}"
+
+
+def customer_id(merchant_id: str, normalized_email: str) -> str:
+    """The same address always maps to the same customer of a merchant (so claims are idempotent)."""
+    digest = hashlib.sha256(f"{merchant_id}\x00{normalized_email}".encode()).hexdigest()
+    return f"cus_{digest[:24]}"
+
+
+def shard_of(value: str, shards: int) -> int:
+    """A stable shard number for ``value`` in ``range(shards)``."""
+    return int.from_bytes(hashlib.sha256(value.encode()).digest()[:4], "big") % shards

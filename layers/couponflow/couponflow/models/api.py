@@ -1,0 +1,113 @@
+"""The API contract: what storefronts and merchants send, and what they get back.
+
+Constraints sit on the fields, so bad input fails at the edge with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+from couponflow.domain.coupon_email import PLACEHOLDERS, unknown_placeholders
+from couponflow.domain.emails import InvalidEmail, normalize_email
+
+MAX_CODES_PER_REQUEST = 1000
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
+_CODE = re.compile(CODE_PATTERN)
+
+
+def _email(value: str) -> str:
+    try:
+        return normalize_email(value)
+    except InvalidEmail as error:
+        raise ValueError(str(error)) from error
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone '{value}'") from error
+    return value
+
+
+def _template(value: str | None) -> str | None:
+    if value is not None and (unknown := unknown_placeholders(value)):
+        allowed = ", ".join(f"{{{{{p}}}}}" for p in sorted(PLACEHOLDERS))
+        raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; allowed: {allowed}")
+    return value
+
+
+Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
+Code = Annotated[str, Field(pattern=CODE_PATTERN)]
+Template = Annotated[str | None, Field(default=None, max_length=100_000), AfterValidator(_template)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Channel(StrEnum):
+    EMAIL = "email"  # the code is sent by email only
+    PAGE = "page"  # the code is shown on the page too (and emailed as a copy)
+
+
+class CampaignIn(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    subject: str = Field(default="Your coupon is here", min_length=1, max_length=200)
+    html_template: Template = None
+    text_template: Template = None
+    store_url: HttpUrl | None = None
+    channel: Channel = Channel.EMAIL
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+    daily_limit: int | None = Field(default=None, ge=1)
+    offer_lifetime_days: int | None = Field(default=None, ge=1, le=3650)
+    release_undelivered_codes: bool = True
+    codes: list[Code] = Field(default_factory=list, max_length=MAX_CODES_PER_REQUEST)
+
+    @model_validator(mode="after")
+    def _window(self) -> CampaignIn:
+        for name in ("starts_at", "ends_at"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} must carry a time zone offset, e.g. 2026-12-01T09:00:00+01:00")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class CodesIn(_Strict):
+    codes: list[Code] = Field(min_length=1, max_length=MAX_CODES_PER_REQUEST)
+
+
+class CodesLoaded(BaseModel):
+    imported: int
+    duplicate: int
+
+
+class ClaimIn(_Strict):
+    email: Email
+    name: str | None = Field(default=None, max_length=100)
+    marketing_consent: bool = False
+
+
+class ClaimOut(BaseModel):
+    status: str
+    reason: str | None = None
+    customer_id: str
+    campaign_id: str
+    claimed_at: str | None = None
+    code: str | None = None
+    message: str
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    count: int

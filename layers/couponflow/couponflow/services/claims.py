@@ -1,0 +1,76 @@
+"""The claim use case: a storefront asks for a coupon for a customer of a campaign."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from couponflow.adapters import sqs
+from couponflow.adapters.dynamodb import Table
+from couponflow.domain.claim_status import ClaimStatus
+from couponflow.domain.message_status import MessageStatus
+from couponflow.ids import customer_id, new_id
+from couponflow.models.api import Channel, ClaimIn, ClaimOut
+from couponflow.store import campaigns, claims, keys
+
+_MESSAGES = {
+    ClaimStatus.CLAIMED: "Your coupon is on its way to your inbox.",
+    ClaimStatus.OUT_OF_COUPONS: "Sorry, there are no coupons available right now.",
+}
+
+
+@dataclass(frozen=True)
+class ClaimService:
+    table: Table
+    mail_queue_url: str
+
+    def claim(
+        self, merchant_id: str, campaign_id: str, request: ClaimIn, now: datetime | None = None
+    ) -> tuple[ClaimOut, bool]:
+        """The claim's outcome, and whether this call assigned the code (False for a repeat)."""
+        now = now or datetime.now(UTC)
+        campaign = campaigns.get(self.table, merchant_id, campaign_id)
+        who = claims.Claimant(
+            customer_id=customer_id(merchant_id, request.email),
+            email=request.email,
+            name=request.name,
+            marketing_consent=request.marketing_consent,
+        )
+        stamp = now.isoformat()
+        closed = campaign.closed_reason(now)
+        if closed is not None:
+            record = claims.record_out_of_coupons(self.table, campaign, who, closed, now=stamp)
+        else:
+            record = claims.assign(
+                self.table, campaign, who, now=stamp, day=campaign.local_day(now), message_id=new_id("msg")
+            )
+        if record.status is not ClaimStatus.OUT_OF_COUPONS and record.message_id:
+            self._queue_coupon_email(merchant_id, record, repeat=not record.new)
+        show_code = campaign.channel == Channel.PAGE
+        outcome = ClaimOut(
+            status=str(record.status),
+            reason=str(record.reason) if record.reason else None,
+            customer_id=record.customer_id,
+            campaign_id=record.campaign_id,
+            claimed_at=record.claimed_at,
+            code=record.code if show_code else None,
+            message=_MESSAGES.get(record.status, "Your coupon has been claimed."),
+        )
+        return outcome, record.new
+
+    def _queue_coupon_email(self, merchant_id: str, record: claims.ClaimRecord, *, repeat: bool) -> None:
+        """Queue the coupon email; on a repeat claim, queue it again only if it never left.
+
+        The message item was written in the claim's transaction, so a crash between the write
+        and this send loses nothing: the customer's retry (or housekeeping) queues it again, and
+        the mailer sends each message at most once.
+        """
+        assert record.message_id is not None
+        if repeat:
+            item = self.table.get(keys.message(merchant_id, record.customer_id, record.message_id))
+            if item is None or item.get("status") != MessageStatus.QUEUED or item.get("ses_message_id"):
+                return
+        sqs.send_json(
+            self.mail_queue_url,
+            {"merchant_id": merchant_id, "customer_id": record.customer_id, "message_id": record.message_id},
+        )

@@ -1,0 +1,63 @@
+"""The merchant's customers tab: a customer with their claims and messages (and each message's events)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from couponflow.adapters.dynamodb import Item, Table
+from couponflow.domain.emails import InvalidEmail, normalize_email
+from couponflow.errors import InvalidInputError, NotFoundError
+from couponflow.ids import customer_id
+from couponflow.services.campaigns import public
+from couponflow.store import keys, messages
+
+
+def resolve_customer_id(merchant_id: str, customer_id_or_email: str) -> str:
+    """Accept either a customer id or the customer's email address."""
+    if "@" not in customer_id_or_email:
+        return customer_id_or_email
+    try:
+        return customer_id(merchant_id, normalize_email(customer_id_or_email))
+    except InvalidEmail as error:
+        raise InvalidInputError(str(error), "email") from error
+
+
+def _event(item: Item) -> dict[str, Any]:
+    keep = ("event_type", "status", "occurred_at", "recipient", "details", "ses_message_id")
+    return {k: item[k] for k in keep if k in item}
+
+
+def _message(item: Item, events_table: Table, now_epoch: int) -> dict[str, Any]:
+    view = public(item)
+    view.pop("lease_until", None)
+    view["events"] = [
+        _event(e)
+        for e in messages.timeline(events_table, item["merchant_id"], item["message_id"], now_epoch=now_epoch)
+    ]
+    return view
+
+
+def customer_view(table: Table, events_table: Table, merchant_id: str, customer_ref: str) -> dict[str, Any]:
+    """Profile, claims and messages in one Query of the customer's partition, plus each message's events."""
+    cid = resolve_customer_id(merchant_id, customer_ref)
+    items = table.query("pk = :pk", {":pk": keys.customer_partition(merchant_id, cid)}, consistent=True)
+    profile = next((i for i in items if i["sk"] == "PROFILE"), None)
+    if profile is None:
+        raise NotFoundError(f"customer '{customer_ref}' not found")
+    now_epoch = int(datetime.now(UTC).timestamp())
+    return {
+        **public(profile),
+        "claims": [public(i) for i in items if i["sk"].startswith("CLAIM#")],
+        "messages": [_message(i, events_table, now_epoch) for i in items if i["sk"].startswith("MESSAGE#")],
+    }
+
+
+def message_view(
+    table: Table, events_table: Table, merchant_id: str, customer_ref: str, message_id: str
+) -> dict[str, Any]:
+    cid = resolve_customer_id(merchant_id, customer_ref)
+    item = messages.get(table, merchant_id, cid, message_id)
+    if item is None:
+        raise NotFoundError(f"message '{message_id}' not found")
+    return _message(item, events_table, int(datetime.now(UTC).timestamp()))

@@ -1,0 +1,108 @@
+"""The mailer use case: turn a queued coupon message into an email handed to SES, at most once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from couponflow.adapters import ses
+from couponflow.adapters.dynamodb import Table
+from couponflow.domain.coupon_email import CouponEmail, render
+from couponflow.domain.message_status import MessageStatus
+from couponflow.errors import PermanentSendError, RetryableError
+from couponflow.store import campaigns, keys, messages
+
+logger = logging.getLogger(__name__)
+
+SEND_LEASE_SECONDS = 120
+
+
+class MailJob(BaseModel):
+    """One SQS record on the mail queue: which message to send."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    merchant_id: str = Field(min_length=1, max_length=64)
+    customer_id: str = Field(min_length=1, max_length=64)
+    message_id: str = Field(min_length=1, max_length=64)
+
+
+@dataclass(frozen=True)
+class Mailer:
+    table: Table
+    sender: str
+    configuration_set: str
+    public_base_url: str
+
+    def deliver(self, job: MailJob, now: datetime | None = None) -> str:
+        """Send the message of ``job``; returns what happened (for logs and tests)."""
+        now = now or datetime.now(UTC)
+        stamp = now.isoformat()
+        key = keys.message(job.merchant_id, job.customer_id, job.message_id)
+        message = self.table.get(key)
+        if message is None:
+            raise ValueError(f"message {job.message_id} of customer {job.customer_id} does not exist")
+        if message.get("ses_message_id") or message.get("status") != MessageStatus.QUEUED:
+            return "already_handled"
+        recipient: str = message["recipient"]
+        suppression = messages.is_suppressed(self.table, job.merchant_id, recipient)
+        if suppression is not None:
+            details = {"reason": "suppressed", "suppression_reason": suppression.get("reason")}
+            messages.raise_status(self.table, key, MessageStatus.DROPPED, at=stamp, details=details)
+            return "dropped"
+        if not messages.take_send_lease(
+            self.table, key, now_epoch=int(now.timestamp()), lease_seconds=SEND_LEASE_SECONDS
+        ):
+            # Another invocation holds the lease (or just finished): look again after the visibility timeout.
+            raise RetryableError(f"message {job.message_id} is being sent by another invocation")
+        campaign = campaigns.get(self.table, job.merchant_id, message["campaign_id"])
+        customer = self.table.get(keys.customer(job.merchant_id, job.customer_id), consistent=False) or {}
+        email = CouponEmail(
+            sender=self.sender,
+            recipient=recipient,
+            subject=campaign.subject,
+            html_template=campaign.html_template,
+            text_template=campaign.text_template,
+            values={
+                "code": message["code"],
+                "campaign": campaign.name,
+                "name": customer.get("name") or "there",
+                "email": recipient,
+                "coupon_url": _with_utm(campaign.store_url or self.public_base_url, campaign.campaign_id),
+            },
+        )
+        tags = {
+            "merchant": job.merchant_id,
+            "campaign": campaign.campaign_id,
+            "customer": job.customer_id,
+            "message": job.message_id,
+        }
+        try:
+            ses_id = ses.send_raw(
+                sender=self.sender,
+                recipient=recipient,
+                raw_message=render(email, now=now),
+                configuration_set=self.configuration_set,
+                tags=tags,
+            )
+        except PermanentSendError as error:
+            logger.warning("SES refused message", extra={"message_id": job.message_id, "error": str(error)})
+            messages.raise_status(
+                self.table, key, MessageStatus.FAILED, at=stamp, details={"reason": str(error)}
+            )
+            return "failed"
+        messages.record_handoff(self.table, key, ses_id, at=stamp)
+        messages.raise_status(
+            self.table, key, MessageStatus.SENT, at=stamp, details={"ses_message_id": ses_id}
+        )
+        return "sent"
+
+
+def _with_utm(url: str, campaign_id: str) -> str:
+    parts = urlsplit(url)
+    utm = urlencode({"utm_source": "couponflow", "utm_medium": "email", "utm_campaign": campaign_id})
+    query = f"{parts.query}&{utm}" if parts.query else utm
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))

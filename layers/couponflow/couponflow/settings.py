@@ -1,0 +1,47 @@
+"""Environment of each function as a pydantic model, validated once at cold start.
+
+Domain code never reads ``os.environ``; handlers load their settings here and pass plain values on.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+
+class _EnvSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def from_env(cls) -> Self:
+        """Validate the process environment; a missing or bad variable fails the cold start loudly."""
+        return cls.model_validate(dict(os.environ))
+
+
+class TableSettings(_EnvSettings):
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+
+
+class ClaimSettings(TableSettings):
+    mail_queue_url: str = Field(alias="MAIL_QUEUE_URL", min_length=1)
+
+
+class MerchantApiSettings(TableSettings):
+    events_table_name: str = Field(alias="EVENTS_TABLE_NAME", min_length=3)
+
+
+class AuthorizerSettings(TableSettings):
+    pass
+
+
+class MailerSettings(TableSettings):
+    sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)
+    configuration_set_name: str = Field(alias="CONFIGURATION_SET_NAME", min_length=1)
+    public_base_url: HttpUrl = Field(alias="PUBLIC_BASE_URL")
+
+
+class SesEventsSettings(TableSettings):
+    events_table_name: str = Field(alias="EVENTS_TABLE_NAME", min_length=3)
+    message_event_retention_days: int = Field(alias="MESSAGE_EVENT_RETENTION_DAYS", default=180, ge=1)

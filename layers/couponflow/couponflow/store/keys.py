@@ -1,0 +1,117 @@
+"""Key design of the Couponflow table: every partition key starts with the merchant.
+
+Main table (``pk``/``sk``, plus ``gsi1pk``/``gsi1sk``); ``<m>`` is the merchant id:
+
+- merchant profile: ``M#<m>`` / ``PROFILE``
+- API key (hashed): ``M#<m>`` / ``APIKEY#<sha256>``
+- campaign: ``M#<m>#CAMPAIGN#<c>`` / ``CAMPAIGN``; gsi1 ``M#<m>#CAMPAIGNS`` / created_at
+- code registry: ``M#<m>#CAMPAIGN#<c>#CODE#<code>`` / ``CODE``
+- available code: ``M#<m>#CAMPAIGN#<c>#POOL#<shard>`` / ``CODE#<code>``
+- daily claim count: ``M#<m>#CAMPAIGN#<c>#DAY#<local date>`` / ``COUNT`` (only with a daily limit)
+- customer profile: ``M#<m>#CUSTOMER#<cus>`` / ``PROFILE``
+- claim: ``M#<m>#CUSTOMER#<cus>`` / ``CLAIM#<c>``;
+  gsi1 ``M#<m>#CAMPAIGN#<c>#CLAIMS#<shard>`` / ``<claimed_at>#<cus>``
+- message: ``M#<m>#CUSTOMER#<cus>`` / ``MESSAGE#<msg>``;
+  gsi1 ``SESMESSAGE#<ses id>`` / ``MESSAGE`` (for identity notifications, which carry no tags)
+- suppression: ``M#<m>#SUPPRESSION`` / ``EMAIL#<address>``
+
+Why:
+- A customer's page (profile, claims, messages) is one Query on ``M#<m>#CUSTOMER#<cus>``.
+- One claim per (campaign, customer) is ``attribute_not_exists`` on the claim's own key.
+- Available codes live in ``POOL_SHARDS`` partitions, and claims of a hot campaign land on as
+  many customer partitions as there are customers; the campaign's claim listing index is
+  sharded the same way, so no single key takes a flash sale's writes.
+- The code registry item outlives the pool entry: a code is never loaded or handed out twice.
+
+Message events table (``pk``/``sk``, TTL ``expires_at``): ``M#<m>#MESSAGE#<msg>`` /
+``EVENT#<occurred_at>#<event_key>``; events we cannot tie to a message go to ``ORPHAN#<ses id>``.
+"""
+
+from __future__ import annotations
+
+from couponflow.ids import shard_of
+
+POOL_SHARDS = 16
+CLAIM_INDEX_SHARDS = 16
+GSI1 = "gsi1"
+
+
+def merchant(merchant_id: str) -> dict[str, str]:
+    return {"pk": f"M#{merchant_id}", "sk": "PROFILE"}
+
+
+def api_key(merchant_id: str, key_hash: str) -> dict[str, str]:
+    return {"pk": f"M#{merchant_id}", "sk": f"APIKEY#{key_hash}"}
+
+
+def campaign(merchant_id: str, campaign_id: str) -> dict[str, str]:
+    return {"pk": f"M#{merchant_id}#CAMPAIGN#{campaign_id}", "sk": "CAMPAIGN"}
+
+
+def campaigns_index(merchant_id: str) -> str:
+    return f"M#{merchant_id}#CAMPAIGNS"
+
+
+def code_registry(merchant_id: str, campaign_id: str, code: str) -> dict[str, str]:
+    return {"pk": f"M#{merchant_id}#CAMPAIGN#{campaign_id}#CODE#{code}", "sk": "CODE"}
+
+
+def pool_partition(merchant_id: str, campaign_id: str, shard: int) -> str:
+    return f"M#{merchant_id}#CAMPAIGN#{campaign_id}#POOL#{shard:02d}"
+
+
+def pool_code(merchant_id: str, campaign_id: str, code: str) -> dict[str, str]:
+    """An available code; its shard is a hash of the code, so loading is spread and idempotent."""
+    return {"pk": pool_partition(merchant_id, campaign_id, shard_of(code, POOL_SHARDS)), "sk": f"CODE#{code}"}
+
+
+def daily_count(merchant_id: str, campaign_id: str, local_day: str) -> dict[str, str]:
+    return {"pk": f"M#{merchant_id}#CAMPAIGN#{campaign_id}#DAY#{local_day}", "sk": "COUNT"}
+
+
+def customer_partition(merchant_id: str, customer_id: str) -> str:
+    return f"M#{merchant_id}#CUSTOMER#{customer_id}"
+
+
+def customer(merchant_id: str, customer_id: str) -> dict[str, str]:
+    return {"pk": customer_partition(merchant_id, customer_id), "sk": "PROFILE"}
+
+
+def claim(merchant_id: str, customer_id: str, campaign_id: str) -> dict[str, str]:
+    return {"pk": customer_partition(merchant_id, customer_id), "sk": f"CLAIM#{campaign_id}"}
+
+
+def campaign_claims_partition(merchant_id: str, campaign_id: str, shard: int) -> str:
+    return f"M#{merchant_id}#CAMPAIGN#{campaign_id}#CLAIMS#{shard:02d}"
+
+
+def claim_index(merchant_id: str, campaign_id: str, customer_id: str, claimed_at: str) -> dict[str, str]:
+    shard = shard_of(customer_id, CLAIM_INDEX_SHARDS)
+    return {
+        "gsi1pk": campaign_claims_partition(merchant_id, campaign_id, shard),
+        "gsi1sk": f"{claimed_at}#{customer_id}",
+    }
+
+
+def message(merchant_id: str, customer_id: str, message_id: str) -> dict[str, str]:
+    return {"pk": customer_partition(merchant_id, customer_id), "sk": f"MESSAGE#{message_id}"}
+
+
+def ses_message_index(ses_message_id: str) -> dict[str, str]:
+    return {"gsi1pk": f"SESMESSAGE#{ses_message_id}", "gsi1sk": "MESSAGE"}
+
+
+def suppression(merchant_id: str, email: str) -> dict[str, str]:
+    return {"pk": f"M#{merchant_id}#SUPPRESSION", "sk": f"EMAIL#{email}"}
+
+
+def message_events_partition(merchant_id: str, message_id: str) -> str:
+    return f"M#{merchant_id}#MESSAGE#{message_id}"
+
+
+def message_event(merchant_id: str, message_id: str, occurred_at: str, event_key: str) -> dict[str, str]:
+    return {"pk": message_events_partition(merchant_id, message_id), "sk": f"EVENT#{occurred_at}#{event_key}"}
+
+
+def orphan_event(ses_message_id: str, occurred_at: str, event_key: str) -> dict[str, str]:
+    return {"pk": f"ORPHAN#{ses_message_id}", "sk": f"EVENT#{occurred_at}#{event_key}"}

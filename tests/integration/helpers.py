@@ -1,0 +1,51 @@
+"""Small builders over the sample events, so tests change only what they are about."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from typing import Any
+
+from tests.conftest import load_event
+
+
+def claim_event(merchant_id: str, campaign_id: str, body: Any) -> dict[str, Any]:
+    event = copy.deepcopy(load_event("claim/post_claim"))
+    path = f"/public/merchants/{merchant_id}/campaigns/{campaign_id}/claims"
+    event["path"] = path
+    event["pathParameters"] = {"merchantId": merchant_id, "campaignId": campaign_id}
+    event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
+    return event
+
+
+def merchant_event(
+    merchant_id: str,
+    method: str,
+    resource: str,
+    path: str,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    event = copy.deepcopy(load_event("merchant_api/create_campaign"))
+    event.update({"httpMethod": method, "resource": resource, "path": path})
+    event["requestContext"].update({"httpMethod": method, "resourcePath": resource})
+    event["requestContext"]["authorizer"] = {"principalId": merchant_id, "merchant_id": merchant_id}
+    event["body"] = None if body is None else (body if isinstance(body, str) else json.dumps(body))
+    event["queryStringParameters"] = query
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
+    return event
+
+
+def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:q") -> dict[str, Any]:
+    template = load_event("mailer/mail_job")["Records"][0]
+    records = []
+    for body in bodies:
+        record = copy.deepcopy(template)
+        record.update({"messageId": str(uuid.uuid4()), "body": body, "eventSourceARN": queue_arn})
+        records.append(record)
+    return {"Records": records}
+
+
+def body_of(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"]) if response.get("body") else None
