@@ -7,6 +7,7 @@ build/package-cache/ when present, so only a cold checkout downloads the wheels 
 from __future__ import annotations
 
 import ast
+import copy
 import subprocess
 import sys
 import time
@@ -156,7 +157,7 @@ def test_packaged_template_points_at_the_zips_and_is_otherwise_unchanged(
     package_dir: Path, source_template: dict[str, Any], functions: dict[str, dict[str, Any]]
 ) -> None:
     packaged = yaml.safe_load((package_dir / "template.packaged.yaml").read_text(encoding="utf-8"))
-    expected = source_template  # module-scoped copy: edited here, last user of the fixture
+    expected = copy.deepcopy(source_template)
     for function_id in functions:
         expected["Resources"][function_id]["Properties"]["CodeUri"] = f"{function_id}.zip"
     for resource in expected["Resources"].values():
