@@ -5,17 +5,16 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ses.models import ses_backends
-
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.ids import customer_id
 from couponflow.store import campaigns, claims, keys
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
 from tests.conftest import load_event
 from tests.integration.helpers import sqs_event
 
