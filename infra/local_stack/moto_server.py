@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.server import DomainDispatcherApplication, create_backend_app  # type: ignore[attr-defined]
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,6 @@ class MotoServer:
     """moto's WSGI app served on 127.0.0.1 by a threaded werkzeug server."""
 
     def __init__(self, port: int = 0, tap: SesTap | None = None) -> None:
-        from moto.server import DomainDispatcherApplication, create_backend_app
-
         self.middleware = SesTapMiddleware(DomainDispatcherApplication(create_backend_app), tap)
         self._server = make_server(
             "127.0.0.1", port, self.middleware, threaded=True, request_handler=_QuietHandler

@@ -73,7 +73,7 @@ _Loader.add_multi_constructor("!", _construct_tag)
 
 def load_yaml(text: str) -> dict[str, Any]:
     """Parse template text (YAML or JSON) with the CloudFormation short tags."""
-    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    data = yaml.load(text, Loader=_Loader)
     if not isinstance(data, dict):
         raise TemplateError("template is not a mapping")
     return data
@@ -162,7 +162,7 @@ def references(node: Any) -> set[str]:
     def walk(value: Any) -> None:
         if isinstance(value, dict):
             if len(value) == 1:
-                (key, arg), = value.items()
+                ((key, arg),) = value.items()
                 if key == "Ref" and isinstance(arg, str):
                     found.add(arg)
                     return
@@ -277,7 +277,7 @@ class Resolver:
 
     def _eval_condition(self, node: Any) -> Any:
         if isinstance(node, dict) and len(node) == 1:
-            (key, arg), = node.items()
+            ((key, arg),) = node.items()
             if key == "Fn::Equals":
                 left, right = (self._eval_condition(a) for a in arg)
                 return str(left) == str(right)
@@ -294,7 +294,7 @@ class Resolver:
     def _resolve(self, node: Any) -> Any:
         if isinstance(node, dict):
             if len(node) == 1:
-                (key, arg), = node.items()
+                ((key, arg),) = node.items()
                 handler = self._handlers().get(key)
                 if handler is not None:
                     return handler(arg)

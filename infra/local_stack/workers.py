@@ -13,12 +13,14 @@ This module is imported by every worker, so it keeps its imports light (no boto3
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
 import multiprocessing
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -125,6 +127,7 @@ def _redirect_output(log_conn: Connection) -> None:
 
 def _worker_main(spec: dict[str, Any], conn: Connection, log_conn: Connection, log_stream: str) -> None:
     """Entry point of a worker process: init like the Lambda runtime, then serve invocations."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _redirect_output(log_conn)
     kept = {k: v for k, v in os.environ.items() if k in _INHERITED}
     os.environ.clear()
@@ -138,16 +141,26 @@ def _worker_main(spec: dict[str, Any], conn: Connection, log_conn: Connection, l
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:
-        conn.send(("init_error", _error(exc, "Runtime.ImportModuleError")
-                   | {"errorMessage": f"Unable to import module '{module_name}': {exc}"}))
+        conn.send(
+            (
+                "init_error",
+                _error(exc, "Runtime.ImportModuleError")
+                | {"errorMessage": f"Unable to import module '{module_name}': {exc}"},
+            )
+        )
         return
     handler = getattr(module, attr, None)
     if not callable(handler):
-        conn.send(("init_error", {
-            "errorMessage": f"Handler '{attr}' missing on module '{module_name}'",
-            "errorType": "Runtime.HandlerNotFound",
-            "stackTrace": [],
-        }))
+        conn.send(
+            (
+                "init_error",
+                {
+                    "errorMessage": f"Handler '{attr}' missing on module '{module_name}'",
+                    "errorType": "Runtime.HandlerNotFound",
+                    "stackTrace": [],
+                },
+            )
+        )
         return
     conn.send(("ready", None))
     while True:
@@ -277,11 +290,14 @@ class _Worker:
                 return
             kind, error = self.conn.recv()
         except (EOFError, OSError):
-            kind, error = "init_error", {
-                "errorMessage": f"worker exited during init (exit code {self.process.exitcode})",
-                "errorType": "Runtime.ExitError",
-                "stackTrace": [],
-            }
+            kind, error = (
+                "init_error",
+                {
+                    "errorMessage": f"worker exited during init (exit code {self.process.exitcode})",
+                    "errorType": "Runtime.ExitError",
+                    "stackTrace": [],
+                },
+            )
         if kind == "ready":
             self.ready = True
         else:
@@ -297,10 +313,8 @@ class _Worker:
         self.conn.close()
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.conn.send(None)
-        except OSError:
-            pass
         self.process.join(timeout=2)
         if self.process.is_alive():
             self.process.terminate()
@@ -370,7 +384,9 @@ class FunctionPool:
         if discard:
             worker.kill()
 
-    def invoke(self, event: Any, on_done: Callable[[InvocationResult], None] | None = None) -> InvocationResult:
+    def invoke(
+        self, event: Any, on_done: Callable[[InvocationResult], None] | None = None
+    ) -> InvocationResult:
         """Invoke synchronously (RequestResponse), as Lambda does for API Gateway and pollers."""
         request_id = str(uuid.uuid4())
         event_json = json.dumps(event)
@@ -434,4 +450,3 @@ class FunctionPool:
             self._cond.notify_all()
         for worker in workers:
             worker.stop()
-

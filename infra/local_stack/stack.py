@@ -1,0 +1,383 @@
+"""The embedded local stack: moto + provisioning + workers + gateway + pollers + schedules."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+import boto3
+
+from local_stack.gateway import Gateway, build_apis
+from local_stack.moto_server import MotoServer, aws_env, default_region
+from local_stack.pollers import SqsPoller, sqs_event_sources
+from local_stack.provision import Provisioned, Provisioner
+from local_stack.schedules import Clock, Scheduler, rate_schedules
+from local_stack.ses_simulator import SesSimulator
+from local_stack.template import ACCOUNT_ID, API_ID, Resolver, Template
+from local_stack.workers import FunctionPool, FunctionSpec, InvocationResult, LogSink
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STACK_NAME = "couponflow-local"
+MERCHANT_TABLE = "CouponflowTable"
+
+
+class LocalStack:
+    """Run a SAM template locally. Use as a context manager, or call start() / stop().
+
+    Attributes once started: ``api_url`` (stage base URL), ``moto_url``, ``merchant_id``,
+    ``api_key`` (None if the demo merchant could not be seeded), ``resources`` (logical id ->
+    physical id), ``simulator`` (the SES mailbox simulator), ``clock`` (shift
+    ``clock.offset`` to make schedules due).
+    """
+
+    def __init__(
+        self,
+        template_path: str | Path = "template.yaml",
+        *,
+        api_port: int = 0,
+        moto_port: int = 0,
+        stack_name: str = DEFAULT_STACK_NAME,
+        parameters: dict[str, str] | None = None,
+        max_concurrency: int = 4,
+        retry_delay: float = 1.0,
+        log_dir: str | Path | None = None,
+        log_stream: TextIO | None = sys.stdout,
+        seed_demo_merchant: bool = True,
+        merchant_table: str = MERCHANT_TABLE,
+        clock_offset: float = 0.0,
+        region: str | None = None,
+    ) -> None:
+        self.template_path = Path(template_path)
+        self.api_port = api_port
+        self.moto_port = moto_port
+        self.stack_name = stack_name
+        self.parameters = dict(parameters or {})
+        self.max_concurrency = max_concurrency
+        self.retry_delay = retry_delay
+        self.seed_demo_merchant = seed_demo_merchant
+        self.merchant_table = merchant_table
+        self.region = region or default_region()
+        self.clock = Clock(clock_offset)
+        self.sink = LogSink(log_stream, log_dir)
+        self.merchant_id: str | None = None
+        self.api_key: str | None = None
+        self.resources: dict[str, str] = {}
+        self.provisioned: Provisioned | None = None
+        self.pools: dict[str, FunctionPool] = {}
+        self.function_names: dict[str, str] = {}
+        self.simulator: SesSimulator | None = None
+        self.moto: MotoServer | None = None
+        self.gateway: Gateway | None = None
+        self._pollers: list[SqsPoller] = []
+        self._scheduler: Scheduler | None = None
+        self._started = False
+
+    # -- public ---------------------------------------------------------------------------------
+
+    @property
+    def moto_url(self) -> str:
+        assert self.moto is not None, "not started"
+        return self.moto.url
+
+    @property
+    def api_url(self) -> str:
+        assert self.gateway is not None, "not started"
+        return self.gateway.stage_url()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the local moto."""
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.moto_url,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+        )
+
+    def invoke(self, function: str, event: Any) -> InvocationResult:
+        """Invoke a function by logical id (or physical name), synchronously."""
+        logical_id = function if function in self.pools else self.function_names.get(function, function)
+        return self.pools[logical_id].invoke(event)
+
+    def simulate_engagement(
+        self, ses_message_id: str, recipient: str, kind: str, link: str | None = None
+    ) -> bool:
+        assert self.simulator is not None, "not started"
+        return self.simulator.engagement(ses_message_id, recipient, kind, link)
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- start ----------------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self._started = True
+        self.moto = MotoServer(self.moto_port, tap=self._tap)
+        self.moto.start()
+        self.gateway = Gateway(self.api_port, self.region)
+        template = Template.load(self.template_path)
+        execute_api = re.compile(
+            r"https://" + re.escape(API_ID) + r"\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?"
+        )
+        base_url = self.gateway.base_url
+        resolver = Resolver(
+            template,
+            parameter_overrides=self.parameters,
+            region=self.region,
+            account_id=ACCOUNT_ID,
+            stack_name=self.stack_name,
+            string_hook=lambda text: execute_api.sub(base_url, text),
+        )
+        self.provisioned = Provisioner(template, resolver, self.moto_url, self.region).provision()
+        self.resources = dict(self.provisioned.physical)
+        for lid in self.provisioned.skipped:
+            log.debug("skipped %s (%s): no local meaning", lid, self.provisioned.skipped[lid])
+
+        specs = self._function_specs(template, self.provisioned)
+        for spec in specs:
+            pool = FunctionPool(spec, self.sink, self.max_concurrency)
+            pool.start()
+            self.pools[spec.logical_id] = pool
+            self.function_names[spec.name] = spec.logical_id
+
+        if self.seed_demo_merchant:
+            self._seed()
+
+        sns = self.client("sns")
+        self.simulator = SesSimulator(
+            publish=lambda topic, message: sns.publish(TopicArn=topic, Message=message),
+            configuration_sets=self.provisioned.configuration_sets,
+            region=self.region,
+            render_subject=self._render_subject,
+        )
+        self.simulator.start()
+
+        waits = [threading.Thread(target=pool.wait_ready) for pool in self.pools.values()]
+        for thread in waits:
+            thread.start()
+        for thread in waits:
+            thread.join()
+        for pool in self.pools.values():
+            for worker in pool._workers:
+                if worker.init_error:
+                    log.error(
+                        "%s failed to init: %s", pool.spec.logical_id, worker.init_error["errorMessage"]
+                    )
+
+        arns = {spec.arn: spec.logical_id for spec in specs}
+        self.gateway.configure(build_apis(self.provisioned.resolved, arns), self.invoke)
+        self.gateway.start()
+
+        sqs = self.client("sqs")
+        for source in sqs_event_sources(self.provisioned.resolved):
+            if not source.enabled:
+                continue
+            poller = SqsPoller(
+                source,
+                self.invoke,
+                sqs_client=self.client("sqs"),
+                endpoint_url=self.moto_url,
+                region=self.region,
+                retry_delay=self.retry_delay,
+            )
+            poller.start()
+            self._pollers.append(poller)
+        self._scheduler = Scheduler(
+            invoke=self.invoke,
+            function_arns=arns,
+            rates=rate_schedules(self.provisioned.resolved),
+            scheduler_client=self.client("scheduler"),
+            sqs_client=sqs,
+            endpoint_url=self.moto_url,
+            region=self.region,
+            account_id=ACCOUNT_ID,
+            clock=self.clock,
+        )
+        self._scheduler.start()
+
+    def _function_specs(self, template: Template, provisioned: Provisioned) -> list[FunctionSpec]:
+        specs = []
+        for lid, res in provisioned.of_type("AWS::Serverless::Function").items():
+            props = res["Properties"]
+            runtime = str(props.get("Runtime", ""))
+            if runtime and not runtime.startswith("python"):
+                log.warning("skipping %s: runtime %s is not Python", lid, runtime)
+                continue
+            code_uri = props.get("CodeUri")
+            if not isinstance(code_uri, str):
+                log.warning("skipping %s: CodeUri %r is not a local directory", lid, code_uri)
+                continue
+            name = provisioned.physical[lid]
+            memory = int(props.get("MemorySize", 128))
+            variables = {
+                k: str(v).lower() if isinstance(v, bool) else str(v)
+                for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()
+            }
+            environment = {
+                **aws_env(self.moto_url, self.region),
+                "AWS_LAMBDA_FUNCTION_NAME": name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime or 'python3.12'}",
+                "LAMBDA_TASK_ROOT": str((template.directory / code_uri).resolve()),
+                "_HANDLER": str(props["Handler"]),
+                "TZ": ":UTC",
+                # There is no X-Ray daemon locally (what `sam local` does too); the template wins.
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                **variables,
+            }
+            specs.append(
+                FunctionSpec(
+                    logical_id=lid,
+                    name=name,
+                    code_dir=str((template.directory / code_uri).resolve()),
+                    handler=str(props["Handler"]),
+                    timeout=float(props.get("Timeout", 3)),
+                    memory_mb=memory,
+                    environment=environment,
+                    region=self.region,
+                    account_id=ACCOUNT_ID,
+                )
+            )
+        return specs
+
+    def _tap(self, *args: Any) -> None:
+        if self.simulator is not None:
+            self.simulator.tap(*args)
+
+    def _render_subject(self, template_name: str, data: str) -> str:
+        subject = str(self.client("ses").get_template(TemplateName=template_name)["Template"]["SubjectPart"])
+        values = json.loads(data or "{}")
+        return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: str(values.get(m.group(1), "")), subject)
+
+    def _seed(self) -> None:
+        table = self.resources.get(self.merchant_table)
+        if table is None:
+            log.warning("no %s in the template: demo merchant not seeded", self.merchant_table)
+            return
+        env = aws_env(self.moto_url, self.region)
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            from couponflow.merchants import (  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
+                create_demo_merchant,
+            )
+
+            self.merchant_id, self.api_key = create_demo_merchant(table)
+        except ImportError as exc:
+            log.warning("demo merchant not seeded (couponflow.merchants unavailable: %s)", exc)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    # -- stop -----------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        for poller in self._pollers:
+            poller.stop()
+        if self._scheduler is not None:
+            self._scheduler.stop()
+        if self.gateway is not None:
+            self.gateway.stop()
+        for poller in self._pollers:
+            poller.join()
+        for pool in self.pools.values():
+            pool.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+        if self.moto is not None:
+            try:
+                self.moto.reset()
+            except OSError as exc:
+                log.debug("moto reset failed: %s", exc)
+            self.moto.stop()
+        self.sink.close()
+
+    # -- reporting ------------------------------------------------------------------------------
+
+    def ready_info(self) -> dict[str, Any]:
+        return {
+            "api_url": self.api_url,
+            "moto_url": self.moto_url,
+            "merchant_id": self.merchant_id,
+            "api_key": self.api_key,
+            "resources": self.resources,
+        }
+
+    def write_ready_file(self, path: str | Path) -> None:
+        target = Path(path)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(json.dumps(self.ready_info(), indent=2))
+        tmp.replace(target)
+
+    def banner(self) -> str:
+        api = self.api_url
+        key = self.api_key or "<api-key>"
+        merchant = self.merchant_id or "<merchant-id>"
+        assert self.provisioned is not None
+        kinds = {
+            "AWS::DynamoDB::Table": "table",
+            "AWS::SQS::Queue": "queue",
+            "AWS::SNS::Topic": "topic",
+            "AWS::SES::ConfigurationSet": "SES configuration set",
+            "AWS::S3::Bucket": "bucket",
+        }
+        lines = [
+            "",
+            "Couponflow local stack is up",
+            f"  API         {api}",
+            f"  moto        {self.moto_url}   (AWS_ENDPOINT_URL={self.moto_url} AWS_ACCESS_KEY_ID=testing"
+            f" AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={self.region})",
+        ]
+        for lid, res in self.provisioned.resolved.items():
+            if res["Type"] in kinds:
+                physical = self.resources[lid].rsplit("/", 1)[-1]
+                lines.append(f"  {kinds[res['Type']]:<11} {lid}: {physical}")
+        lines += [
+            f"  functions   {', '.join(self.pools)}",
+            f"  merchant    {merchant}",
+            f"  API key     {key}",
+            "",
+            "Try it:",
+            f"  curl -s -X POST {api}/campaigns -H 'Authorization: Bearer {key}' "
+            "-H 'Content-Type: application/json' "
+            """-d '{"name": "Spring sale", "subject": "Your coupon", "codes": ["A1", "A2"]}'""",
+            f"  curl -s -X POST {api}/campaigns/<campaignId>/codes -H 'Authorization: Bearer {key}' "
+            """-H 'Content-Type: application/json' -d '{"codes": ["A3", "A4"]}'""",
+            f"  curl -s -X POST {api}/public/merchants/{merchant}/campaigns/<campaignId>/claims "
+            """-H 'Content-Type: application/json' -d '{"email": "success@simulator.amazonses.com"}'""",
+            f"  curl -s {api}/customers/<customerId> -H 'Authorization: Bearer {key}'",
+            "",
+            "Ctrl-C stops everything.",
+            "",
+        ]
+        return "\n".join(lines)
