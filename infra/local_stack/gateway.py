@@ -586,6 +586,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_PAYLOAD_BYTES:
+            # Drain (within reason) so the client reads the 413 instead of a broken pipe.
+            remaining = length if length <= 8 * MAX_PAYLOAD_BYTES else 0
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
             reply = self.gateway.gateway_response(
                 next(iter(self.gateway.apis.values()), None), "REQUEST_TOO_LARGE", str(uuid.uuid4())
             )

@@ -1,0 +1,83 @@
+"""One fixture-template local stack shared by the tests that need running functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import types
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from local_stack import LocalStack
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE_TEMPLATE = FIXTURES / "template.yaml"
+DEMO = ("m-demo", "demo-key-" + "x" * 24)
+
+
+def eventually(probe: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2) -> Any:
+    """Poll until ``probe`` returns something truthy (a wait, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    # couponflow.merchants is written elsewhere: a stub keeps these tests independent of it.
+    stub = types.ModuleType("couponflow.merchants")
+    stub.create_demo_merchant = lambda table_name: DEMO  # type: ignore[attr-defined]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "couponflow.merchants", stub)
+        with LocalStack(
+            FIXTURE_TEMPLATE,
+            stack_name="fx",
+            merchant_table="AttemptsTable",
+            retry_delay=0,
+            log_stream=None,
+        ) as running:
+            yield running
+
+
+class SesEvents:
+    """Drains the fixture's SES-events queue and indexes the unwrapped records by message id."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.sqs = stack.client("sqs")
+        self.queue_url = stack.resources["EventsQueue"]
+        self.by_message: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.envelopes: list[dict[str, Any]] = []
+
+    def drain(self) -> None:
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        for message in response.get("Messages", []):
+            envelope = json.loads(message["Body"])
+            self.envelopes.append(envelope)
+            record = json.loads(envelope["Message"])
+            self.by_message[record["mail"]["messageId"]].append(record)
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def wait_for(self, message_id: str, count: int) -> list[dict[str, Any]]:
+        def probe() -> list[dict[str, Any]] | None:
+            self.drain()
+            records = self.by_message.get(message_id, [])
+            return records if len(records) >= count else None
+
+        records: list[dict[str, Any]] = eventually(probe)
+        return records
+
+
+@pytest.fixture(scope="session")
+def ses_events(stack: LocalStack) -> SesEvents:
+    return SesEvents(stack)
