@@ -31,6 +31,11 @@ def eventually(probe: Callable[[], Any], timeout: float = 30.0, interval: float 
         time.sleep(interval)
 
 
+@pytest.fixture(name="eventually", scope="session")
+def eventually_fixture() -> Callable[..., Any]:
+    return eventually
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     # couponflow.merchants is written elsewhere: a stub keeps these tests independent of it.
