@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from email.utils import getaddresses
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs
 
 from local_stack.provision import EventDestination
@@ -353,6 +353,7 @@ def simulator_mailbox(address: str) -> str | None:
 
 
 Publish = Callable[[str, str], None]  # (topic ARN, message)
+Engagement = Literal["open", "click"]
 
 _ACTIVE: SesSimulator | None = None
 
@@ -582,7 +583,9 @@ class SesSimulator:
 
     # -- engagement ---------------------------------------------------------------------------
 
-    def engagement(self, ses_message_id: str, recipient: str, kind: str, link: str | None = None) -> bool:
+    def engagement(
+        self, ses_message_id: str, recipient: str, kind: Engagement, link: str | None = None
+    ) -> bool:
         """Publish an Open or Click for a message this simulator has seen; False if not matched."""
         with self._cond:
             message = self.messages.get(ses_message_id)
@@ -604,7 +607,9 @@ class SesSimulator:
         return True
 
 
-def simulate_engagement(ses_message_id: str, recipient: str, kind: str, link: str | None = None) -> bool:
+def simulate_engagement(
+    ses_message_id: str, recipient: str, kind: Engagement, link: str | None = None
+) -> bool:
     """Publish an Open or Click record for a message the running simulator has seen."""
     if _ACTIVE is None:
         raise RuntimeError("no SES simulator is running")

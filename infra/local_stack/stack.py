@@ -19,7 +19,7 @@ from local_stack.moto_server import MotoServer, aws_env, default_region
 from local_stack.pollers import SqsPoller, sqs_event_sources
 from local_stack.provision import Provisioned, Provisioner
 from local_stack.schedules import Clock, Scheduler, rate_schedules
-from local_stack.ses_simulator import SesSimulator
+from local_stack.ses_simulator import Engagement, SesSimulator
 from local_stack.template import ACCOUNT_ID, API_ID, Resolver, Template
 from local_stack.workers import FunctionPool, FunctionSpec, InvocationResult, LogSink
 
@@ -109,7 +109,7 @@ class LocalStack:
         return self.pools[logical_id].invoke(event)
 
     def simulate_engagement(
-        self, ses_message_id: str, recipient: str, kind: str, link: str | None = None
+        self, ses_message_id: str, recipient: str, kind: Engagement, link: str | None = None
     ) -> bool:
         assert self.simulator is not None, "not started"
         return self.simulator.engagement(ses_message_id, recipient, kind, link)
