@@ -39,8 +39,10 @@ def load_event(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
+    from local_stack import moto_patches
     from moto.server import ThreadedMotoServer
 
+    moto_patches.apply()  # the local stack's moto: cheap, all-or-nothing transactions
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

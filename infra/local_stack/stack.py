@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
@@ -52,6 +53,7 @@ class LocalStack:
         log_stream: TextIO | None = sys.stdout,
         seed_demo_merchant: bool = True,
         merchant_table: str = MERCHANT_TABLE,
+        seed: Callable[[str], tuple[str, str]] | None = None,
         clock_offset: float = 0.0,
         region: str | None = None,
     ) -> None:
@@ -64,6 +66,7 @@ class LocalStack:
         self.retry_delay = retry_delay
         self.seed_demo_merchant = seed_demo_merchant
         self.merchant_table = merchant_table
+        self.seed = seed
         self.region = region or default_region()
         self.clock = Clock(clock_offset)
         self.sink = LogSink(log_stream, log_dir)
@@ -282,13 +285,12 @@ class LocalStack:
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         try:
-            from couponflow.merchants import (  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
-                create_demo_merchant,
-            )
+            seed = self.seed
+            if seed is None:
+                from couponflow.services.merchants import create_demo_merchant  # noqa: PLC0415
 
-            self.merchant_id, self.api_key = create_demo_merchant(table)
-        except ImportError as exc:
-            log.warning("demo merchant not seeded (couponflow.merchants unavailable: %s)", exc)
+                seed = create_demo_merchant
+            self.merchant_id, self.api_key = seed(table)
         finally:
             for key, value in saved.items():
                 if value is None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
-import types
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,19 +36,16 @@ def eventually_fixture() -> Callable[..., Any]:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    # couponflow.merchants is written elsewhere: a stub keeps these tests independent of it.
-    stub = types.ModuleType("couponflow.merchants")
-    stub.create_demo_merchant = lambda table_name: DEMO  # type: ignore[attr-defined]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(sys.modules, "couponflow.merchants", stub)
-        with LocalStack(
-            FIXTURE_TEMPLATE,
-            stack_name="fx",
-            merchant_table="AttemptsTable",
-            retry_delay=0,
-            log_stream=None,
-        ) as running:
-            yield running
+    # The fixture template has no merchant table of ours: seed with a fixed demo merchant.
+    with LocalStack(
+        FIXTURE_TEMPLATE,
+        stack_name="fx",
+        merchant_table="AttemptsTable",
+        retry_delay=0,
+        log_stream=None,
+        seed=lambda table_name: DEMO,
+    ) as running:
+        yield running
 
 
 class SesEvents:

@@ -1,0 +1,107 @@
+"""Patches to moto that the local stack needs to behave (and perform) like the real service.
+
+``TransactWriteItems``: moto deep-copies every table a transaction touches so it can roll back,
+which makes each transaction cost time in proportion to the table's size (127 ms per claim on a
+table of a few thousand items). DynamoDB's semantics are simpler: every condition is checked,
+then either all writes apply or none do. Because the local stack serialises DynamoDB requests
+(see ``moto_server.DynamoDBSerializer``), we can do exactly that: evaluate all conditions
+first, and only then write, remembering just the touched items to restore should a write fail
+validation part-way.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+
+_applied = False
+
+
+def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return dict(op["Key"])
+    table = backend.get_table(op["TableName"])
+    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+    return key
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    seen: set[tuple[str, str]] = set()
+    plan: list[tuple[str, dict[str, Any], dict[str, Any], Any]] = []
+    errors: list[Any] = []
+    for item in transact_items:
+        if len(item) > 1:
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(item.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            raise ValueError("Unsupported transaction operation")
+        key = _key_of(self, op_type, op)
+        marker = (str(op["TableName"]), str(dict(sorted(key.items()))))
+        if marker in seen:
+            raise MultipleTransactionsException()
+        seen.add(marker)
+        current = self.get_item(op["TableName"], key)
+        condition = op.get("ConditionExpression")
+        if condition is not None and not get_filter_expression(
+            condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        ).expr(current):
+            old = None
+            if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                old = current.to_json()["Attributes"]
+            errors.append(("ConditionalCheckFailed", str(ConditionalCheckFailed(item=old).message), old))
+            continue
+        errors.append((None, None, None))
+        plan.append((op_type, op, key, copy.deepcopy(current)))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+
+    done: list[tuple[str, dict[str, Any], Any]] = []
+    try:
+        for op_type, op, key, before in plan:
+            names, values = (
+                op.get("ExpressionAttributeNames") or {},
+                op.get("ExpressionAttributeValues") or {},
+            )
+            if op_type == "Put":
+                self.put_item(op["TableName"], op["Item"])
+            elif op_type == "Delete":
+                self.delete_item(op["TableName"], key)
+            elif op_type == "Update":
+                self.update_item(
+                    op["TableName"],
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            done.append((op["TableName"], key, before))
+    except Exception:
+        for table_name, key, before in reversed(done):
+            if before is None:
+                self.delete_item(table_name, key)
+            else:
+                self.put_item(table_name, before.to_json()["Attributes"])
+        raise
+
+
+def apply() -> None:
+    """Install the patches (idempotent); call before moto serves any request."""
+    global _applied  # noqa: PLW0603
+    if _applied:
+        return
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    _applied = True
