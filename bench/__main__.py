@@ -204,7 +204,7 @@ def bench_ses_events(stack: Any, meter: DynamoDBMeter, events_count: int) -> Non
     )
     print(f"  DynamoDB write requests per event: {writes / len(bodies):.2f} (target <= 2)")
     print(
-        f"  CPU per event: {1000 * cpu / len(bodies):.2f} ms (handler, boto3 and the in-process moto together)"
+        f"  CPU per event: {1000 * cpu / len(bodies):.2f} ms (handler, boto3 and in-process moto)"
     )
 
 
