@@ -203,9 +203,7 @@ def bench_ses_events(stack: Any, meter: DynamoDBMeter, events_count: int) -> Non
         f"({len(bodies) / wall:.0f}/s)"
     )
     print(f"  DynamoDB write requests per event: {writes / len(bodies):.2f} (target <= 2)")
-    print(
-        f"  CPU per event: {1000 * cpu / len(bodies):.2f} ms (handler, boto3 and in-process moto)"
-    )
+    print(f"  CPU per event: {1000 * cpu / len(bodies):.2f} ms (handler, boto3 and in-process moto)")
 
 
 def main() -> None:
