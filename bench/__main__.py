@@ -26,8 +26,7 @@ from couponflow.ids import customer_id
 from couponflow.services.ses_events import SesEventApplier
 from couponflow.store import campaigns, claims
 from local_stack import moto_patches
-from local_stack.provision import Provisioner
-from local_stack.template import Resolver, Template
+from local_stack.provision import provision_template
 from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,9 +80,8 @@ def moto_stack() -> Iterator[Any]:
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     os.environ["AWS_ENDPOINT_URL"] = endpoint
-    template = Template.load(ROOT / "template.yaml")
     try:
-        yield Provisioner(template, Resolver(template=template), endpoint, "us-east-1").provision()
+        yield provision_template(ROOT / "template.yaml", endpoint, "us-east-1")
     finally:
         server.stop()
 

@@ -55,12 +55,9 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def stack(moto_endpoint: str) -> Any:
     """Every table, queue, topic, subscription and configuration set of template.yaml, in moto."""
-    from local_stack.provision import Provisioner
-    from local_stack.template import Resolver, Template
+    from local_stack.provision import provision_template
 
-    template = Template.load(ROOT / "template.yaml")
-    resolver = Resolver(template=template, region=REGION)
-    return Provisioner(template, resolver, moto_endpoint, REGION).provision()
+    return provision_template(ROOT / "template.yaml", moto_endpoint, REGION)
 
 
 @pytest.fixture(scope="session")

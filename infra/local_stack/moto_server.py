@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import boto3
 from moto.server import DomainDispatcherApplication, create_backend_app  # type: ignore[attr-defined]
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -37,6 +38,18 @@ def aws_env(endpoint_url: str, region: str) -> dict[str, str]:
         "AWS_REGION": region,
         "AWS_ENDPOINT_URL": endpoint_url,
     }
+
+
+def local_client(service: str, endpoint_url: str, region: str) -> Any:
+    """A boto3 client for the local moto, with the fake credentials."""
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+    )
 
 
 # A tapped request: (environ copy, request body, status line, response headers, response body)

@@ -12,10 +12,10 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import boto3
-
+from local_stack.moto_server import local_client
 from local_stack.template import API_ID, Resolver, Template, dependency_order
 
 log = logging.getLogger(__name__)
@@ -78,14 +78,7 @@ class Provisioner:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = boto3.client(
-                service,  # type: ignore[call-overload]
-                endpoint_url=self.endpoint_url,
-                region_name=self.region,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                aws_session_token="testing",
-            )
+            self._clients[service] = local_client(service, self.endpoint_url, self.region)
         return self._clients[service]
 
     def default_name(self, logical_id: str) -> str:
@@ -318,3 +311,9 @@ class Provisioner:
         ses = self.client("ses")
         ses.verify_domain_identity(Domain=str(sender).rsplit("@", 1)[1])
         ses.verify_email_identity(EmailAddress=str(sender))
+
+
+def provision_template(template_path: str | Path, endpoint_url: str, region: str) -> Provisioned:
+    """Everything ``template_path`` declares, created in the moto at ``endpoint_url`` (default parameters)."""
+    template = Template.load(template_path)
+    return Provisioner(template, Resolver(template=template, region=region), endpoint_url, region).provision()

@@ -13,10 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
-import boto3
-
 from local_stack.gateway import Gateway, build_apis
-from local_stack.moto_server import MotoServer, aws_env, default_region
+from local_stack.moto_server import MotoServer, aws_env, default_region, local_client
 from local_stack.pollers import SqsPoller, sqs_event_sources
 from local_stack.provision import Provisioned, Provisioner
 from local_stack.schedules import Clock, Scheduler, rate_schedules
@@ -97,14 +95,7 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         """A boto3 client for the local moto."""
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.moto_url,
-            region_name=self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-        )
+        return local_client(service, self.moto_url, self.region)
 
     def invoke(self, function: str, event: Any) -> InvocationResult:
         """Invoke a function by logical id (or physical name), synchronously."""

@@ -12,7 +12,7 @@ typed JSON, and turns ``ClientError`` codes into domain errors:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -231,31 +231,6 @@ class Table:
         filter_expression: str | None = None,
     ) -> list[Item]:
         """All matching items (following pages) up to ``limit``."""
-        return list(
-            self.iter_query(
-                key_condition,
-                values,
-                names=names,
-                index=index,
-                limit=limit,
-                forward=forward,
-                consistent=consistent,
-                filter_expression=filter_expression,
-            )
-        )
-
-    def iter_query(
-        self,
-        key_condition: str,
-        values: Mapping[str, Any],
-        *,
-        names: Mapping[str, str] | None = None,
-        index: str | None = None,
-        limit: int | None = None,
-        forward: bool = True,
-        consistent: bool = False,
-        filter_expression: str | None = None,
-    ) -> Iterator[Item]:
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": key_condition,
@@ -272,20 +247,16 @@ class Table:
             kwargs["FilterExpression"] = filter_expression
         if limit:
             kwargs["Limit"] = limit
-        returned = 0
+        items: list[Item] = []
         while True:
             try:
                 response = client().query(**kwargs)
             except ClientError as error:
                 raise _translate(error) from error
-            for raw in response.get("Items", []):
-                yield deserialize(raw)
-                returned += 1
-                if limit and returned >= limit:
-                    return
+            items.extend(deserialize(raw) for raw in response.get("Items", []))
             last = response.get("LastEvaluatedKey")
-            if not last:
-                return
+            if not last or (limit and len(items) >= limit):
+                return items[:limit] if limit else items
             kwargs["ExclusiveStartKey"] = last
 
     def transact(self, actions: Sequence[TransactAction], *, token: str | None = None) -> None:
