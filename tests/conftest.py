@@ -85,6 +85,7 @@ def load_handler(
             "AuthorizerFunction": "authorizer",
             "MailerFunction": "mailer",
             "SesEventsFunction": "ses_events",
+            "HousekeepingFunction": "housekeeping",
         }[logical_id]
         module = importlib.import_module(f"functions.{folder}.app")
         return importlib.reload(module)

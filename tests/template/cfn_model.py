@@ -155,9 +155,25 @@ def events_of_type(properties: dict[str, Any], event_type: str) -> Iterator[tupl
 
 
 def dead_letter_targets(template: dict[str, Any]) -> dict[str, str]:
-    """Dead-letter queue logical id -> the resource that redrives into it (queue or subscription)."""
+    """Dead-letter queue logical id -> what sends failures to it: a queue's or subscription's
+    redrive, a function's async on-failure destination, or an EventBridge rule's DLQ."""
     found: dict[str, str] = {}
     for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            props = resource.get("Properties", {})
+            on_failure = ((props.get("EventInvokeConfig") or {}).get("DestinationConfig") or {}).get(
+                "OnFailure"
+            )
+            arns = [(on_failure or {}).get("Destination")]
+            arns += [
+                (e.get("Properties", {}).get("DeadLetterConfig") or {}).get("Arn")
+                for e in (props.get("Events") or {}).values()
+            ]
+            for arn in arns:
+                dlq = target(arn)
+                if dlq:
+                    found[dlq] = logical_id
+            continue
         if resource["Type"] not in {"AWS::SQS::Queue", "AWS::SNS::Subscription"}:
             continue
         redrive = resource.get("Properties", {}).get("RedrivePolicy")

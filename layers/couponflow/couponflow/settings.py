@@ -45,3 +45,8 @@ class MailerSettings(TableSettings):
 class SesEventsSettings(TableSettings):
     events_table_name: str = Field(alias="EVENTS_TABLE_NAME", min_length=3)
     message_event_retention_days: int = Field(alias="MESSAGE_EVENT_RETENTION_DAYS", default=180, ge=1)
+
+
+class HousekeepingSettings(TableSettings):
+    mail_queue_url: str = Field(alias="MAIL_QUEUE_URL", min_length=1)
+    outbox_grace_minutes: int = Field(alias="OUTBOX_GRACE_MINUTES", default=5, ge=1)

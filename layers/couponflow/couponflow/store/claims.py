@@ -186,6 +186,7 @@ def _try_code(
         "status_rank": RANK[MessageStatus.QUEUED],
         "status_at": now,
         "created_at": now,
+        **keys.outbox_index(m, who.customer_id, message_id, now),
     }
     actions: list[TransactAction] = [
         _claim_put(campaign, who, now, claim_fields),

@@ -11,8 +11,9 @@ Main table (``pk``/``sk``, plus ``gsi1pk``/``gsi1sk``); ``<m>`` is the merchant 
 - customer profile: ``M#<m>#CUSTOMER#<cus>`` / ``PROFILE``
 - claim: ``M#<m>#CUSTOMER#<cus>`` / ``CLAIM#<c>``;
   gsi1 ``M#<m>#CAMPAIGN#<c>#CLAIMS#<shard>`` / ``<claimed_at>#<cus>``
-- message: ``M#<m>#CUSTOMER#<cus>`` / ``MESSAGE#<msg>``;
-  gsi1 ``SESMESSAGE#<ses id>`` / ``MESSAGE`` (for identity notifications, which carry no tags)
+- message: ``M#<m>#CUSTOMER#<cus>`` / ``MESSAGE#<msg>``; gsi1 ``OUTBOX#<shard>`` / created_at...
+  while queued (housekeeping re-queues messages stuck there), then ``SESMESSAGE#<ses id>`` /
+  ``MESSAGE`` once SES took it (for identity notifications, which carry no tags)
 - suppression: ``M#<m>#SUPPRESSION`` / ``EMAIL#<address>``
 
 Why:
@@ -95,6 +96,24 @@ def claim_index(merchant_id: str, campaign_id: str, customer_id: str, claimed_at
 
 def message(merchant_id: str, customer_id: str, message_id: str) -> dict[str, str]:
     return {"pk": customer_partition(merchant_id, customer_id), "sk": f"MESSAGE#{message_id}"}
+
+
+OUTBOX_SHARDS = 16
+
+
+def outbox_index(merchant_id: str, customer_id: str, message_id: str, created_at: str) -> dict[str, str]:
+    """A queued message not yet handed to SES (sparse: the SES-message index replaces it at hand-off).
+
+    An operator index across merchants, for housekeeping; the item's own key names its merchant.
+    """
+    return {
+        "gsi1pk": outbox_partition(shard_of(message_id, OUTBOX_SHARDS)),
+        "gsi1sk": f"{created_at}#{merchant_id}#{customer_id}#{message_id}",
+    }
+
+
+def outbox_partition(shard: int) -> str:
+    return f"OUTBOX#{shard:02d}"
 
 
 def ses_message_index(ses_message_id: str) -> dict[str, str]:

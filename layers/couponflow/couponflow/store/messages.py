@@ -96,6 +96,28 @@ def take_send_lease(table: Table, key: Mapping[str, str], *, now_epoch: int, lea
     return True
 
 
+def outbox_older_than(table: Table, shard: int, before: str) -> list[Item]:
+    """Messages in one outbox shard created before ``before`` (ISO time) and not yet handed to SES."""
+    return table.query(
+        "gsi1pk = :pk AND gsi1sk < :before",
+        {":pk": keys.outbox_partition(shard), ":before": before},
+        index=keys.GSI1,
+    )
+
+
+def leave_outbox(table: Table, key: Mapping[str, str]) -> None:
+    """Take a message that is no longer queued out of the outbox index."""
+    try:
+        table.update(
+            dict(key),
+            "REMOVE gsi1pk, gsi1sk",
+            condition="attribute_exists(pk) AND status_rank > :queued AND begins_with(gsi1pk, :outbox)",
+            values={":queued": RANK[MessageStatus.QUEUED], ":outbox": "OUTBOX#"},
+        )
+    except ConditionFailed:
+        pass
+
+
 def put_event(table: Table, item: Item) -> bool:
     """Store one timeline event; False when the same event was stored before (a duplicate)."""
     try:

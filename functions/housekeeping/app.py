@@ -1,0 +1,29 @@
+"""Housekeeping on a rate schedule: the periodic sweeps that keep every message and coupon moving."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from couponflow.adapters.dynamodb import Table
+from couponflow.services.housekeeping import run_all
+from couponflow.services.housekeeping.requeue_outbox import RequeueOutbox
+from couponflow.settings import HousekeepingSettings
+
+settings = HousekeepingSettings.from_env()
+logger = Logger()
+tracer = Tracer()
+table = Table(settings.table_name)
+tasks = {
+    "requeue_outbox": RequeueOutbox(
+        table, settings.mail_queue_url, timedelta(minutes=settings.outbox_grace_minutes)
+    ),
+}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    results = run_all(tasks, datetime.now(UTC))
+    logger.info("housekeeping done", extra={"results": results})
+    return results

@@ -1,0 +1,38 @@
+"""Merchant routes: campaigns, code pools and the claims of a campaign."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from couponflow.adapters.dynamodb import Table
+from couponflow.api.context import merchant_id
+from couponflow.models.api import CampaignIn, CodesIn, CodesLoaded
+from couponflow.services import campaigns
+
+
+def build(table: Table) -> APIGatewayRouter:
+    router = APIGatewayRouter()
+
+    @router.post("/campaigns")
+    def create_campaign(campaign: CampaignIn) -> Response[dict[str, Any]]:
+        created = campaigns.create_campaign(table, merchant_id(router), campaign)
+        return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
+
+    @router.get("/campaigns/<campaign_id>")
+    def get_campaign(campaign_id: str) -> dict[str, Any]:
+        return campaigns.get_campaign(table, merchant_id(router), campaign_id)
+
+    @router.post("/campaigns/<campaign_id>/codes")
+    def add_codes(campaign_id: str, body: CodesIn) -> CodesLoaded:
+        return campaigns.add_codes(table, merchant_id(router), campaign_id, body.codes)
+
+    @router.get("/campaigns/<campaign_id>/claims")
+    def list_claims(campaign_id: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+        items = campaigns.list_claims(table, merchant_id(router), campaign_id, limit)
+        return {"items": items, "count": len(items)}
+
+    return router
