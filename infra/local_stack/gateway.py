@@ -221,6 +221,13 @@ class _Reply:
     body: bytes
 
 
+class _GatewayServer(ThreadingHTTPServer):
+    """A threaded server whose listen backlog takes a storefront's burst (the default is 5)."""
+
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class Gateway:
     def __init__(self, port: int = 0, region: str = "us-east-1") -> None:
         self.region = region
@@ -234,8 +241,7 @@ class Gateway:
             pass
 
         Handler.gateway = gateway
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
+        self._server = _GatewayServer(("127.0.0.1", port), Handler)
         self._thread: threading.Thread | None = None
 
     @property

@@ -7,6 +7,7 @@ precedence over all events applied, whatever order they came in and however ofte
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -107,15 +108,13 @@ def outbox_older_than(table: Table, shard: int, before: str) -> list[Item]:
 
 def leave_outbox(table: Table, key: Mapping[str, str]) -> None:
     """Take a message that is no longer queued out of the outbox index."""
-    try:
+    with contextlib.suppress(ConditionFailed):  # already out, or still queued
         table.update(
             dict(key),
             "REMOVE gsi1pk, gsi1sk",
             condition="attribute_exists(pk) AND status_rank > :queued AND begins_with(gsi1pk, :outbox)",
             values={":queued": RANK[MessageStatus.QUEUED], ":outbox": "OUTBOX#"},
         )
-    except ConditionFailed:
-        pass
 
 
 def put_event(table: Table, item: Item) -> bool:
