@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -49,6 +49,30 @@ def send_raw(
             Content={"Raw": {"Data": raw_message}},
             ConfigurationSetName=configuration_set,
             EmailTags=[{"Name": k, "Value": v} for k, v in tags.items()],
+        )
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _PERMANENT:
+            raise PermanentSendError(
+                f"{code}: {error.response.get('Error', {}).get('Message', '')}"
+            ) from error
+        raise RetryableError(f"SES {code}: {error}") from error
+    return response["MessageId"]
+
+
+def send_text(
+    *, sender: str, recipient: str, subject: str, text: str, configuration_set: str | None = None
+) -> str:
+    """A plain-text operational email (merchant notifications); returns SES's message id."""
+    kwargs: dict[str, Any] = {}
+    if configuration_set:
+        kwargs["ConfigurationSetName"] = configuration_set
+    try:
+        response = client().send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": [recipient]},
+            Content={"Simple": {"Subject": {"Data": subject}, "Body": {"Text": {"Data": text}}}},
+            **kwargs,
         )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")

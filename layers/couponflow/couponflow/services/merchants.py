@@ -17,7 +17,9 @@ class NewMerchant:
     api_key: str  # shown once; only its hash is stored
 
 
-def create_merchant(table: Table, name: str, *, merchant_id: str | None = None) -> NewMerchant:
+def create_merchant(
+    table: Table, name: str, *, merchant_id: str | None = None, notification_email: str | None = None
+) -> NewMerchant:
     """Create a merchant with a fresh API key; the key is returned once and stored only hashed."""
     merchant_id = merchant_id or "m" + new_id("x")[2:].lower()
     api_key = api_keys.new_api_key(merchant_id)
@@ -30,6 +32,7 @@ def create_merchant(table: Table, name: str, *, merchant_id: str | None = None) 
                     "type": "merchant",
                     "merchant_id": merchant_id,
                     "name": name,
+                    "notification_email": notification_email,
                     "created_at": now,
                 },
                 condition="attribute_not_exists(pk)",
@@ -60,5 +63,7 @@ def authenticate(table: Table, api_key: str) -> str | None:
 
 def create_demo_merchant(table_name: str) -> tuple[str, str]:
     """For the local stack: a demo merchant and its API key (merchant_id, api_key)."""
-    created = create_merchant(Table(table_name), "Demo merchant")
+    created = create_merchant(
+        Table(table_name), "Demo merchant", notification_email="success@simulator.amazonses.com"
+    )
     return created.merchant_id, created.api_key

@@ -16,6 +16,14 @@ Main table (``pk``/``sk``, plus ``gsi1pk``/``gsi1sk``); ``<m>`` is the merchant 
   ``MESSAGE`` once SES took it (for identity notifications, which carry no tags)
 - suppression: ``M#<m>#SUPPRESSION`` / ``EMAIL#<address>``
 
+Second index ``gsi2`` (``gsi2pk``/``gsi2sk``) is sparse and time-ordered, for sweeps and
+merchant listings by time; each use owns a partition prefix, written only while the item needs
+the sweep and removed after:
+
+- ``EXPIRES#<shard>`` / ``<expires_at>#...``: claims holding a code until their offer lapses
+- ``AWAITING#<shard>`` / ``<sent_at>#...``: messages handed to SES without a final status yet
+- ``M#<m>#...``: merchant-scoped listings (e.g. customers by last interaction)
+
 Why:
 - A customer's page (profile, claims, messages) is one Query on ``M#<m>#CUSTOMER#<cus>``.
 - One claim per (campaign, customer) is ``attribute_not_exists`` on the claim's own key.
@@ -35,6 +43,8 @@ from couponflow.ids import shard_of
 POOL_SHARDS = 16
 CLAIM_INDEX_SHARDS = 16
 GSI1 = "gsi1"
+GSI2 = "gsi2"
+SWEEP_SHARDS = 16
 
 
 def merchant(merchant_id: str) -> dict[str, str]:

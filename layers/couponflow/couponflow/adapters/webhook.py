@@ -1,0 +1,49 @@
+"""The one module that calls merchants' webhooks: JSON over HTTPS, signed with the merchant's secret.
+
+Signature header (verify by recomputing): ``Couponflow-Signature: t=<unix seconds>,v1=<hex>``
+where ``v1 = HMAC-SHA256(secret, f"{t}.{body}")``. Receivers should reject stale ``t``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+
+from couponflow.errors import PermanentSendError, RetryableError
+
+TIMEOUT_SECONDS = 5
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def post_signed(url: str, secret: str, payload: Mapping[str, Any], *, now: int | None = None) -> int:
+    """POST ``payload``; returns the HTTP status. 4xx (but 429) is permanent, anything else retryable."""
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Couponflow-Webhook/1",
+            "Couponflow-Signature": signature(secret, now or int(time.time()), body),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        if 400 <= error.code < 500 and error.code != 429:
+            raise PermanentSendError(f"webhook answered {error.code}") from error
+        raise RetryableError(f"webhook answered {error.code}") from error
+    except (urllib.error.URLError, TimeoutError) as error:
+        raise RetryableError(f"webhook unreachable: {error}") from error
