@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
-from couponflow.api import merchant_campaigns, merchant_customers
+from couponflow.api import merchant_campaign_admin, merchant_campaigns, merchant_customers
 from couponflow.http import resolver, too_large
 from couponflow.settings import MerchantApiSettings
 
@@ -19,6 +19,7 @@ table = Table(settings.table_name)
 events_table = Table(settings.events_table_name)
 app = resolver()
 app.include_router(merchant_campaigns.build(table))
+app.include_router(merchant_campaign_admin.build(table))
 app.include_router(merchant_customers.build(table, events_table))
 
 

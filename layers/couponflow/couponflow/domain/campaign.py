@@ -26,6 +26,16 @@ class Campaign:
     text_template: str | None = None
     offer_lifetime_days: int | None = None
     release_undelivered_codes: bool = True
+    # Pool exhaustion marker: ``pool_version`` counts loads (and returns) of codes into the pool;
+    # a claim that found every shard empty records the version it saw. The marker holds only
+    # while no code has been added since, so it can never hide codes loaded after it was set.
+    pool_version: int = 0
+    pool_exhausted_version: int | None = None
+
+    @property
+    def pool_known_empty(self) -> bool:
+        """True when a claim found the pool empty and no code has entered it since."""
+        return self.pool_exhausted_version is not None and self.pool_exhausted_version == self.pool_version
 
     def closed_reason(self, now: datetime) -> OutOfCouponsReason | None:
         """Why the campaign hands out nothing at ``now``, or None when it is open."""

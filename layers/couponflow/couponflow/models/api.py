@@ -11,7 +11,16 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from couponflow.domain.coupon_email import PLACEHOLDERS, unknown_placeholders
 from couponflow.domain.emails import InvalidEmail, normalize_email
@@ -81,6 +90,44 @@ class CampaignIn(_Strict):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
+
+
+class CampaignUpdate(_Strict):
+    """PATCH /campaigns/{id}: only the fields sent change; ``null`` clears an optional setting."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    subject: str | None = Field(default=None, min_length=1, max_length=200)
+    html_template: Template = None
+    text_template: Template = None
+    store_url: HttpUrl | None = None
+    channel: Channel | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    timezone: Annotated[str | None, AfterValidator(lambda v: v if v is None else _timezone(v))] = None
+    daily_limit: int | None = Field(default=None, ge=1)
+    per_customer_limit: int | None = Field(
+        default=None, ge=1, le=1, description="codes per customer; 1 (the default) is the supported value"
+    )
+    offer_lifetime_days: int | None = Field(default=None, ge=1, le=3650)
+    release_undelivered_codes: bool | None = None
+    pool_alert_threshold: int | None = Field(default=None, ge=1, le=10_000_000)
+    block_disposable_emails: bool | None = None
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _offset(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(
+                f"{info.field_name} must carry a time zone offset, e.g. 2026-12-01T09:00:00+01:00"
+            )
+        return value
+
+    @field_validator("name", "subject", "channel", "timezone", "release_undelivered_codes")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:  # runs only for a field that was sent: sent as null
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
 
 
 class CodesIn(_Strict):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from couponflow.adapters.dynamodb import Item, Put, Table, TransactionCanceled
+from couponflow.adapters.dynamodb import ConditionFailed, Item, Put, Table, TransactionCanceled
 from couponflow.domain.campaign import Campaign
 from couponflow.errors import NotFoundError
 from couponflow.store import keys
@@ -58,6 +58,8 @@ def from_item(item: Item) -> Campaign:
         text_template=item.get("text_template"),
         offer_lifetime_days=item.get("offer_lifetime_days"),
         release_undelivered_codes=bool(item.get("release_undelivered_codes", True)),
+        pool_version=int(item.get("pool_version", 0)),
+        pool_exhausted_version=item.get("pool_exhausted_version"),
     )
 
 
@@ -108,7 +110,93 @@ def add_codes(
             duplicate += 1
             continue
         imported += 1
+    if imported:
+        pool_refilled(table, merchant_id, campaign_id)
     return imported, duplicate
+
+
+def pool_refilled(table: Table, merchant_id: str, campaign_id: str) -> int:
+    """Count one more load of codes into the pool; call it AFTER the codes are written.
+
+    Bumping ``pool_version`` invalidates a pool-exhausted marker set before (so no stale marker
+    can hide these codes: a claim that saw the pool empty before the codes landed set the marker
+    at the old version) and re-arms the pool alerts. It also puts the campaign on the pool
+    watch index that housekeeping sweeps for alerts. Every path that returns codes to the pool
+    (expiry, release) calls it too.
+    """
+    item = table.update(
+        keys.campaign(merchant_id, campaign_id),
+        "SET pool_version = if_not_exists(pool_version, :zero) + :one, gsi2pk = :wpk, gsi2sk = :wsk",
+        condition="attribute_exists(pk)",
+        values={":zero": 0, ":one": 1, **_watch_values(merchant_id, campaign_id)},
+        return_new=True,
+    )
+    return int((item or {}).get("pool_version", 0))
+
+
+def _watch_values(merchant_id: str, campaign_id: str) -> dict[str, str]:
+    index = keys.pool_watch_index(merchant_id, campaign_id)
+    return {":wpk": index["gsi2pk"], ":wsk": index["gsi2sk"]}
+
+
+def mark_pool_exhausted(table: Table, merchant_id: str, campaign_id: str, seen_version: int) -> bool:
+    """Record that a claim found every pool shard empty at ``seen_version``; False if codes came since.
+
+    Conditional on the version the claim read: a load that finished after the claim read the
+    campaign has bumped it, so the marker is not set; a load still in flight bumps it after its
+    codes are written, which invalidates the marker the moment the codes become claimable.
+    """
+    try:
+        table.update(
+            keys.campaign(merchant_id, campaign_id),
+            "SET pool_exhausted_version = :v",
+            condition="attribute_exists(pk) AND "
+            "(pool_version = :v OR (attribute_not_exists(pool_version) AND :v = :zero))",
+            values={":v": seen_version, ":zero": 0},
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def update_fields(table: Table, merchant_id: str, campaign_id: str, fields: dict[str, Any], now: str) -> Item:
+    """Set (or, for None, remove) campaign settings; returns the campaign as stored after."""
+    sets = ["updated_at = :updated_at"]
+    removes: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {":updated_at": now}
+    for n, (name, value) in enumerate(sorted(fields.items())):
+        names[f"#f{n}"] = name
+        if value is None:
+            removes.append(f"#f{n}")
+        else:
+            sets.append(f"#f{n} = :v{n}")
+            values[f":v{n}"] = value
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    try:
+        item = table.update(
+            keys.campaign(merchant_id, campaign_id),
+            expression,
+            condition="attribute_exists(pk)",
+            names=names,
+            values=values,
+            return_new=True,
+        )
+    except ConditionFailed as error:
+        raise NotFoundError(f"campaign '{campaign_id}' not found") from error
+    assert item is not None
+    return item
+
+
+def list_for_merchant(table: Table, merchant_id: str, limit: int) -> list[Item]:
+    """The merchant's campaigns, newest first (one Query on the campaigns index)."""
+    return table.query(
+        "gsi1pk = :pk",
+        {":pk": keys.campaigns_index(merchant_id)},
+        index=keys.GSI1,
+        forward=False,
+        limit=limit,
+    )
 
 
 def available_codes(table: Table, merchant_id: str, campaign_id: str, shard: int, limit: int) -> list[str]:

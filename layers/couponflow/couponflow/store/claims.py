@@ -12,6 +12,9 @@ One claim is one ``TransactWriteItems`` call that, all or nothing:
 If another claimer took the code first, the transaction is canceled on (2) and we try another
 code; if the customer already holds a code, it is canceled on (1) and the existing claim is the
 answer. The pool is spread over ``keys.POOL_SHARDS`` partitions, visited in random order.
+The claim that finds every shard empty marks the campaign's pool exhausted (at the pool version
+it read, see ``store.campaigns.mark_pool_exhausted``); later claims answer ``pool_empty`` from
+the campaign item they read anyway, without querying the shards, until codes are loaded again.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from couponflow.domain.campaign import Campaign
 from couponflow.domain.claim_status import HOLDS_NO_CODE, ClaimStatus, OutOfCouponsReason
 from couponflow.domain.message_status import RANK, MessageStatus
 from couponflow.errors import RetryableError
-from couponflow.store import keys
+from couponflow.store import campaigns, keys
 
 CANDIDATES_PER_READ = 8
 MAX_ATTEMPTS = 24
@@ -132,6 +135,8 @@ def assign(
     rng: random.Random | None = None,
 ) -> ClaimRecord:
     """Assign a code to ``who`` or tell why not; returns the existing claim on a repeat."""
+    if campaign.pool_known_empty:  # a claim already found every shard empty: no queries
+        return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.POOL_EMPTY, now=now)
     rng = rng or random.Random()
     shards = list(range(keys.POOL_SHARDS))
     rng.shuffle(shards)
@@ -148,6 +153,7 @@ def assign(
                 return outcome
             if attempts >= MAX_ATTEMPTS:
                 raise RetryableError("too many concurrent claims on this campaign; retry shortly")
+    campaigns.mark_pool_exhausted(table, campaign.merchant_id, campaign.campaign_id, campaign.pool_version)
     return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.POOL_EMPTY, now=now)
 
 

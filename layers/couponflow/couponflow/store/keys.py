@@ -23,6 +23,8 @@ the sweep and removed after:
 - ``EXPIRES#<shard>`` / ``<expires_at>#...``: claims holding a code until their offer lapses
 - ``AWAITING#<shard>`` / ``<sent_at>#...``: messages handed to SES without a final status yet
 - ``M#<m>#...``: merchant-scoped listings (e.g. customers by last interaction)
+- ``POOLWATCH#<shard>`` / ``<m>#<c>``: campaigns whose pool alerts housekeeping must check
+  (put on the campaign item when codes enter its pool, removed once the pool-empty alert went)
 
 Why:
 - A customer's page (profile, claims, messages) is one Query on ``M#<m>#CUSTOMER#<cus>``.
@@ -74,6 +76,21 @@ def pool_partition(merchant_id: str, campaign_id: str, shard: int) -> str:
 def pool_code(merchant_id: str, campaign_id: str, code: str) -> dict[str, str]:
     """An available code; its shard is a hash of the code, so loading is spread and idempotent."""
     return {"pk": pool_partition(merchant_id, campaign_id, shard_of(code, POOL_SHARDS)), "sk": f"CODE#{code}"}
+
+
+POOL_WATCH_SHARDS = 16
+
+
+def pool_watch_partition(shard: int) -> str:
+    return f"POOLWATCH#{shard:02d}"
+
+
+def pool_watch_index(merchant_id: str, campaign_id: str) -> dict[str, str]:
+    """gsi2 entry of a campaign whose pool alerts are armed (an operator index for housekeeping)."""
+    return {
+        "gsi2pk": pool_watch_partition(shard_of(f"{merchant_id}#{campaign_id}", POOL_WATCH_SHARDS)),
+        "gsi2sk": f"{merchant_id}#{campaign_id}",
+    }
 
 
 def daily_count(merchant_id: str, campaign_id: str, local_day: str) -> dict[str, str]:
