@@ -27,9 +27,17 @@ the sweep and removed after:
   (put on the campaign item when codes enter its pool, removed once the pool-empty alert went)
 
 Why:
+- ``M#<m>#CUSTOMERS`` / ``<last_interaction_at>#<cus>``: a merchant's customers by last interaction
 - A customer's page (profile, claims, messages) is one Query on ``M#<m>#CUSTOMER#<cus>``.
 - One claim per (campaign, customer) is ``attribute_not_exists`` on the claim's own key.
 - Available codes live in ``POOL_SHARDS`` partitions, and claims of a hot campaign land on as
+Segments and sends (``<seg>`` a segment id, ``<snd>`` a send id):
+
+- segment: ``M#<m>#SEGMENT#<seg>`` / ``SEGMENT`` (its ``active_send_id`` is the one-send lock)
+- static member: ``M#<m>#SEGMENT#<seg>`` / ``MEMBER#<cus>``
+- send: ``M#<m>#SEND#<snd>`` / ``SEND``; chunk done marker: ``M#<m>#SEND#<snd>`` / ``CHUNK#<n>``
+- recipient outcome: ``M#<m>#SEND#<snd>#RECIPIENTS#<shard>`` / ``CUS#<cus>`` (16 shards)
+
   many customer partitions as there are customers; the campaign's claim listing index is
   sharded the same way, so no single key takes a flash sale's writes.
 - The code registry item outlives the pool entry: a code is never loaded or handed out twice.
@@ -161,3 +169,51 @@ def message_event(merchant_id: str, message_id: str, occurred_at: str, event_key
 
 def orphan_event(ses_message_id: str, occurred_at: str, event_key: str) -> dict[str, str]:
     return {"pk": f"ORPHAN#{ses_message_id}", "sk": f"EVENT#{occurred_at}#{event_key}"}
+
+
+def customers_index(merchant_id: str, customer_id: str, last_interaction_at: str | None) -> dict[str, str]:
+    """A merchant's customers ordered by last interaction (``-`` sorts before any timestamp)."""
+    return {
+        "gsi2pk": customers_partition(merchant_id),
+        "gsi2sk": f"{last_interaction_at or '-'}#{customer_id}",
+    }
+
+
+def customers_partition(merchant_id: str) -> str:
+    return f"M#{merchant_id}#CUSTOMERS"
+
+
+def segment_partition(merchant_id: str, segment_id: str) -> str:
+    return f"M#{merchant_id}#SEGMENT#{segment_id}"
+
+
+def segment(merchant_id: str, segment_id: str) -> dict[str, str]:
+    return {"pk": segment_partition(merchant_id, segment_id), "sk": "SEGMENT"}
+
+
+def segment_member(merchant_id: str, segment_id: str, customer_id: str) -> dict[str, str]:
+    return {"pk": segment_partition(merchant_id, segment_id), "sk": f"MEMBER#{customer_id}"}
+
+
+def send_partition(merchant_id: str, send_id: str) -> str:
+    return f"M#{merchant_id}#SEND#{send_id}"
+
+
+def send(merchant_id: str, send_id: str) -> dict[str, str]:
+    return {"pk": send_partition(merchant_id, send_id), "sk": "SEND"}
+
+
+def send_chunk(merchant_id: str, send_id: str, chunk: int) -> dict[str, str]:
+    return {"pk": send_partition(merchant_id, send_id), "sk": f"CHUNK#{chunk:06d}"}
+
+
+RECIPIENT_SHARDS = 16
+
+
+def send_recipients_partition(merchant_id: str, send_id: str, shard: int) -> str:
+    return f"M#{merchant_id}#SEND#{send_id}#RECIPIENTS#{shard:02d}"
+
+
+def send_recipient(merchant_id: str, send_id: str, customer_id: str) -> dict[str, str]:
+    shard = shard_of(customer_id, RECIPIENT_SHARDS)
+    return {"pk": send_recipients_partition(merchant_id, send_id, shard), "sk": f"CUS#{customer_id}"}

@@ -1,0 +1,65 @@
+"""The one module that talks to AWS Secrets Manager.
+
+``secret_string`` reads a secret once per execution environment (a cold start) and keeps it in
+memory (the link signing secret does not rotate under a running function); ``read_secret``
+always asks; ``put_secret_string`` creates or replaces a secret (e.g. a merchant's credentials).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from couponflow.errors import RetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
+
+_RETRYABLE = frozenset({"InternalServiceError", "ThrottlingException", "RequestLimitExceeded"})
+
+
+@cache
+def client() -> SecretsManagerClient:
+    return boto3.client("secretsmanager", config=Config(retries={"max_attempts": 5, "mode": "adaptive"}))
+
+
+def _translate(error: ClientError) -> Exception:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code in _RETRYABLE:
+        return RetryableError(f"Secrets Manager {code}: {error}")
+    return error
+
+
+@cache
+def secret_string(secret_id: str) -> str:
+    """The value of a string secret (by ARN or name), fetched once per process."""
+    return read_secret(secret_id)
+
+
+def read_secret(secret_id: str) -> str:
+    """The current value of a string secret, asked now."""
+    try:
+        response = client().get_secret_value(SecretId=secret_id)
+    except ClientError as error:
+        raise _translate(error) from error
+    value = response.get("SecretString")
+    if not value:
+        raise ValueError(f"secret {secret_id} has no string value")
+    return value
+
+
+def put_secret_string(name: str, value: str, *, description: str = "") -> str:
+    """Create the secret ``name`` or give it a new value; returns its ARN."""
+    try:
+        return client().create_secret(Name=name, SecretString=value, Description=description)["ARN"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ResourceExistsException":
+            raise _translate(error) from error
+    try:
+        return client().put_secret_value(SecretId=name, SecretString=value)["ARN"]
+    except ClientError as error:
+        raise _translate(error) from error
