@@ -6,7 +6,13 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
-from couponflow.api import merchant_campaign_admin, merchant_campaigns, merchant_customers
+from couponflow.api import (
+    merchant_campaign_admin,
+    merchant_campaigns,
+    merchant_customer_admin,
+    merchant_customers,
+    merchant_segments,
+)
 from couponflow.http import resolver, too_large
 from couponflow.settings import MerchantApiSettings
 
@@ -21,6 +27,8 @@ app = resolver()
 app.include_router(merchant_campaigns.build(table))
 app.include_router(merchant_campaign_admin.build(table))
 app.include_router(merchant_customers.build(table, events_table))
+app.include_router(merchant_customer_admin.build(table))
+app.include_router(merchant_segments.build(table))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

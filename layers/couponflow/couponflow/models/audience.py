@@ -1,0 +1,83 @@
+"""API contract of the customers tab (create, update, import, unsubscribe) and of segments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from couponflow.domain.audience import E164
+from couponflow.models.api import Email
+
+MAX_IMPORT = 1000
+MAX_MEMBERS_PER_REQUEST = 1000
+
+
+def _phone(value: str) -> str:
+    compact = value.replace(" ", "").replace("-", "")
+    if not E164.fullmatch(compact):
+        raise ValueError("phone must be in E.164 form, e.g. +14155550123")
+    return compact
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("must carry a time zone offset, e.g. 2026-12-01T09:00:00+00:00")
+    return value
+
+
+Phone = Annotated[str, Field(min_length=8, max_length=24), AfterValidator(_phone)]
+Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CustomerIn(_Strict):
+    """Create or update one customer; the email (else the phone) identifies them."""
+
+    email: Email | None = None
+    phone: Phone | None = None
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    last_interaction_at: Annotated[datetime | None, AfterValidator(_aware)] = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> CustomerIn:
+        if not self.email and not self.phone:
+            raise ValueError("email or phone is required")
+        return self
+
+
+class CustomersImportIn(_Strict):
+    customers: list[CustomerIn] = Field(min_length=1, max_length=MAX_IMPORT)
+
+
+class SegmentRuleIn(_Strict):
+    active_within_days: int | None = Field(default=None, ge=1, le=3650)
+    has_tag: Tag | None = None
+    claimed_campaign_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _some(self) -> SegmentRuleIn:
+        if self.active_within_days is None and self.has_tag is None and self.claimed_campaign_id is None:
+            raise ValueError("a rule needs at least one of active_within_days, has_tag, claimed_campaign_id")
+        return self
+
+
+class SegmentIn(_Strict):
+    """A static segment (no ``rule``; members added and removed) or a rule-based one."""
+
+    name: str = Field(min_length=1, max_length=200)
+    rule: SegmentRuleIn | None = None
+
+
+class MembersIn(_Strict):
+    """Customer ids or email addresses."""
+
+    customers: list[Annotated[str, Field(min_length=1, max_length=254)]] = Field(
+        min_length=1, max_length=MAX_MEMBERS_PER_REQUEST
+    )

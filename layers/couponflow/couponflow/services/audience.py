@@ -1,0 +1,153 @@
+"""The merchant's audience: customers they manage (create, update, import, unsubscribe) and segments.
+
+A segment is static (members added and removed) or rule-based (active within N days, has a tag,
+claimed a campaign); either way its members are resolved here, from one Query of the merchant's
+customers (gsi2) plus the static members or the campaign's claimants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from couponflow.adapters.dynamodb import Item, Table
+from couponflow.domain.audience import SegmentRule, is_active
+from couponflow.errors import InvalidInputError
+from couponflow.ids import customer_id, new_id
+from couponflow.models.audience import CustomerIn, SegmentIn
+from couponflow.services.customers import resolve_customer_id
+from couponflow.store import audience, keys
+
+_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "type", "lease_until")
+
+
+def public(item: Item, now: datetime | None = None) -> dict[str, Any]:
+    view = {k: v for k, v in item.items() if k not in _INTERNAL}
+    if item.get("type") == "customer":
+        view["active"] = is_active(item.get("last_interaction_at"), now or datetime.now(UTC))
+    return view
+
+
+def id_for(merchant_id: str, request: CustomerIn) -> str:
+    """Customers are keyed by email (as claims key them), else by phone."""
+    return customer_id(merchant_id, request.email or request.phone or "")
+
+
+def _fields(request: CustomerIn) -> dict[str, Any]:
+    name = " ".join(p for p in (request.first_name, request.last_name) if p) or None
+    return {
+        "email": request.email,
+        "phone": request.phone,
+        "first_name": request.first_name,
+        "last_name": request.last_name,
+        "name": name,
+        "tags": request.tags,
+        "last_interaction_at": request.last_interaction_at.astimezone(UTC).isoformat()
+        if request.last_interaction_at
+        else None,
+    }
+
+
+def put_customer(
+    table: Table, merchant_id: str, request: CustomerIn, now: datetime | None = None
+) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    item = audience.upsert_customer(
+        table, merchant_id, id_for(merchant_id, request), _fields(request), now=now.isoformat()
+    )
+    return public(item, now)
+
+
+def import_customers(
+    table: Table, merchant_id: str, requests: list[CustomerIn], now: datetime | None = None
+) -> dict[str, Any]:
+    """Create or update each customer; the same email twice in one import is one customer."""
+    now = now or datetime.now(UTC)
+    ids: dict[str, None] = {}
+    for request in requests:
+        cid = id_for(merchant_id, request)
+        audience.upsert_customer(table, merchant_id, cid, _fields(request), now=now.isoformat())
+        ids[cid] = None
+    return {"imported": len(requests), "customers": len(ids), "customer_ids": list(ids)}
+
+
+def unsubscribe(
+    table: Table, merchant_id: str, customer_ref: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """Global unsubscribe: excluded from every current and future list and segment send."""
+    cid = resolve_customer_id(merchant_id, customer_ref)
+    stamp = (now or datetime.now(UTC)).isoformat()
+    return public(audience.set_unsubscribed(table, merchant_id, cid, stamp))
+
+
+def create_segment(
+    table: Table, merchant_id: str, request: SegmentIn, now: datetime | None = None
+) -> dict[str, Any]:
+    stamp = (now or datetime.now(UTC)).isoformat()
+    segment_id = new_id("seg")
+    item: Item = {
+        **keys.segment(merchant_id, segment_id),
+        "type": "segment",
+        "merchant_id": merchant_id,
+        "segment_id": segment_id,
+        "name": request.name,
+        "kind": "rule" if request.rule else "static",
+        "rule": request.rule.model_dump(exclude_none=True) if request.rule else None,
+        "created_at": stamp,
+    }
+    audience.put_segment(table, item)
+    return public(item)
+
+
+def _rule(item: Item) -> SegmentRule | None:
+    raw = item.get("rule")
+    return SegmentRule(**raw) if raw else None
+
+
+@dataclass(frozen=True)
+class Members:
+    segment: Item
+    customers: list[Item]
+
+
+def members(table: Table, merchant_id: str, segment_id: str, now: datetime | None = None) -> Members:
+    """The segment's customers now (profiles), whatever kind of segment it is."""
+    now = now or datetime.now(UTC)
+    segment = audience.get_segment(table, merchant_id, segment_id)
+    rule = _rule(segment)
+    if rule is None:
+        wanted = audience.member_ids(table, merchant_id, segment_id)
+        everyone = audience.all_customers(table, merchant_id)
+        return Members(segment, [c for c in everyone if c["customer_id"] in wanted])
+    since = (now - timedelta(days=rule.active_within_days)).isoformat() if rule.active_within_days else None
+    claimed: set[str] = set()
+    if rule.claimed_campaign_id:
+        claimed = audience.campaign_claimants(table, merchant_id, rule.claimed_campaign_id)
+    candidates = audience.all_customers(table, merchant_id, since=since)
+    return Members(segment, [c for c in candidates if rule.matches(c, now, claimed)])
+
+
+def get_segment(table: Table, merchant_id: str, segment_id: str) -> dict[str, Any]:
+    found = members(table, merchant_id, segment_id)
+    return {**public(found.segment), "size": len(found.customers)}
+
+
+def change_members(
+    table: Table,
+    merchant_id: str,
+    segment_id: str,
+    refs: list[str],
+    *,
+    add: bool,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    segment = audience.get_segment(table, merchant_id, segment_id)
+    if segment.get("kind") != "static":
+        raise InvalidInputError("members can only be added to or removed from a static segment", "customers")
+    ids = [resolve_customer_id(merchant_id, ref) for ref in refs]
+    if add:
+        audience.add_members(table, merchant_id, segment_id, ids, (now or datetime.now(UTC)).isoformat())
+    else:
+        audience.remove_members(table, merchant_id, segment_id, ids)
+    return get_segment(table, merchant_id, segment_id)
