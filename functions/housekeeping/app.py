@@ -7,6 +7,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
 from couponflow.services.housekeeping import run_all
+from couponflow.services.housekeeping.pool_alerts import PoolAlerts
 from couponflow.services.housekeeping.requeue_outbox import RequeueOutbox
 from couponflow.settings import HousekeepingSettings
 
@@ -15,6 +16,7 @@ logger = Logger()
 tracer = Tracer()
 table = Table(settings.table_name)
 tasks = {
+    "pool_alerts": PoolAlerts(table, settings.sender_address, settings.configuration_set_name),
     "requeue_outbox": RequeueOutbox(
         table, settings.mail_queue_url, timedelta(minutes=settings.outbox_grace_minutes)
     ),

@@ -50,3 +50,5 @@ class SesEventsSettings(TableSettings):
 class HousekeepingSettings(TableSettings):
     mail_queue_url: str = Field(alias="MAIL_QUEUE_URL", min_length=1)
     outbox_grace_minutes: int = Field(alias="OUTBOX_GRACE_MINUTES", default=5, ge=1)
+    sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)  # merchant notifications (pool alerts)
+    configuration_set_name: str = Field(alias="CONFIGURATION_SET_NAME", min_length=1)

@@ -259,6 +259,27 @@ class Table:
                 return items[:limit] if limit else items
             kwargs["ExclusiveStartKey"] = last
 
+    def count(self, key_condition: str, values: Mapping[str, Any], *, consistent: bool = False) -> int:
+        """How many items match (``Select=COUNT``, following pages): no item is sent back."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": _values(values),
+            "Select": "COUNT",
+            "ConsistentRead": consistent,
+        }
+        total = 0
+        while True:
+            try:
+                response = client().query(**kwargs)
+            except ClientError as error:
+                raise _translate(error) from error
+            total += int(response.get("Count", 0))
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return total
+            kwargs["ExclusiveStartKey"] = last
+
     def transact(self, actions: Sequence[TransactAction], *, token: str | None = None) -> None:
         """All-or-nothing write of up to 100 actions on this table."""
         request: list[TransactWriteItemTypeDef] = [self._transact_item(a) for a in actions]

@@ -34,14 +34,20 @@ class Delivered:
     webhook_status: int | None = None
 
 
-def notify_merchant(table: Table, merchant_id: str, notice: Notice, *, sender: str) -> Delivered:
+def notify_merchant(
+    table: Table, merchant_id: str, notice: Notice, *, sender: str, configuration_set: str | None = None
+) -> Delivered:
     """Email the merchant (if they have a notification address) and call their webhook (if set)."""
     profile = table.get(keys.merchant(merchant_id), consistent=False) or {}
     email_id = None
     status = None
     if profile.get("notification_email"):
         email_id = ses.send_text(
-            sender=sender, recipient=profile["notification_email"], subject=notice.subject, text=notice.text
+            sender=sender,
+            recipient=profile["notification_email"],
+            subject=notice.subject,
+            text=notice.text,
+            configuration_set=configuration_set,
         )
     if profile.get("webhook_url") and profile.get("webhook_secret"):
         payload = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -210,7 +211,55 @@ def available_codes(table: Table, merchant_id: str, campaign_id: str, shard: int
 
 
 def count_available(table: Table, merchant_id: str, campaign_id: str) -> int:
+    """Codes left in the pool: one COUNT query per shard (no item comes back, nothing on the claim path)."""
     return sum(
-        len(table.query("pk = :pk", {":pk": keys.pool_partition(merchant_id, campaign_id, s)}))
+        table.count("pk = :pk", {":pk": keys.pool_partition(merchant_id, campaign_id, s)})
         for s in range(keys.POOL_SHARDS)
     )
+
+
+def watched_for_pool_alerts(table: Table, shard: int) -> list[Item]:
+    """Campaigns on one shard of the pool watch index (armed alerts; see ``pool_refilled``)."""
+    return table.query("gsi2pk = :pk", {":pk": keys.pool_watch_partition(shard)}, index=keys.GSI2)
+
+
+def _alert_attribute(alert: str) -> str:
+    return {"pool_low": "pool_low_alerted_version", "pool_empty": "pool_empty_alerted_version"}[alert]
+
+
+def take_pool_alert(table: Table, merchant_id: str, campaign_id: str, alert: str, version: int) -> bool:
+    """Claim the right to send ``alert`` at pool ``version``; False if it was sent or codes came since."""
+    try:
+        table.update(
+            keys.campaign(merchant_id, campaign_id),
+            "SET #a = :v",
+            condition="pool_version = :v AND (attribute_not_exists(#a) OR #a <> :v)",
+            names={"#a": _alert_attribute(alert)},
+            values={":v": version},
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def give_back_pool_alert(table: Table, merchant_id: str, campaign_id: str, alert: str, version: int) -> None:
+    """Undo ``take_pool_alert`` when delivery failed, so the next sweep tries again."""
+    with contextlib.suppress(ConditionFailed):
+        table.update(
+            keys.campaign(merchant_id, campaign_id),
+            "REMOVE #a",
+            condition="#a = :v",
+            names={"#a": _alert_attribute(alert)},
+            values={":v": version},
+        )
+
+
+def stop_watching_pool(table: Table, merchant_id: str, campaign_id: str, version: int) -> None:
+    """Leave the pool watch index, unless codes were loaded since ``version`` (they re-armed it)."""
+    with contextlib.suppress(ConditionFailed):
+        table.update(
+            keys.campaign(merchant_id, campaign_id),
+            "REMOVE gsi2pk, gsi2sk",
+            condition="pool_version = :v",
+            values={":v": version},
+        )

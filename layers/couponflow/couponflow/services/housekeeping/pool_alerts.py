@@ -1,0 +1,85 @@
+"""Tell merchants when a campaign's code pool runs low and when it runs out, once each.
+
+Housekeeping sweeps the campaigns on the pool watch index (put there when codes are loaded),
+counts each one's available codes with a COUNT query per pool shard (so the claim path gains no
+counter, no hot key), and sends the alerts that ``domain.pool_alerts`` says are due. Each alert
+is taken with a conditional write on the campaign before it is delivered (at most one sweep
+sends it); a delivery failure gives it back and fails the task, so the next run tries again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from couponflow.adapters.dynamodb import Item, Table
+from couponflow.domain.pool_alerts import PoolAlert, alerts_due, watch_ends
+from couponflow.services.notifications import Notice, notify_merchant
+from couponflow.store import campaigns, keys
+
+
+def notice_for(alert: PoolAlert, campaign: Item, available: int) -> Notice:
+    name = campaign.get("name", campaign["campaign_id"])
+    data = {
+        "campaign_id": campaign["campaign_id"],
+        "campaign_name": name,
+        "codes_available": available,
+        "threshold": campaign.get("pool_alert_threshold"),
+    }
+    if alert is PoolAlert.EMPTY:
+        text = (
+            f"Campaign '{name}' has no coupon codes left. "
+            "Customers who claim now are told it is out of coupons."
+        )
+        return Notice(str(alert), f"Out of coupon codes: {name}", text, data)
+    text = (
+        f"Campaign '{name}' has {available} coupon codes left, below your alert threshold of "
+        f"{campaign.get('pool_alert_threshold')}. Load more codes to keep it running."
+    )
+    return Notice(str(alert), f"Coupon codes running low: {name}", text, data)
+
+
+@dataclass(frozen=True)
+class PoolAlerts:
+    table: Table
+    sender: str
+    configuration_set: str | None = None
+
+    def __call__(self, now: datetime) -> dict[str, int]:
+        checked = sent = 0
+        for shard in range(keys.POOL_WATCH_SHARDS):
+            for campaign in campaigns.watched_for_pool_alerts(self.table, shard):
+                checked += 1
+                sent += self._check(campaign)
+        return {"checked": checked, "alerts_sent": sent}
+
+    def _check(self, campaign: Item) -> int:
+        m, c = campaign["merchant_id"], campaign["campaign_id"]
+        version = int(campaign.get("pool_version", 0))
+        available = campaigns.count_available(self.table, m, c)
+        due = alerts_due(
+            available,
+            campaign.get("pool_alert_threshold"),
+            version,
+            campaign.get("pool_low_alerted_version"),
+            campaign.get("pool_empty_alerted_version"),
+        )
+        sent: list[PoolAlert] = []
+        for alert in due:
+            if not campaigns.take_pool_alert(self.table, m, c, str(alert), version):
+                continue
+            try:
+                notify_merchant(
+                    self.table,
+                    m,
+                    notice_for(alert, campaign, available),
+                    sender=self.sender,
+                    configuration_set=self.configuration_set,
+                )
+            except Exception:
+                campaigns.give_back_pool_alert(self.table, m, c, str(alert), version)
+                raise
+            sent.append(alert)
+        if watch_ends(sent) or (available <= 0 and not due):
+            campaigns.stop_watching_pool(self.table, m, c, version)
+        return len(sent)

@@ -1,0 +1,112 @@
+"""Pool alerts: housekeeping tells the merchant once when the pool falls below the threshold and
+once when it runs out (email through moto's SES and a signed webhook to a local HTTP server),
+and loading codes re-arms both."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+from couponflow.adapters.dynamodb import Table
+from couponflow.domain.campaign import Campaign
+from couponflow.ids import customer_id
+from couponflow.services.housekeeping.pool_alerts import PoolAlerts
+from couponflow.store import campaigns, claims, keys
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from tests.conftest import load_event
+
+NOW = "2026-11-22T10:00:00+00:00"
+
+
+@pytest.fixture()
+def webhook_calls() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hooks", received
+    server.shutdown()
+
+
+def _emails_to(address: str) -> list[str]:
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    return [str(m.subject) for m in sent if address in m.destinations["ToAddresses"]]
+
+
+def _claim_n(table: Table, campaign_id: str, merchant_id: str, start: int, n: int) -> None:
+    campaign = campaigns.get(table, merchant_id, campaign_id)
+    for i in range(start, start + n):
+        email = f"alert{i}@example.com"
+        who = claims.Claimant(customer_id(merchant_id, email), email, None, False)
+        record = claims.assign(table, campaign, who, now=NOW, day="2026-11-22", message_id=f"msg_al_{i}")
+        assert record.status == "claimed"
+
+
+def test_low_and_empty_pool_alerts_are_sent_once_each_and_rearmed_by_a_load(stack, merchant, webhook_calls):
+    url, hooks = webhook_calls
+    table = Table(stack.physical["CouponflowTable"])
+    owner = f"owner-{merchant[0]}@shop.example.com"
+    table.update(
+        keys.merchant(merchant[0]),
+        "SET notification_email = :e, webhook_url = :u, webhook_secret = :s",
+        values={":e": owner, ":u": url, ":s": "whsec_pool"},
+    )
+    campaign = Campaign(merchant[0], "cmp_alerts", "Flash", "Subject", "email")
+    campaigns.create(table, campaign, NOW)
+    campaigns.update_fields(table, merchant[0], campaign.campaign_id, {"pool_alert_threshold": 3}, NOW)
+    campaigns.add_codes(table, merchant[0], campaign.campaign_id, [f"AL-{i:03d}" for i in range(5)], NOW)
+    sweep = PoolAlerts(table, sender="alerts@example.com")
+    now = datetime.fromisoformat(NOW)
+
+    sweep(now)
+    assert _emails_to(owner) == []  # 5 left, threshold 3
+
+    _claim_n(table, campaign.campaign_id, merchant[0], 0, 3)  # 2 left
+    sweep(now)
+    sweep(now)
+    assert _emails_to(owner) == ["Coupon codes running low: Flash"]
+    assert [(h["type"], h["data"]["codes_available"]) for h in hooks] == [("pool_low", 2)]
+
+    _claim_n(table, campaign.campaign_id, merchant[0], 3, 2)  # none left
+    sweep(now)
+    sweep(now)
+    assert _emails_to(owner) == ["Coupon codes running low: Flash", "Out of coupon codes: Flash"]
+    assert [h["type"] for h in hooks] == ["pool_low", "pool_empty"]
+    assert "gsi2pk" not in (table.get(keys.campaign(merchant[0], campaign.campaign_id)) or {})
+
+    campaigns.add_codes(table, merchant[0], campaign.campaign_id, [f"AL-{i:03d}" for i in range(5, 9)], NOW)
+    _claim_n(table, campaign.campaign_id, merchant[0], 5, 2)  # 2 left of the new load
+    sweep(now)
+    assert [h["type"] for h in hooks] == ["pool_low", "pool_empty", "pool_low"]
+
+
+def test_housekeeping_handler_sends_a_due_low_pool_alert(stack, merchant, load_handler, lambda_context):
+    table = Table(stack.physical["CouponflowTable"])
+    campaign = Campaign(merchant[0], "cmp_alerts_hk", "Quiet", "Subject", "email")
+    campaigns.create(table, campaign, NOW)
+    campaigns.update_fields(table, merchant[0], campaign.campaign_id, {"pool_alert_threshold": 2}, NOW)
+    campaigns.add_codes(table, merchant[0], campaign.campaign_id, ["ALHK-001"], NOW)
+
+    result = load_handler("HousekeepingFunction").lambda_handler(
+        load_event("housekeeping/scheduled"), lambda_context
+    )
+
+    assert result["pool_alerts"]["alerts_sent"] >= 1
+    stored = table.get(keys.campaign(merchant[0], campaign.campaign_id)) or {}
+    assert stored["pool_low_alerted_version"] == stored["pool_version"] == 1
