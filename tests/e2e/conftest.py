@@ -1,0 +1,94 @@
+"""Shared by the end-to-end tests: the local stack started as ``make run`` starts it, and HTTP."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Running:
+    """What the running stack wrote to its ready file."""
+
+    api_url: str
+    moto_url: str
+    merchant_id: str
+    api_key: str
+    resources: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """``python -m local_stack`` in a process of its own, exactly as ``make run`` starts it."""
+    ready = tmp_path_factory.mktemp("stack") / "ready.json"
+    command = [
+        sys.executable,
+        "-m",
+        "local_stack",
+        "--api-port",
+        "0",
+        "--moto-port",
+        "0",
+        "--retry-delay",
+        "0.2",
+        "--ready-file",
+        str(ready),
+        "--log-dir",
+        str(ready.parent),
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() or not ready.read_text():
+            assert process.poll() is None, "the local stack exited during start-up"
+            assert time.monotonic() < deadline, "the local stack did not get ready within 60 s"
+            time.sleep(0.1)
+        info = json.loads(ready.read_text())
+        assert info["api_key"], "the local stack did not seed a demo merchant"
+        yield Running(
+            info["api_url"], info["moto_url"], info["merchant_id"], info["api_key"], info["resources"]
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            assert process.wait(timeout=20) == 0, "the local stack did not stop cleanly on Ctrl-C"
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
+Call = Callable[..., tuple[int, Any]]
+
+
+@pytest.fixture(scope="module")
+def http(local: Running) -> Call:
+    def call(
+        method: str, path: str, body: Any = None, *, key: str | None = "demo", raw: bytes | None = None
+    ) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if key == "demo":
+            headers["Authorization"] = f"Bearer {local.api_key}"
+        elif key is not None:
+            headers["Authorization"] = key
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(local.api_url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    return call
