@@ -5,10 +5,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
-from couponflow.api import public_claims
+from couponflow.api import public_claims, public_links
 from couponflow.http import resolver, too_large
 from couponflow.services.claims import ClaimService
+from couponflow.services.coupon_links import CouponLinks
 from couponflow.settings import ClaimSettings
 
 MAX_BODY_BYTES = 16 * 1024
@@ -18,6 +20,8 @@ logger = Logger()
 tracer = Tracer()
 app = resolver()
 app.include_router(public_claims.build(ClaimService(Table(settings.table_name), settings.mail_queue_url)))
+link_secret = secrets.secret_string(settings.link_secret_arn)  # read once per cold start
+app.include_router(public_links.build(CouponLinks(Table(settings.table_name), link_secret)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

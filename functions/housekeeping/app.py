@@ -6,7 +6,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
-from couponflow.services.housekeeping import run_all
+from couponflow.services.housekeeping import Task, run_all
+from couponflow.services.housekeeping.expire_offers import ExpireOffers
 from couponflow.services.housekeeping.pool_alerts import PoolAlerts
 from couponflow.services.housekeeping.requeue_outbox import RequeueOutbox
 from couponflow.settings import HousekeepingSettings
@@ -15,7 +16,8 @@ settings = HousekeepingSettings.from_env()
 logger = Logger()
 tracer = Tracer()
 table = Table(settings.table_name)
-tasks = {
+tasks: dict[str, Task] = {
+    "expire_offers": ExpireOffers(table),
     "pool_alerts": PoolAlerts(table, settings.sender_address, settings.configuration_set_name),
     "requeue_outbox": RequeueOutbox(
         table, settings.mail_queue_url, timedelta(minutes=settings.outbox_grace_minutes)

@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
 from couponflow.services.mailer import Mailer, MailJob
 from couponflow.settings import MailerSettings
@@ -20,6 +21,7 @@ mailer = Mailer(
     sender=settings.sender_address,
     configuration_set=settings.configuration_set_name,
     public_base_url=str(settings.public_base_url),
+    link_secret=secrets.secret_string(settings.link_secret_arn),  # read once per cold start
 )
 
 

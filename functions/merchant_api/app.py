@@ -11,9 +11,11 @@ from couponflow.api import (
     merchant_campaigns,
     merchant_customer_admin,
     merchant_customers,
+    merchant_redemptions,
     merchant_segments,
 )
 from couponflow.http import resolver, too_large
+from couponflow.services.redemptions import Redemptions
 from couponflow.settings import MerchantApiSettings
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -27,6 +29,7 @@ app = resolver()
 app.include_router(merchant_campaigns.build(table))
 app.include_router(merchant_campaign_admin.build(table))
 app.include_router(merchant_customers.build(table, events_table))
+app.include_router(merchant_redemptions.build(Redemptions(table)))
 app.include_router(merchant_customer_admin.build(table))
 app.include_router(merchant_segments.build(table))
 

@@ -282,6 +282,37 @@ class Provisioner:
         )
         self._set(lid, name, Type=props.get("Type", "String"), Value=str(props["Value"]))
 
+    def _create_SecretsManager_Secret(self, lid: str, props: dict[str, Any], _result: Provisioned) -> None:  # noqa: N802
+        """A secret with its given value, or one generated as GenerateSecretString asks (moto's
+        CreateSecret takes no generator, so the value comes from its GetRandomPassword)."""
+        name = props.get("Name") or self.default_name(lid)
+        sm = self.client("secretsmanager")
+        value = props.get("SecretString")
+        generate = props.get("GenerateSecretString")
+        if value is None and generate is not None:
+            options = {
+                key: generate[key]
+                for key in (
+                    "PasswordLength",
+                    "ExcludeCharacters",
+                    "ExcludeNumbers",
+                    "ExcludePunctuation",
+                    "ExcludeUppercase",
+                    "ExcludeLowercase",
+                    "IncludeSpace",
+                    "RequireEachIncludedType",
+                )
+                if key in generate
+            }
+            password = sm.get_random_password(**options)["RandomPassword"]
+            template, key = generate.get("SecretStringTemplate"), generate.get("GenerateStringKey")
+            value = json.dumps({**json.loads(template), key: password}) if template and key else password
+        kwargs: dict[str, Any] = {"Name": name, "SecretString": str(value or "")}
+        if props.get("Description"):
+            kwargs["Description"] = str(props["Description"])
+        arn = sm.create_secret(**kwargs)["ARN"]
+        self._set(lid, arn, Id=arn)
+
     def _create_Scheduler_ScheduleGroup(self, lid: str, props: dict[str, Any], _result: Provisioned) -> None:  # noqa: N802
         name = props.get("Name") or self.default_name(lid)
         arn = self.client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]

@@ -116,7 +116,7 @@ def test_mailer_sends_the_coupon_through_ses_once_and_records_sent(
     raw = sent[0].raw_data
     assert "Subject: Your Winter sale code" in raw
     assert "WINTER-0001" in raw
-    assert "utm_campaign=" in raw and "multipart/alternative" in raw
+    assert "/coupons/" in raw and "multipart/alternative" in raw  # the signed coupon link
     item = message_item(stack, job)
     assert item["status"] == "sent"
     assert item["ses_message_id"] == sent[0].id

@@ -26,6 +26,7 @@ class TableSettings(_EnvSettings):
 
 class ClaimSettings(TableSettings):
     mail_queue_url: str = Field(alias="MAIL_QUEUE_URL", min_length=1)
+    link_secret_arn: str = Field(alias="LINK_SECRET_ARN", min_length=1)  # signs coupon/unsubscribe links
 
 
 class MerchantApiSettings(TableSettings):
@@ -40,6 +41,7 @@ class MailerSettings(TableSettings):
     sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)
     configuration_set_name: str = Field(alias="CONFIGURATION_SET_NAME", min_length=1)
     public_base_url: HttpUrl = Field(alias="PUBLIC_BASE_URL")
+    link_secret_arn: str = Field(alias="LINK_SECRET_ARN", min_length=1)  # signs coupon/unsubscribe links
 
 
 class SesEventsSettings(TableSettings):

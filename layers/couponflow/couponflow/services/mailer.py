@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +13,8 @@ from couponflow.adapters.dynamodb import Table
 from couponflow.domain.coupon_email import CouponEmail, render
 from couponflow.domain.message_status import MessageStatus
 from couponflow.errors import PermanentSendError, RetryableError
+from couponflow.services import release
+from couponflow.services.coupon_links import LinkSigner
 from couponflow.store import campaigns, keys, messages
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Mailer:
     sender: str
     configuration_set: str
     public_base_url: str
+    link_secret: str  # signs the coupon and unsubscribe links (Secrets Manager)
 
     def deliver(self, job: MailJob, now: datetime | None = None) -> str:
         """Send the message of ``job``; returns what happened (for logs and tests)."""
@@ -52,6 +54,17 @@ class Mailer:
         if suppression is not None:
             details = {"reason": "suppressed", "suppression_reason": suppression.get("reason")}
             messages.raise_status(self.table, key, MessageStatus.DROPPED, at=stamp, details=details)
+            release.release_if_undelivered(
+                self.table, job.merchant_id, job.customer_id, job.message_id, MessageStatus.DROPPED
+            )
+            return "dropped"
+        customer = self.table.get(keys.customer(job.merchant_id, job.customer_id)) or {}
+        if customer.get("unsubscribed_at"):
+            details = {"reason": "unsubscribed", "unsubscribed_at": customer["unsubscribed_at"]}
+            messages.raise_status(self.table, key, MessageStatus.DROPPED, at=stamp, details=details)
+            release.release_if_undelivered(
+                self.table, job.merchant_id, job.customer_id, job.message_id, MessageStatus.DROPPED
+            )
             return "dropped"
         if not messages.take_send_lease(
             self.table, key, now_epoch=int(now.timestamp()), lease_seconds=SEND_LEASE_SECONDS
@@ -59,7 +72,7 @@ class Mailer:
             # Another invocation holds the lease (or just finished): look again after the visibility timeout.
             raise RetryableError(f"message {job.message_id} is being sent by another invocation")
         campaign = campaigns.get(self.table, job.merchant_id, message["campaign_id"])
-        customer = self.table.get(keys.customer(job.merchant_id, job.customer_id), consistent=False) or {}
+        links = LinkSigner(self.link_secret, self.public_base_url)
         email = CouponEmail(
             sender=self.sender,
             recipient=recipient,
@@ -71,8 +84,9 @@ class Mailer:
                 "campaign": campaign.name,
                 "name": customer.get("name") or "there",
                 "email": recipient,
-                "coupon_url": _with_utm(campaign.store_url or self.public_base_url, campaign.campaign_id),
+                "coupon_url": links.coupon_url(job.merchant_id, job.customer_id, campaign.campaign_id),
             },
+            unsubscribe_url=links.unsubscribe_url(job.merchant_id, job.customer_id, campaign.campaign_id),
         )
         tags = {
             "merchant": job.merchant_id,
@@ -99,10 +113,3 @@ class Mailer:
             self.table, key, MessageStatus.SENT, at=stamp, details={"ses_message_id": ses_id}
         )
         return "sent"
-
-
-def _with_utm(url: str, campaign_id: str) -> str:
-    parts = urlsplit(url)
-    utm = urlencode({"utm_source": "couponflow", "utm_medium": "email", "utm_campaign": campaign_id})
-    query = f"{parts.query}&{utm}" if parts.query else utm
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))

@@ -24,6 +24,7 @@ from typing import Any
 
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.message_status import MessageStatus
+from couponflow.services.release import release_if_undelivered
 from couponflow.ses_notifications import MessageEvent, SesEventType, parse_record_body
 from couponflow.store import keys, messages
 
@@ -133,6 +134,7 @@ class SesEventApplier:
         if changed:
             result.status_changes += 1
             result.statuses.append(str(event.status))
+        release_if_undelivered(self.table, merchant_id, customer_id, message_id, event.status, now=now)
         reason = suppression_reason(event)
         if reason is not None and stored:
             messages.suppress(

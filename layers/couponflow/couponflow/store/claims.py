@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from couponflow.adapters.dynamodb import Delete, Item, Put, Table, TransactAction, TransactionCanceled, Update
@@ -113,6 +114,15 @@ def _customer_update(merchant_id: str, who: Claimant, now: str) -> Update:
     return Update(keys.customer(merchant_id, who.customer_id), expression, names=names, values=values)
 
 
+def _offer_expiry(campaign: Campaign, customer_id: str, now: str) -> dict[str, str]:
+    """When the campaign has an offer lifetime: the lapse time and the sweep index (gsi2)."""
+    if not campaign.offer_lifetime_days:
+        return {}
+    expires = (datetime.fromisoformat(now) + timedelta(days=campaign.offer_lifetime_days)).isoformat()
+    index = keys.offer_expiry_index(campaign.merchant_id, campaign.campaign_id, customer_id, expires)
+    return {"offer_expires_at": expires, **index}
+
+
 def _daily_count(campaign: Campaign, now_day: str) -> Update | None:
     if campaign.daily_limit is None:
         return None
@@ -178,6 +188,7 @@ def _try_code(
         "message_id": message_id,
         "reason": None,
     }
+    claim_fields.update(_offer_expiry(campaign, who.customer_id, now))
     message_item = {
         **keys.message(m, who.customer_id, message_id),
         "type": "message",

@@ -20,7 +20,9 @@ Second index ``gsi2`` (``gsi2pk``/``gsi2sk``) is sparse and time-ordered, for sw
 merchant listings by time; each use owns a partition prefix, written only while the item needs
 the sweep and removed after:
 
-- ``EXPIRES#<shard>`` / ``<expires_at>#...``: claims holding a code until their offer lapses
+- ``EXPIRES#<shard>`` / ``<offer_expires_at>#<m>#<c>#<cus>``: claims holding a code until their
+  offer lapses (written at claim time when the campaign has an offer lifetime; removed when the
+  claim is redeemed, expired or released)
 - ``AWAITING#<shard>`` / ``<sent_at>#...``: messages handed to SES without a final status yet
 - ``M#<m>#...``: merchant-scoped listings (e.g. customers by last interaction)
 - ``POOLWATCH#<shard>`` / ``<m>#<c>``: campaigns whose pool alerts housekeeping must check
@@ -157,6 +159,20 @@ def ses_message_index(ses_message_id: str) -> dict[str, str]:
 
 def suppression(merchant_id: str, email: str) -> dict[str, str]:
     return {"pk": f"M#{merchant_id}#SUPPRESSION", "sk": f"EMAIL#{email}"}
+
+
+def expiry_partition(shard: int) -> str:
+    return f"EXPIRES#{shard:02d}"
+
+
+def offer_expiry_index(
+    merchant_id: str, campaign_id: str, customer_id: str, expires_at: str
+) -> dict[str, str]:
+    """A claim holding a code until its offer lapses (sparse gsi2, an operator index for housekeeping)."""
+    return {
+        "gsi2pk": expiry_partition(shard_of(customer_id, SWEEP_SHARDS)),
+        "gsi2sk": f"{expires_at}#{merchant_id}#{campaign_id}#{customer_id}",
+    }
 
 
 def message_events_partition(merchant_id: str, message_id: str) -> str:

@@ -1,0 +1,14 @@
+"""API contract of redemptions: the store reports that a customer used a code."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from couponflow.models.api import CODE_PATTERN
+
+
+class RedemptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    campaign_id: str = Field(min_length=1, max_length=64)
+    code: str = Field(pattern=CODE_PATTERN)
+    order_id: str = Field(min_length=1, max_length=128)
