@@ -11,6 +11,7 @@ from couponflow.api import public_claims, public_links
 from couponflow.http import resolver, too_large
 from couponflow.services.claims import ClaimService
 from couponflow.services.coupon_links import CouponLinks
+from couponflow.services.email_provider import ProviderDirectory
 from couponflow.settings import ClaimSettings
 
 MAX_BODY_BYTES = 16 * 1024
@@ -19,9 +20,16 @@ settings = ClaimSettings.from_env()
 logger = Logger()
 tracer = Tracer()
 app = resolver()
-app.include_router(public_claims.build(ClaimService(Table(settings.table_name), settings.mail_queue_url)))
+table = Table(settings.table_name)
+claim_service = ClaimService(
+    table,
+    settings.mail_queue_url,
+    integration_queue_url=settings.integration_queue_url,
+    providers=ProviderDirectory(table, ttl_seconds=settings.provider_lookup_ttl_seconds),
+)
+app.include_router(public_claims.build(claim_service))
 link_secret = secrets.secret_string(settings.link_secret_arn)  # read once per cold start
-app.include_router(public_links.build(CouponLinks(Table(settings.table_name), link_secret)))
+app.include_router(public_links.build(CouponLinks(table, link_secret)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

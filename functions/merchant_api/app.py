@@ -11,6 +11,7 @@ from couponflow.api import (
     merchant_campaigns,
     merchant_customer_admin,
     merchant_customers,
+    merchant_integrations,
     merchant_redemptions,
     merchant_segments,
 )
@@ -29,6 +30,7 @@ app = resolver()
 app.include_router(merchant_campaigns.build(table))
 app.include_router(merchant_campaign_admin.build(table))
 app.include_router(merchant_customers.build(table, events_table))
+app.include_router(merchant_integrations.build(table, settings.secret_name_prefix))
 app.include_router(merchant_redemptions.build(Redemptions(table)))
 app.include_router(merchant_customer_admin.build(table))
 app.include_router(merchant_segments.build(table))

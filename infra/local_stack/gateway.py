@@ -233,6 +233,8 @@ class Gateway:
         self.region = region
         self.apis: dict[str, Api] = {}
         self.invoke: Invoke | None = None
+        # Told of every request before it is routed, e.g. so the SES simulator sees links followed.
+        self.on_request: Callable[[str, str], None] | None = None
         self._cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
         gateway = self
@@ -302,6 +304,11 @@ class Gateway:
         self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes | None, source_ip: str
     ) -> _Reply:
         request_id = str(uuid.uuid4())
+        if self.on_request is not None:
+            try:
+                self.on_request(method, raw_path)
+            except Exception:
+                log.exception("request observer failed")
         url = urlsplit(raw_path)
         stage, _, rest = url.path.lstrip("/").partition("/")
         api = next((a for a in self.apis.values() if a.stage == stage), None)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import heapq
+import html
 import itertools
 import json
 import logging
@@ -45,7 +46,7 @@ from email import policy
 from email.parser import BytesParser
 from email.utils import getaddresses
 from typing import Any, Literal
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from local_stack.provision import EventDestination
 from local_stack.template import ACCOUNT_ID
@@ -95,6 +96,7 @@ class SentMessage:
     tags: dict[str, str] = field(default_factory=dict)
     timestamp: float = field(default_factory=time.time)
     template: tuple[str, str] | None = None  # (template name, template data) for templated sends
+    links: list[str] = field(default_factory=list)  # http(s) links in the body (raw sends)
 
     @property
     def destination(self) -> list[str]:
@@ -178,6 +180,25 @@ def _parse_raw(data: bytes) -> dict[str, Any]:
     }
 
 
+_LINK = re.compile(r"""https?://[^\s"'<>]+""")
+
+
+def links_in_body(data: bytes) -> list[str]:
+    """The http(s) links in the text and HTML parts of a raw MIME message, in order, once each."""
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    found: dict[str, None] = {}
+    for part in message.walk():
+        if part.get_content_maintype() != "text":
+            continue
+        try:
+            content = str(part.get_content())
+        except (LookupError, ValueError):
+            continue
+        for link in _LINK.findall(html.unescape(content)):
+            found.setdefault(link.rstrip(".,;)"), None)
+    return list(found)
+
+
 def _raw_message(
     operation: str,
     *,
@@ -200,6 +221,7 @@ def _raw_message(
         headers=raw["headers"],
         configuration_set=config_set or raw["configuration_set"],
         tags={**raw["tags"], **tags},
+        links=links_in_body(data),
     )
 
 
@@ -377,6 +399,8 @@ class SesSimulator:
         self.gap = gap
         self.messages: OrderedDict[str, SentMessage] = OrderedDict()
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        # path of a link in a sent email -> (SES message id, recipient, the link as written)
+        self.link_paths: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._stopped = False
@@ -443,6 +467,11 @@ class SesSimulator:
         """Remember a sent message and schedule its events."""
         with self._cond:
             self.messages[message.message_id] = message
+            for link in message.links:
+                for recipient in message.destination[:1]:
+                    self.link_paths[urlsplit(link).path] = (message.message_id, recipient, link)
+            while len(self.link_paths) > MAX_REMEMBERED * 4:
+                self.link_paths.popitem(last=False)
             while len(self.messages) > MAX_REMEMBERED:
                 self.messages.popitem(last=False)
         if not self._destinations(message):
@@ -582,6 +611,21 @@ class SesSimulator:
         }
 
     # -- engagement ---------------------------------------------------------------------------
+
+    def link_followed(self, path: str) -> bool:
+        """A recipient requested ``path``: if it is a link of an email we saw, publish Open + Click.
+
+        Following a link in an email is what SES's click tracking records (and the open pixel
+        has loaded by then), so the message reads ``clicked``. True when the path matched.
+        """
+        with self._cond:
+            seen = self.link_paths.get(path)
+        if seen is None:
+            return False
+        message_id, recipient, link = seen
+        self.engagement(message_id, recipient, "open")
+        self.engagement(message_id, recipient, "click", link)
+        return True
 
     def engagement(
         self, ses_message_id: str, recipient: str, kind: Engagement, link: str | None = None

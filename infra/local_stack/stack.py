@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from local_stack.gateway import Gateway, build_apis
 from local_stack.moto_server import MotoServer, aws_env, default_region, local_client
@@ -182,6 +183,7 @@ class LocalStack:
 
         arns = {spec.arn: spec.logical_id for spec in specs}
         self.gateway.configure(build_apis(self.provisioned.resolved, arns), self.invoke)
+        self.gateway.on_request = self._link_followed
         self.gateway.start()
 
         sqs = self.client("sqs")
@@ -257,6 +259,11 @@ class LocalStack:
                 )
             )
         return specs
+
+    def _link_followed(self, method: str, raw_path: str) -> None:
+        """A GET of a link from an email the SES simulator saw publishes its Open and Click."""
+        if method == "GET" and self.simulator is not None:
+            self.simulator.link_followed(urlsplit(raw_path).path)
 
     def _tap(self, *args: Any) -> None:
         if self.simulator is not None:

@@ -26,11 +26,14 @@ class TableSettings(_EnvSettings):
 
 class ClaimSettings(TableSettings):
     mail_queue_url: str = Field(alias="MAIL_QUEUE_URL", min_length=1)
+    integration_queue_url: str | None = Field(alias="INTEGRATION_QUEUE_URL", default=None)
+    provider_lookup_ttl_seconds: float = Field(alias="PROVIDER_LOOKUP_TTL_SECONDS", default=60, ge=0)
     link_secret_arn: str = Field(alias="LINK_SECRET_ARN", min_length=1)  # signs coupon/unsubscribe links
 
 
 class MerchantApiSettings(TableSettings):
     events_table_name: str = Field(alias="EVENTS_TABLE_NAME", min_length=3)
+    secret_name_prefix: str = Field(alias="SECRET_NAME_PREFIX", min_length=1, default="couponflow")
 
 
 class AuthorizerSettings(TableSettings):
@@ -54,3 +57,7 @@ class HousekeepingSettings(TableSettings):
     outbox_grace_minutes: int = Field(alias="OUTBOX_GRACE_MINUTES", default=5, ge=1)
     sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)  # merchant notifications (pool alerts)
     configuration_set_name: str = Field(alias="CONFIGURATION_SET_NAME", min_length=1)
+
+
+class ProviderSyncSettings(TableSettings):
+    max_attempts: int = Field(alias="PROVIDER_SYNC_MAX_ATTEMPTS", default=5, ge=1)

@@ -63,3 +63,13 @@ def put_secret_string(name: str, value: str, *, description: str = "") -> str:
         return client().put_secret_value(SecretId=name, SecretString=value)["ARN"]
     except ClientError as error:
         raise _translate(error) from error
+
+
+def delete_secret(secret_id: str) -> None:
+    """Delete a secret at once (no recovery window), so its name can be used again right away."""
+    try:
+        client().delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return
+        raise _translate(error) from error

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from couponflow.adapters import sqs
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.claim_status import ClaimStatus
+from couponflow.domain.integration_status import IntegrationStatus
 from couponflow.domain.message_status import MessageStatus
 from couponflow.ids import customer_id, new_id
 from couponflow.models.api import Channel, ClaimIn, ClaimOut
+from couponflow.services.email_provider import ProviderDirectory
 from couponflow.store import campaigns, claims, keys
 
 _MESSAGES = {
@@ -23,6 +25,8 @@ _MESSAGES = {
 class ClaimService:
     table: Table
     mail_queue_url: str
+    integration_queue_url: str | None = None  # provider sync off when None
+    providers: ProviderDirectory | None = field(default=None, compare=False)
 
     def claim(
         self, merchant_id: str, campaign_id: str, request: ClaimIn, now: datetime | None = None
@@ -35,6 +39,7 @@ class ClaimService:
             email=request.email,
             name=request.name,
             marketing_consent=request.marketing_consent,
+            integration_status=self._integration_status(merchant_id, request),
         )
         stamp = now.isoformat()
         closed = campaign.closed_reason(now)
@@ -46,6 +51,11 @@ class ClaimService:
             )
         if record.status is not ClaimStatus.OUT_OF_COUPONS and record.message_id:
             self._queue_coupon_email(merchant_id, record, repeat=not record.new)
+        if record.new and who.integration_status == IntegrationStatus.PENDING and self.integration_queue_url:
+            sqs.send_json(
+                self.integration_queue_url,
+                {"merchant_id": merchant_id, "campaign_id": campaign_id, "customer_id": record.customer_id},
+            )
         show_code = campaign.channel == Channel.PAGE
         outcome = ClaimOut(
             status=str(record.status),
@@ -57,6 +67,12 @@ class ClaimService:
             message=_MESSAGES.get(record.status, "Your coupon has been claimed."),
         )
         return outcome, record.new
+
+    def _integration_status(self, merchant_id: str, request: ClaimIn) -> str | None:
+        """``pending`` when this claim will be pushed to the merchant's provider list, else blank."""
+        if not (request.marketing_consent and self.integration_queue_url and self.providers):
+            return None
+        return str(IntegrationStatus.PENDING) if self.providers.connected(merchant_id) else None
 
     def _queue_coupon_email(self, merchant_id: str, record: claims.ClaimRecord, *, repeat: bool) -> None:
         """Queue the coupon email; on a repeat claim, queue it again only if it never left.

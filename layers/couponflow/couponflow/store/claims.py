@@ -42,6 +42,7 @@ class Claimant:
     email: str
     name: str | None
     marketing_consent: bool
+    integration_status: str | None = None  # "pending" when a provider sync will follow the claim
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ def _try_code(
         "claimed_at": now,
         "message_id": message_id,
         "reason": None,
+        "integration_status": who.integration_status,
     }
     claim_fields.update(_offer_expiry(campaign, who.customer_id, now))
     message_item = {

@@ -4,6 +4,7 @@ Main table (``pk``/``sk``, plus ``gsi1pk``/``gsi1sk``); ``<m>`` is the merchant 
 
 - merchant profile: ``M#<m>`` / ``PROFILE``
 - API key (hashed): ``M#<m>`` / ``APIKEY#<sha256>``
+- email-provider connection (secrets in Secrets Manager): ``M#<m>`` / ``INTEGRATION#EMAIL_PROVIDER``
 - campaign: ``M#<m>#CAMPAIGN#<c>`` / ``CAMPAIGN``; gsi1 ``M#<m>#CAMPAIGNS`` / created_at
 - code registry: ``M#<m>#CAMPAIGN#<c>#CODE#<code>`` / ``CODE``
 - available code: ``M#<m>#CAMPAIGN#<c>#POOL#<shard>`` / ``CODE#<code>``
@@ -65,6 +66,10 @@ def merchant(merchant_id: str) -> dict[str, str]:
 
 def api_key(merchant_id: str, key_hash: str) -> dict[str, str]:
     return {"pk": f"M#{merchant_id}", "sk": f"APIKEY#{key_hash}"}
+
+
+def email_provider(merchant_id: str) -> dict[str, str]:
+    return {"pk": f"M#{merchant_id}", "sk": "INTEGRATION#EMAIL_PROVIDER"}
 
 
 def campaign(merchant_id: str, campaign_id: str) -> dict[str, str]:

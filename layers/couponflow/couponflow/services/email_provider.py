@@ -1,0 +1,120 @@
+"""A merchant's email-provider connection: connect, show (secrets masked), disconnect; and the
+claim path's cached answer to "does this merchant have a provider?".
+
+Credentials go to Secrets Manager (one secret per merchant, named under the stack's prefix);
+DynamoDB keeps only the non-secret settings, the secret's ARN and a masked hint.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from couponflow.adapters import secrets
+from couponflow.adapters.dynamodb import Item, Table
+from couponflow.errors import NotFoundError
+from couponflow.models.integrations import EmailProviderIn, EmailProviderOut
+from couponflow.store import integrations
+
+
+def secret_name(prefix: str, merchant_id: str) -> str:
+    return f"{prefix}/merchants/{merchant_id}/email-provider"
+
+
+def mask(value: str) -> str:
+    return "****" + value[-4:] if len(value) > 8 else "****"
+
+
+def connect(
+    table: Table,
+    secret_prefix: str,
+    merchant_id: str,
+    request: EmailProviderIn,
+    now: datetime | None = None,
+) -> EmailProviderOut:
+    """Store the credential as a new secret version, then the connection item pointing at it."""
+    stamp = (now or datetime.now(UTC)).isoformat()
+    fields: dict[str, Any]
+    if request.type == "mailchimp":
+        assert request.api_key is not None  # the model requires it for mailchimp
+        credential = {"api_key": request.api_key}
+        fields = {
+            "provider": "mailchimp",
+            "list_id": request.list_id,
+            "server_prefix": request.server_prefix,
+            "base_url": str(request.base_url) if request.base_url else None,
+            "double_opt_in": request.double_opt_in is not False,
+            "credential_hint": mask(request.api_key),
+        }
+    else:
+        assert request.secret is not None  # the model requires it for webhook
+        credential = {"secret": request.secret}
+        fields = {"provider": "webhook", "url": str(request.url), "credential_hint": mask(request.secret)}
+    arn = secrets.put_secret_string(
+        secret_name(secret_prefix, merchant_id),
+        json.dumps(credential),
+        description=f"Couponflow email-provider credential of merchant {merchant_id}",
+    )
+    fields.update(secret_arn=arn, connected_at=stamp)
+    item = integrations.put_connection(table, merchant_id, fields)
+    return view(item)
+
+
+def view(item: Item) -> EmailProviderOut:
+    hint = item.get("credential_hint")
+    mailchimp = item["provider"] == "mailchimp"
+    return EmailProviderOut(
+        type=item["provider"],
+        connected_at=item["connected_at"],
+        list_id=item.get("list_id"),
+        server_prefix=item.get("server_prefix"),
+        base_url=item.get("base_url"),
+        double_opt_in=item.get("double_opt_in") if mailchimp else None,
+        url=item.get("url"),
+        api_key=hint if mailchimp else None,
+        secret=None if mailchimp else hint,
+    )
+
+
+def get(table: Table, merchant_id: str) -> EmailProviderOut:
+    item = integrations.get_connection(table, merchant_id)
+    if item is None:
+        raise NotFoundError("no email provider is connected")
+    return view(item)
+
+
+def disconnect(table: Table, merchant_id: str) -> None:
+    """Remove the connection, then its secret; queued jobs find no provider and leave claims blank."""
+    old = integrations.delete_connection(table, merchant_id)
+    if old is None:
+        raise NotFoundError("no email provider is connected")
+    secrets.delete_secret(old["secret_arn"])
+
+
+@dataclass
+class ProviderDirectory:
+    """Per warm container: whether a merchant has a provider, remembered for ``ttl_seconds``.
+
+    The claim path asks only for new claims with marketing consent, so a flash sale costs at
+    most one GetItem per merchant per container per ``ttl_seconds``. A stale "yes" after a
+    disconnect is harmless (the sync job re-reads the connection and clears the claim); a stale
+    "no" after a connect delays the first synced claims by at most ``ttl_seconds``.
+    """
+
+    table: Table
+    ttl_seconds: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    _seen: dict[str, tuple[float, bool]] = field(default_factory=dict)
+
+    def connected(self, merchant_id: str) -> bool:
+        now = self.clock()
+        cached = self._seen.get(merchant_id)
+        if cached is not None and now - cached[0] < self.ttl_seconds:
+            return cached[1]
+        found = integrations.get_connection(self.table, merchant_id, consistent=False) is not None
+        self._seen[merchant_id] = (now, found)
+        return found

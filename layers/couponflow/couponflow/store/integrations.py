@@ -1,0 +1,86 @@
+"""Email-provider connections and the integration status of claims, in DynamoDB.
+
+The connection item (``keys.email_provider``) holds what is not secret (provider type, list,
+URL, double opt-in, a masked hint of the credential) and the ARN of the Secrets Manager secret
+that holds the credential itself. A claim's sync state lives on the claim item:
+``integration_status``, ``integration_reason``, ``integration_detail``, ``integration_pushed_at``.
+"""
+
+from __future__ import annotations
+
+from couponflow.adapters.dynamodb import ConditionFailed, Delete, Item, Table
+from couponflow.domain.integration_status import IntegrationStatus, SyncOutcome
+from couponflow.store import keys
+
+
+def get_connection(table: Table, merchant_id: str, *, consistent: bool = True) -> Item | None:
+    return table.get(keys.email_provider(merchant_id), consistent=consistent)
+
+
+def put_connection(table: Table, merchant_id: str, fields: Item) -> Item:
+    item = {
+        **keys.email_provider(merchant_id),
+        "type": "email_provider",
+        "merchant_id": merchant_id,
+        **fields,
+    }
+    table.put(item)
+    return item
+
+
+def delete_connection(table: Table, merchant_id: str) -> Item | None:
+    """Remove the connection; returns the item that was there (None if there was none)."""
+    old = get_connection(table, merchant_id)
+    if old is not None:
+        table.transact([Delete(keys.email_provider(merchant_id))])
+    return old
+
+
+def mark_pushed(table: Table, merchant_id: str, customer_id: str, campaign_id: str, now: str) -> None:
+    """Note that a push to the provider is about to happen (only while the status is pending)."""
+    table.update(
+        keys.claim(merchant_id, customer_id, campaign_id),
+        "SET integration_pushed_at = if_not_exists(integration_pushed_at, :now)",
+        condition="integration_status = :pending",
+        values={":now": now, ":pending": str(IntegrationStatus.PENDING)},
+    )
+
+
+def settle(
+    table: Table, merchant_id: str, customer_id: str, campaign_id: str, *, outcome: SyncOutcome, now: str
+) -> bool:
+    """Write a final status, only over ``pending`` (a final status never flips). False if it was final."""
+    expression = "SET integration_status = :status, integration_detail = :detail, integration_at = :now"
+    values = {
+        ":status": str(outcome.status),
+        ":detail": outcome.detail[:500],
+        ":now": now,
+        ":pending": str(IntegrationStatus.PENDING),
+    }
+    if outcome.reason is not None:
+        expression += ", integration_reason = :reason"
+        values[":reason"] = str(outcome.reason)
+    try:
+        table.update(
+            keys.claim(merchant_id, customer_id, campaign_id),
+            expression,
+            condition="integration_status = :pending",
+            values=values,
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def clear(table: Table, merchant_id: str, customer_id: str, campaign_id: str) -> bool:
+    """Back to blank (the provider was disconnected before the job ran); only over ``pending``."""
+    try:
+        table.update(
+            keys.claim(merchant_id, customer_id, campaign_id),
+            "REMOVE integration_status, integration_pushed_at",
+            condition="integration_status = :pending",
+            values={":pending": str(IntegrationStatus.PENDING)},
+        )
+    except ConditionFailed:
+        return False
+    return True
