@@ -10,6 +10,7 @@ from couponflow.services.housekeeping import Task, run_all
 from couponflow.services.housekeeping.expire_offers import ExpireOffers
 from couponflow.services.housekeeping.pool_alerts import PoolAlerts
 from couponflow.services.housekeeping.requeue_outbox import RequeueOutbox
+from couponflow.services.housekeeping.stale_messages import FlagStaleMessages
 from couponflow.settings import HousekeepingSettings
 
 settings = HousekeepingSettings.from_env()
@@ -22,6 +23,7 @@ tasks: dict[str, Task] = {
     "requeue_outbox": RequeueOutbox(
         table, settings.mail_queue_url, timedelta(minutes=settings.outbox_grace_minutes)
     ),
+    "stale_messages": FlagStaleMessages(table, timedelta(hours=settings.stale_message_hours)),
 }
 
 

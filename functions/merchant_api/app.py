@@ -14,6 +14,7 @@ from couponflow.api import (
     merchant_integrations,
     merchant_redemptions,
     merchant_segments,
+    merchant_suppressions,
 )
 from couponflow.http import resolver, too_large
 from couponflow.services.redemptions import Redemptions
@@ -30,6 +31,7 @@ app = resolver()
 app.include_router(merchant_campaigns.build(table))
 app.include_router(merchant_campaign_admin.build(table))
 app.include_router(merchant_customers.build(table, events_table))
+app.include_router(merchant_suppressions.build(table))
 app.include_router(merchant_integrations.build(table, settings.secret_name_prefix))
 app.include_router(merchant_redemptions.build(Redemptions(table)))
 app.include_router(merchant_customer_admin.build(table))

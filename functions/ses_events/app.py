@@ -1,5 +1,6 @@
 """SES-events queue consumer: SES notifications (SNS envelope or raw) become message statuses."""
 
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -8,6 +9,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
+from couponflow.domain.reputation import SoftBounceRule, Thresholds
+from couponflow.services.reputation import ReputationGuard
 from couponflow.services.ses_events import SesEventApplier
 from couponflow.ses_notifications import SesNotificationError
 from couponflow.settings import SesEventsSettings
@@ -16,10 +19,24 @@ settings = SesEventsSettings.from_env()
 logger = Logger()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
+table = Table(settings.table_name)
 applier = SesEventApplier(
-    table=Table(settings.table_name),
+    table=table,
     events_table=Table(settings.events_table_name),
     retention_days=settings.message_event_retention_days,
+    guard=ReputationGuard(
+        table,
+        Thresholds(
+            bounce_rate=settings.bounce_rate_threshold,
+            complaint_rate=settings.complaint_rate_threshold,
+            min_messages=settings.reputation_min_messages,
+        ),
+        sender=settings.sender_address,
+        configuration_set=settings.configuration_set_name,
+    ),
+    soft_bounce_rule=SoftBounceRule(
+        threshold=settings.soft_bounce_threshold, window=timedelta(days=settings.soft_bounce_window_days)
+    ),
 )
 
 

@@ -309,6 +309,68 @@ class Table:
             request = {"ConditionCheck": {"Key": serialize(action.key), **common}}
         return cast("TransactWriteItemTypeDef", request)
 
+    def batch_get(self, keys: Sequence[Item], *, consistent: bool = False) -> list[Item]:
+        """The items that exist among ``keys`` (chunks of 100, unprocessed keys asked again)."""
+        found: list[Item] = []
+        for start in range(0, len(keys), 100):
+            pending: list[Any] = [serialize(k) for k in keys[start : start + 100]]
+            while pending:
+                request: Any = {self.name: {"Keys": pending, "ConsistentRead": consistent}}
+                try:
+                    response: Any = client().batch_get_item(RequestItems=request)
+                except ClientError as error:
+                    raise _translate(error) from error
+                found.extend(deserialize(raw) for raw in response.get("Responses", {}).get(self.name, []))
+                pending = list(response.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", []))
+        return found
+
+    def delete(
+        self,
+        key: Item,
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> Item | None:
+        """Delete one item; returns what it held (None when there was nothing)."""
+        try:
+            response = client().delete_item(
+                TableName=self.name,
+                Key=serialize(key),
+                ReturnValues="ALL_OLD",
+                **self._common(condition, names, values),
+            )
+        except ClientError as error:
+            raise _translate(error) from error
+        raw = response.get("Attributes")
+        return deserialize(raw) if raw else None
+
+    def query_page(
+        self,
+        key_condition: str,
+        values: Mapping[str, Any],
+        *,
+        limit: int,
+        start_key: Item | None = None,
+        forward: bool = True,
+    ) -> tuple[list[Item], Item | None]:
+        """One page of a Query on the table: the items and the key to continue from (None at the end)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": _values(values),
+            "ScanIndexForward": forward,
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = serialize(start_key)
+        try:
+            response = client().query(**kwargs)
+        except ClientError as error:
+            raise _translate(error) from error
+        last = response.get("LastEvaluatedKey")
+        return [deserialize(raw) for raw in response.get("Items", [])], deserialize(last) if last else None
+
     def batch_put(self, items: Sequence[Item]) -> None:
         """Unconditional bulk write in chunks of 25, resending unprocessed items."""
         for start in range(0, len(items), 25):

@@ -30,7 +30,9 @@ def _event(item: Item) -> dict[str, Any]:
 
 def _message(item: Item, events_table: Table, now_epoch: int) -> dict[str, Any]:
     view = public(item)
-    view.pop("lease_until", None)
+    for internal in ("lease_until", "gsi2pk", "gsi2sk"):
+        view.pop(internal, None)
+    view.setdefault("needs_attention", False)
     view["events"] = [
         _event(e)
         for e in messages.timeline(events_table, item["merchant_id"], item["message_id"], now_epoch=now_epoch)

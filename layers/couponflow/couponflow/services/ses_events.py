@@ -7,26 +7,32 @@ For each recipient event in a record:
    as orphans, not errors;
 2. store the event in the message's timeline, keyed on the event's content (so the same SES event
    delivered twice is stored once, whatever SNS or SQS message carried it);
-3. raise the message status by precedence (``domain.message_status``), a conditional write that
-   makes the stored status the maximum over all events, independent of arrival order;
-4. put hard bounces and complaints on the merchant's suppression list.
+3. in ONE transaction: raise the message status by precedence (``domain.message_status``),
+   conditioned on the exact rank read just before (a lost race is re-read and retried), move the
+   campaign's counter shard (old status -1, new +1), and put hard bounces and complaints (or the
+   third soft bounce within the window) on the merchant's suppression list; so an event costs
+   at most two write requests (the timeline put and this transaction);
+4. after a bounce or complaint, let the reputation guard look at the campaign's rates.
 
-Steps 3 and 4 run for duplicates too: they are idempotent, and re-running them heals a record
-whose first processing stopped half-way.
+Step 3 runs for duplicates too: it is idempotent (the rank condition and the soft bounces keyed
+by event), and re-running it heals a record whose first processing stopped half-way.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from couponflow.adapters.dynamodb import Table
+from couponflow.adapters.dynamodb import Table, TransactionCanceled, Update
 from couponflow.domain.message_status import MessageStatus
-from couponflow.services.release import release_if_undelivered
+from couponflow.domain.reputation import SoftBounceRule, Thresholds, soft_bounce_burst
+from couponflow.errors import RetryableError
+from couponflow.services.reputation import ReputationGuard
 from couponflow.ses_notifications import MessageEvent, SesEventType, parse_record_body
-from couponflow.store import keys, messages
+from couponflow.store import keys, messages, suppressions
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +58,32 @@ def suppression_reason(event: MessageEvent) -> str | None:
     return None
 
 
+def is_soft_bounce(event: MessageEvent) -> bool:
+    """A transient bounce (mailbox full, message too large...): suppresses only when repeated."""
+    return event.status is MessageStatus.BOUNCED and event.details.get("bounce_type") == "Transient"
+
+
+RETENTION_CACHE_SECONDS = 300.0
+
+
 @dataclass(frozen=True)
 class SesEventApplier:
     table: Table
     events_table: Table
-    retention_days: int = 180
+    retention_days: int = 180  # when the merchant has no retention setting of their own
+    guard: ReputationGuard | None = None
+    soft_bounce_rule: SoftBounceRule = field(default_factory=SoftBounceRule)
+    _retention: dict[str, tuple[int, float]] = field(default_factory=dict, repr=False, compare=False)
+
+    def _retention_days(self, merchant_id: str) -> int:
+        """The merchant's ``message_event_retention_days`` (cached a few minutes per warm function)."""
+        cached = self._retention.get(merchant_id)
+        if cached and time.monotonic() - cached[1] < RETENTION_CACHE_SECONDS:
+            return cached[0]
+        profile = self.table.get(keys.merchant(merchant_id), consistent=False) or {}
+        days = int(profile.get("message_event_retention_days") or self.retention_days)
+        self._retention[merchant_id] = (days, time.monotonic())
+        return days
 
     def apply_record(self, body: str, now: datetime | None = None) -> Applied:
         """Apply every event of one SQS record body; raises SesNotificationError if unparseable."""
@@ -108,6 +135,7 @@ class SesEventApplier:
             return
         merchant_id, customer_id, message_id = located
         event_key = keys.message_event(merchant_id, message_id, occurred, event.event_key)
+        record["expires_at"] = int((now + timedelta(days=self._retention_days(merchant_id))).timestamp())
         stored = messages.put_event(
             self.events_table,
             {
@@ -124,24 +152,79 @@ class SesEventApplier:
             result.duplicates += 1
         if event.status is None or event.event_type is SesEventType.SUBSCRIPTION:
             return
-        changed = messages.raise_status(
-            self.table,
-            keys.message(merchant_id, customer_id, message_id),
-            event.status,
-            at=occurred,
-            details={"event_type": str(event.event_type), **event.details},
+        message_key = keys.message(merchant_id, customer_id, message_id)
+        moved, campaign_id = self._move(
+            event, message_key, occurred=occurred, stored=stored, event_sk=event_key["sk"]
         )
-        if changed:
+        if moved:
             result.status_changes += 1
             result.statuses.append(str(event.status))
-        release_if_undelivered(self.table, merchant_id, customer_id, message_id, event.status, now=now)
+        if campaign_id and event.status in (MessageStatus.BOUNCED, MessageStatus.COMPLAINED):
+            (self.guard or ReputationGuard(self.table, Thresholds())).check(merchant_id, campaign_id, now)
+
+    def _move(
+        self, event: MessageEvent, message_key: dict[str, str], *, occurred: str, stored: bool, event_sk: str
+    ) -> tuple[bool, str | None]:
+        """One transaction: the status move (conditioned on the rank just read), the campaign
+        counter, and the suppression or soft-bounce record; re-read and retried on a lost race."""
+        assert event.status is not None
+        details = {"event_type": str(event.event_type), **event.details}
         reason = suppression_reason(event)
-        if reason is not None and stored:
-            messages.suppress(
-                self.table,
-                merchant_id,
-                event.recipient,
-                reason=reason,
-                at=occurred,
-                source={"message_id": message_id, "ses_message_id": event.ses_message_id, **event.details},
+        soft = is_soft_bounce(event)
+        for _ in range(messages.MOVE_ATTEMPTS):
+            item = self.table.get(message_key)
+            if item is None:
+                return False, None
+            merchant_id = str(item["merchant_id"])
+            actions = messages.status_move(item, event.status, at=occurred, details=details)
+            moved = bool(actions)
+            source = {
+                "message_id": item["message_id"],
+                "ses_message_id": event.ses_message_id,
+                **event.details,
+            }
+            if reason is not None and (stored or moved):
+                actions.append(
+                    suppressions.suppress_action(
+                        merchant_id, event.recipient, reason=reason, at=occurred, source=source
+                    )
+                )
+            if soft:
+                actions.extend(self._soft_bounce_actions(merchant_id, event, occurred, event_sk, source))
+            if not actions:
+                return False, item.get("campaign_id")
+            try:
+                self.table.transact(actions)
+            except TransactionCanceled:
+                continue
+            return moved, item.get("campaign_id")
+        raise RetryableError(f"message {message_key} kept changing under event {event.event_key}; retry")
+
+    def _soft_bounce_actions(
+        self, merchant_id: str, event: MessageEvent, occurred: str, event_sk: str, source: dict[str, Any]
+    ) -> list[Update]:
+        seen = suppressions.soft_bounces(self.table, merchant_id, event.recipient)
+        bounces: dict[str, Any] = dict((seen or {}).get("bounces", {}))
+        if event_sk in bounces:
+            return []
+        this = {"occurred_at": occurred, **source}
+        actions = [suppressions.record_soft_bounce_action(merchant_id, event.recipient, seen, event_sk, this)]
+        bounces[event_sk] = this
+        times = {k: datetime.fromisoformat(str(v["occurred_at"])) for k, v in bounces.items()}
+        burst = soft_bounce_burst(times.values(), self.soft_bounce_rule)
+        if burst:
+            causes = [
+                {"event": k, **bounces[k]}
+                for k, t in sorted(times.items(), key=lambda kv: kv[1])
+                if t in burst
+            ]
+            actions.append(
+                suppressions.suppress_action(
+                    merchant_id,
+                    event.recipient,
+                    reason="soft_bounce",
+                    at=occurred,
+                    source={"soft_bounces": causes[: self.soft_bounce_rule.threshold]},
+                )
             )
+        return actions

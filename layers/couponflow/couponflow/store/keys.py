@@ -16,6 +16,9 @@ Main table (``pk``/``sk``, plus ``gsi1pk``/``gsi1sk``); ``<m>`` is the merchant 
   while queued (housekeeping re-queues messages stuck there), then ``SESMESSAGE#<ses id>`` /
   ``MESSAGE`` once SES took it (for identity notifications, which carry no tags)
 - suppression: ``M#<m>#SUPPRESSION`` / ``EMAIL#<address>``
+- soft bounces of an address (until they suppress it): ``M#<m>#SUPPRESSION`` / ``SOFTBOUNCE#<address>``
+- campaign counts of messages by status: ``M#<m>#CAMPAIGN#<c>#STATS#<shard>`` / ``STATS``, one of
+  ``STATS_SHARDS`` items chosen by the message id (summed on read), so no counter is a hot key
 
 Second index ``gsi2`` (``gsi2pk``/``gsi2sk``) is sparse and time-ordered, for sweeps and
 merchant listings by time; each use owns a partition prefix, written only while the item needs
@@ -164,6 +167,41 @@ def ses_message_index(ses_message_id: str) -> dict[str, str]:
 
 def suppression(merchant_id: str, email: str) -> dict[str, str]:
     return {"pk": f"M#{merchant_id}#SUPPRESSION", "sk": f"EMAIL#{email}"}
+
+
+def suppressions_partition(merchant_id: str) -> str:
+    return f"M#{merchant_id}#SUPPRESSION"
+
+
+def soft_bounces(merchant_id: str, email: str) -> dict[str, str]:
+    return {"pk": suppressions_partition(merchant_id), "sk": f"SOFTBOUNCE#{email}"}
+
+
+STATS_SHARDS = 16
+
+
+def campaign_stats_shard(merchant_id: str, campaign_id: str, shard: int) -> dict[str, str]:
+    return {"pk": f"M#{merchant_id}#CAMPAIGN#{campaign_id}#STATS#{shard:02d}", "sk": "STATS"}
+
+
+def campaign_stats_for(merchant_id: str, campaign_id: str, message_id: str) -> dict[str, str]:
+    """The counter shard a message's status moves are counted on (stable per message)."""
+    return campaign_stats_shard(merchant_id, campaign_id, shard_of(message_id, STATS_SHARDS))
+
+
+def awaiting_partition(shard: int) -> str:
+    return f"AWAITING#{shard:02d}"
+
+
+def awaiting_index(message_id: str, sent_at: str) -> dict[str, str]:
+    """A message handed to SES without a final status yet (sparse gsi2; removed at a final status).
+
+    An operator index across merchants, for housekeeping; the item's own key names its merchant.
+    """
+    return {
+        "gsi2pk": awaiting_partition(shard_of(message_id, SWEEP_SHARDS)),
+        "gsi2sk": f"{sent_at}#{message_id}",
+    }
 
 
 def expiry_partition(shard: int) -> str:

@@ -11,9 +11,17 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from couponflow.adapters.dynamodb import ConditionFailed, Item, Table
-from couponflow.domain.message_status import RANK, MessageStatus
-from couponflow.store import keys
+from couponflow.adapters.dynamodb import (
+    ConditionFailed,
+    Item,
+    Table,
+    TransactAction,
+    TransactionCanceled,
+    Update,
+)
+from couponflow.domain.message_status import FINAL_STATUSES, RANK, MessageStatus
+from couponflow.errors import RetryableError
+from couponflow.store import campaign_stats, keys
 
 
 def get(table: Table, merchant_id: str, customer_id: str, message_id: str) -> Item | None:
@@ -27,6 +35,60 @@ def find_by_ses_id(table: Table, ses_message_id: str) -> Item | None:
     return items[0] if items else None
 
 
+def status_move(
+    item: Item,
+    status: MessageStatus,
+    *,
+    at: str,
+    details: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> list[TransactAction]:
+    """The writes that move the message ``item`` (as just read) to ``status``; [] if it does not outrank.
+
+    The message update is conditioned on the exact ``status_rank`` read, so a concurrent move makes
+    the transaction fail (re-read and retry) instead of counting the message twice. The campaign's
+    counter shard moves in the same transaction. Reaching a final status takes the message off
+    the awaiting index (and clears a ``needs_attention`` flag).
+    """
+    current = MessageStatus(item.get("status", MessageStatus.QUEUED))
+    current_rank = int(item.get("status_rank", RANK[current]))
+    if RANK[status] <= current_rank:
+        return []
+    sets = ["#status = :status", "status_rank = :rank", "status_at = :at", "status_details = :details"]
+    values: dict[str, Any] = {
+        ":status": str(status),
+        ":rank": RANK[status],
+        ":at": at,
+        ":details": dict(details or {}),
+        ":current": current_rank,
+    }
+    names = {"#status": "status"}
+    for i, (name, value) in enumerate((extra or {}).items()):
+        names[f"#x{i}"] = name
+        values[f":x{i}"] = value
+        sets.append(f"#x{i} = :x{i}")
+    expression = "SET " + ", ".join(sets)
+    if status in FINAL_STATUSES:
+        expression += " REMOVE gsi2pk, gsi2sk, needs_attention, needs_attention_at"
+    actions: list[TransactAction] = [
+        Update(
+            key={"pk": item["pk"], "sk": item["sk"]},
+            expression=expression,
+            condition="attribute_exists(pk) AND status_rank = :current",
+            names=names,
+            values=values,
+        )
+    ]
+    if item.get("campaign_id"):
+        actions.append(
+            campaign_stats.move(item["merchant_id"], item["campaign_id"], item["message_id"], current, status)
+        )
+    return actions
+
+
+MOVE_ATTEMPTS = 8
+
+
 def raise_status(
     table: Table,
     key: Mapping[str, str],
@@ -38,41 +100,41 @@ def raise_status(
 ) -> bool:
     """Move the message to ``status`` if it outranks the current one; True when it did.
 
-    ``extra`` attributes are set in the same write (only when the status moves).
+    ``extra`` attributes are set in the same write (only when the status moves). One read and
+    one transaction (status + campaign counter); a lost race is re-read and retried.
     """
-    sets = ["#status = :status", "status_rank = :rank", "status_at = :at", "status_details = :details"]
-    values: dict[str, Any] = {
-        ":status": str(status),
-        ":rank": RANK[status],
-        ":at": at,
-        ":details": dict(details or {}),
-    }
-    names = {"#status": "status"}
-    for i, (name, value) in enumerate((extra or {}).items()):
-        names[f"#x{i}"] = name
-        values[f":x{i}"] = value
-        sets.append(f"#x{i} = :x{i}")
-    try:
-        table.update(
-            dict(key),
-            "SET " + ", ".join(sets),
-            condition="attribute_exists(pk) AND status_rank < :rank",
-            names=names,
-            values=values,
-        )
-    except ConditionFailed:
-        return False
-    return True
+    for _ in range(MOVE_ATTEMPTS):
+        item = table.get(dict(key))
+        if item is None:
+            return False
+        actions = status_move(item, status, at=at, details=details, extra=extra)
+        if not actions:
+            return False
+        try:
+            table.transact(actions)
+        except TransactionCanceled:
+            continue
+        return True
+    raise RetryableError(f"message {key} kept moving under a status write; retry")
 
 
 def record_handoff(table: Table, key: Mapping[str, str], ses_message_id: str, *, at: str) -> None:
     """Remember SES's id for the message (and index it), whatever its status has become."""
     index = keys.ses_message_index(ses_message_id)
+    awaiting = keys.awaiting_index(key["sk"].removeprefix("MESSAGE#"), at)
     table.update(
         dict(key),
-        "SET ses_message_id = :id, sent_at = :at, gsi1pk = :gpk, gsi1sk = :gsk REMOVE lease_until",
+        "SET ses_message_id = :id, sent_at = :at, gsi1pk = :gpk, gsi1sk = :gsk, "
+        "gsi2pk = :apk, gsi2sk = :ask REMOVE lease_until",
         condition="attribute_exists(pk)",
-        values={":id": ses_message_id, ":at": at, ":gpk": index["gsi1pk"], ":gsk": index["gsi1sk"]},
+        values={
+            ":id": ses_message_id,
+            ":at": at,
+            ":gpk": index["gsi1pk"],
+            ":gsk": index["gsi1sk"],
+            ":apk": awaiting["gsi2pk"],
+            ":ask": awaiting["gsi2sk"],
+        },
     )
 
 
@@ -153,3 +215,42 @@ def suppress(
             ":source": dict(source),
         },
     )
+
+
+def awaiting_older_than(table: Table, shard: int, before: str) -> list[Item]:
+    """Messages of one awaiting shard handed to SES before ``before`` (ISO time), still not final."""
+    return table.query(
+        "gsi2pk = :pk AND gsi2sk < :before",
+        {":pk": keys.awaiting_partition(shard), ":before": before},
+        index=keys.GSI2,
+    )
+
+
+def flag_needs_attention(table: Table, key: Mapping[str, str], *, at: str, reason: str) -> bool:
+    """Flag a message still in flight as needing attention and take it off the awaiting index.
+
+    Conditional on the status still not being final, so a final status that landed since wins.
+    """
+    finals = {f":f{i}": RANK[s] for i, s in enumerate(sorted(FINAL_STATUSES))}
+    try:
+        table.update(
+            dict(key),
+            "SET needs_attention = :yes, needs_attention_at = :at, needs_attention_reason = :reason "
+            "REMOVE gsi2pk, gsi2sk",
+            condition=f"attribute_exists(pk) AND NOT status_rank IN ({', '.join(finals)})",
+            values={":yes": True, ":at": at, ":reason": reason, **finals},
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def leave_awaiting(table: Table, key: Mapping[str, str]) -> None:
+    """Take a message that reached a final status off the awaiting index."""
+    with contextlib.suppress(ConditionFailed):
+        table.update(
+            dict(key),
+            "REMOVE gsi2pk, gsi2sk",
+            condition="begins_with(gsi2pk, :awaiting)",
+            values={":awaiting": "AWAITING#"},
+        )

@@ -1,0 +1,43 @@
+"""A campaign's counts of messages by current status, on ``keys.STATS_SHARDS`` counter items.
+
+A message's status moves are counted on one shard chosen by its message id (old status -1, new
+status +1, in the same transaction as the status write), so a campaign's counter writes spread
+over many partition keys; reads sum the shards (one BatchGetItem). Messages are counted from
+their first move out of ``queued`` (hand-off to SES, or dropped / failed by the mailer): the
+counts are of messages we tried to send, and ``queued`` is never counted.
+"""
+
+from __future__ import annotations
+
+from couponflow.adapters.dynamodb import Table, Update
+from couponflow.domain.message_status import MessageStatus
+from couponflow.store import keys
+
+
+def move(
+    merchant_id: str, campaign_id: str, message_id: str, old: MessageStatus, new: MessageStatus
+) -> Update:
+    """The counter update for one message moving from ``old`` to ``new`` (a transaction action)."""
+    names = {"#new": str(new)}
+    values: dict[str, int] = {":one": 1}
+    expression = "ADD #new :one"
+    if old is not MessageStatus.QUEUED:
+        names["#old"] = str(old)
+        values[":minus"] = -1
+        expression += ", #old :minus"
+    return Update(
+        key=keys.campaign_stats_for(merchant_id, campaign_id, message_id),
+        expression=expression,
+        names=names,
+        values=values,
+    )
+
+
+def counts(table: Table, merchant_id: str, campaign_id: str) -> dict[str, int]:
+    """Messages of the campaign by current status (every status present, zero when none)."""
+    shards = [keys.campaign_stats_shard(merchant_id, campaign_id, s) for s in range(keys.STATS_SHARDS)]
+    totals = {str(s): 0 for s in MessageStatus if s is not MessageStatus.QUEUED}
+    for item in table.batch_get(shards):
+        for status in totals:
+            totals[status] += int(item.get(status, 0))
+    return totals

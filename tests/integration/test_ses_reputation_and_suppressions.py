@@ -1,0 +1,396 @@
+"""Campaign counts, the reputation guard, soft-bounce suppression, the suppression API and the
+stale-message sweep, through the SES-events, merchant API and housekeeping handlers on moto's server."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from couponflow.adapters.dynamodb import Table
+from couponflow.domain.campaign import Campaign
+from couponflow.store import campaign_stats, campaigns, keys, messages
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from tests.conftest import load_event
+from tests.integration.helpers import body_of, merchant_event, sqs_event
+
+
+@dataclass(frozen=True)
+class Sent:
+    merchant_id: str
+    campaign_id: str
+    customer_id: str
+    message_id: str
+    recipient: str
+
+    @property
+    def ses_id(self) -> str:
+        return f"ses-{self.message_id}"
+
+    @property
+    def key(self) -> dict[str, str]:
+        return keys.message(self.merchant_id, self.customer_id, self.message_id)
+
+
+def ses_record(kind: str, sent: Sent, *, at: str = "2026-11-22T10:00:00.000Z", **bounce: str) -> str:
+    """A sample SES event (configuration-set format) re-addressed to ``sent``, in an SNS envelope."""
+    record = copy.deepcopy(load_event(f"ses/event_{kind}"))
+    record["mail"]["messageId"] = sent.ses_id
+    record["mail"]["destination"] = [sent.recipient]
+    record["mail"]["tags"] = {
+        "merchant": [sent.merchant_id],
+        "campaign": [sent.campaign_id],
+        "customer": [sent.customer_id],
+        "message": [sent.message_id],
+    }
+    for section, field in (("bounce", "bouncedRecipients"), ("complaint", "complainedRecipients")):
+        if section in record:
+            record[section][field] = [{**record[section][field][0], "emailAddress": sent.recipient}]
+            record[section]["timestamp"] = at
+    if "bounce" in record:
+        record["bounce"].update(bounce)
+    if "delivery" in record:
+        record["delivery"]["recipients"] = [sent.recipient]
+        record["delivery"]["timestamp"] = at
+    if "open" in record:
+        record["open"]["timestamp"] = at
+    return json.dumps({"Type": "Notification", "MessageId": "sns", "Message": json.dumps(record)})
+
+
+@pytest.fixture()
+def table(stack: Any) -> Table:
+    return Table(stack.physical["CouponflowTable"])
+
+
+@pytest.fixture()
+def campaign_with(table: Table, merchant: tuple[str, str]) -> Callable[..., list[Sent]]:
+    """A campaign and ``n`` of its messages as the mailer leaves them after hand-off to SES."""
+
+    def make(n: int, *, recipients: list[str] | None = None, sent_at: str | None = None) -> list[Sent]:
+        stamp = sent_at or datetime.now(UTC).isoformat()
+        campaign = Campaign(
+            merchant[0], f"cmp_rep{abs(hash((n, stamp, id(table)))) % 10**9}", "Sale", "Hi", "email"
+        )
+        campaigns.create(table, campaign, stamp)
+        made = []
+        for i in range(n):
+            recipient = (recipients or [])[i] if recipients else f"shopper{i}@example.com"
+            sent = Sent(
+                merchant[0],
+                campaign.campaign_id,
+                f"cus_{campaign.campaign_id}_{i}",
+                f"msg_{campaign.campaign_id}_{i}",
+                recipient,
+            )
+            table.put(
+                {
+                    **sent.key,
+                    "type": "message",
+                    "merchant_id": sent.merchant_id,
+                    "customer_id": sent.customer_id,
+                    "message_id": sent.message_id,
+                    "campaign_id": sent.campaign_id,
+                    "recipient": recipient,
+                    "status": "queued",
+                    "status_rank": 0,
+                    "created_at": stamp,
+                }
+            )
+            messages.record_handoff(table, sent.key, sent.ses_id, at=stamp)
+            assert messages.raise_status(table, sent.key, messages.MessageStatus.SENT, at=stamp)
+            made.append(sent)
+        return made
+
+    return make
+
+
+def apply(load_handler: Callable[[str], Any], lambda_context: Any, bodies: list[str]) -> dict[str, Any]:
+    result: dict[str, Any] = load_handler("SesEventsFunction").lambda_handler(
+        sqs_event(bodies), lambda_context
+    )
+    return result
+
+
+def stats(load_handler: Callable[[str], Any], lambda_context: Any, sent: Sent) -> dict[str, Any]:
+    path = f"/campaigns/{sent.campaign_id}/stats"
+    event = merchant_event(sent.merchant_id, "GET", "/campaigns/{campaignId}/stats", path)
+    event["pathParameters"] = {"campaignId": sent.campaign_id}
+    response = load_handler("MerchantApiFunction").lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 200, response
+    body: dict[str, Any] = body_of(response)
+    return body
+
+
+def notices_to(address: str) -> int:
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    simple = [m.destinations for m in sent if isinstance(getattr(m, "destinations", None), dict)]
+    return sum(1 for destinations in simple if destinations.get("ToAddresses") == [address])
+
+
+# --- counts by status -------------------------------------------------------------------------
+
+
+def test_campaign_counts_follow_each_status_move_whatever_the_order_and_duplicates(
+    table, campaign_with, load_handler, lambda_context
+):
+    sent = campaign_with(5)
+    bodies = [ses_record("delivery", s) for s in sent]
+    bodies += [ses_record("open", sent[0]), ses_record("open", sent[1]), ses_record("bounce", sent[2])]
+    bodies += [ses_record("delivery", sent[0]), ses_record("open", sent[0])]  # duplicates
+    apply(load_handler, lambda_context, list(reversed(bodies)))
+    apply(load_handler, lambda_context, bodies)  # the whole stream redelivered
+
+    body = stats(load_handler, lambda_context, sent[0])
+
+    assert {k: v for k, v in body["counts"].items() if v} == {"delivered": 2, "opened": 2, "bounced": 1}
+    assert body["messages"] == 5 and body["attempted"] == 5
+    assert body["bounce_rate"] == 0.2 and body["complaint_rate"] == 0.0
+    shards = table.batch_get(
+        [
+            keys.campaign_stats_shard(sent[0].merchant_id, sent[0].campaign_id, s)
+            for s in range(keys.STATS_SHARDS)
+        ]
+    )
+    assert len(shards) > 1, "a campaign's counts are spread over several counter items"
+
+
+def test_stats_of_an_unknown_campaign_is_404(merchant, load_handler, lambda_context, stack):
+    event = merchant_event(merchant[0], "GET", "/campaigns/{campaignId}/stats", "/campaigns/cmp_nope/stats")
+    response = load_handler("MerchantApiFunction").lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 404
+
+
+# --- reputation guard -------------------------------------------------------------------------
+
+
+def test_complaints_over_the_threshold_pause_the_campaign_and_notify_the_merchant_once(
+    table, merchant, campaign_with, load_handler, lambda_context
+):
+    owner = f"owner-{merchant[0]}@shop.example.com"
+    table.update(keys.merchant(merchant[0]), "SET notification_email = :e", values={":e": owner})
+    sent = campaign_with(100)
+    apply(load_handler, lambda_context, [ses_record("delivery", s) for s in sent])
+    assert table.get(keys.campaign(merchant[0], sent[0].campaign_id))["paused"] is False
+
+    apply(load_handler, lambda_context, [ses_record("complaint", sent[0])])
+    apply(load_handler, lambda_context, [ses_record("complaint", sent[1]), ses_record("complaint", sent[0])])
+
+    campaign = table.get(keys.campaign(merchant[0], sent[0].campaign_id))
+    assert campaign["paused"] is True and campaign["paused_reason"] == "complaint_rate"
+    assert campaign["reputation_rates"]["complained"] == 1  # paused at the first crossing
+    assert notices_to(owner) == 1
+    assert campaign_stats.counts(table, merchant[0], sent[0].campaign_id)["complained"] == 2
+
+
+def test_bounces_at_the_threshold_do_not_pause_and_one_more_does(
+    table, merchant, campaign_with, load_handler, lambda_context
+):
+    sent = campaign_with(100)
+    apply(load_handler, lambda_context, [ses_record("delivery", s) for s in sent[2:]])
+    apply(load_handler, lambda_context, [ses_record("bounce", s) for s in sent[:2]])  # 2% exactly
+    assert table.get(keys.campaign(merchant[0], sent[0].campaign_id))["paused"] is False
+
+    apply(load_handler, lambda_context, [ses_record("bounce", sent[2])])  # a bounce after a delivery
+
+    campaign = table.get(keys.campaign(merchant[0], sent[0].campaign_id))
+    assert campaign["paused"] is True and campaign["paused_reason"] == "bounce_rate"
+
+
+def test_too_few_messages_never_pause_a_campaign(
+    table, merchant, campaign_with, load_handler, lambda_context
+):
+    sent = campaign_with(10)
+    apply(load_handler, lambda_context, [ses_record("complaint", s) for s in sent[:5]])
+    assert table.get(keys.campaign(merchant[0], sent[0].campaign_id))["paused"] is False
+
+
+# --- soft bounces -----------------------------------------------------------------------------
+
+
+def transient(sent: Sent, at: str) -> str:
+    return ses_record("bounce", sent, at=at, bounceType="Transient", bounceSubType="MailboxFull")
+
+
+def test_three_soft_bounces_within_seven_days_suppress_the_address_with_the_events(
+    table, merchant, campaign_with, load_handler, lambda_context
+):
+    address = f"full-{merchant[0]}@example.com"
+    sent = campaign_with(3, recipients=[address] * 3)
+    apply(load_handler, lambda_context, [transient(sent[2], "2026-11-20T10:00:00.000Z")])
+    apply(load_handler, lambda_context, [transient(sent[0], "2026-11-14T10:00:00.000Z")])
+    assert table.get(keys.suppression(merchant[0], address)) is None
+    apply(load_handler, lambda_context, [transient(sent[0], "2026-11-14T10:00:00.000Z")])  # duplicate
+    assert table.get(keys.suppression(merchant[0], address)) is None
+
+    apply(load_handler, lambda_context, [transient(sent[1], "2026-11-17T10:00:00.000Z")])
+
+    suppression = table.get(keys.suppression(merchant[0], address))
+    assert suppression is not None and suppression["reason"] == "soft_bounce"
+    causes = suppression["source"]["soft_bounces"]
+    assert [c["message_id"] for c in causes] == [sent[0].message_id, sent[1].message_id, sent[2].message_id]
+    assert {c["bounce_type"] for c in causes} == {"Transient"}
+
+
+def test_soft_bounces_spread_over_more_than_seven_days_do_not_suppress(
+    table, merchant, campaign_with, load_handler, lambda_context
+):
+    address = f"slow-{merchant[0]}@example.com"
+    sent = campaign_with(3, recipients=[address] * 3)
+    apply(
+        load_handler,
+        lambda_context,
+        [
+            transient(sent[0], "2026-11-01T10:00:00.000Z"),
+            transient(sent[1], "2026-11-06T10:00:00.000Z"),
+            transient(sent[2], "2026-11-09T10:00:01.000Z"),
+        ],
+    )
+    assert table.get(keys.suppression(merchant[0], address)) is None
+
+
+# --- suppression API --------------------------------------------------------------------------
+
+
+def api(
+    load_handler, lambda_context, merchant_id: str, method: str, path: str, query=None
+) -> tuple[int, Any]:
+    resource = "/suppressions/{email}" if path.count("/") == 2 else "/suppressions"
+    event = merchant_event(merchant_id, method, resource, path, query=query)
+    if resource.endswith("{email}"):
+        event["pathParameters"] = {"email": path.rsplit("/", 1)[1]}
+    response = load_handler("MerchantApiFunction").lambda_handler(event, lambda_context)
+    return response["statusCode"], body_of(response)
+
+
+def test_suppressions_are_listed_by_page_inspected_with_their_event_and_removed(
+    table, merchant, campaign_with, load_handler, lambda_context
+):
+    bounced = campaign_with(3, recipients=["a@example.com", "b+tag@example.com", "c@example.com"])
+    apply(load_handler, lambda_context, [ses_record("bounce", s) for s in bounced])
+
+    status, first = api(load_handler, lambda_context, merchant[0], "GET", "/suppressions", {"limit": "2"})
+    assert status == 200 and first["count"] == 2 and first["next"]
+    status, second = api(
+        load_handler,
+        lambda_context,
+        merchant[0],
+        "GET",
+        "/suppressions",
+        {"limit": "2", "after": first["next"]},
+    )
+    listed = [i["email"] for i in first["items"] + second["items"]]
+    assert listed == ["a@example.com", "b+tag@example.com", "c@example.com"] and second["next"] is None
+
+    status, one = api(load_handler, lambda_context, merchant[0], "GET", "/suppressions/b%2Btag%40example.com")
+    assert status == 200 and one["reason"] == "hard_bounce"
+    assert one["source"]["message_id"] == bounced[1].message_id
+    assert one["source"]["diagnostic_code"].startswith("smtp; 550")
+
+    status, _ = api(load_handler, lambda_context, merchant[0], "DELETE", "/suppressions/b+tag@example.com")
+    assert status == 200
+    assert table.get(keys.suppression(merchant[0], "b+tag@example.com")) is None
+    status, _ = api(load_handler, lambda_context, merchant[0], "GET", "/suppressions/b+tag@example.com")
+    assert status == 404
+    status, _ = api(load_handler, lambda_context, merchant[0], "DELETE", "/suppressions/b+tag@example.com")
+    assert status == 404
+    status, _ = api(load_handler, lambda_context, "m-someone-else", "GET", "/suppressions/a@example.com")
+    assert status == 404, "a merchant never sees another merchant's list"
+    status, bad = api(load_handler, lambda_context, merchant[0], "GET", "/suppressions/not-an-email")
+    assert status == 400 and bad["field"] == "email"
+
+
+def test_a_removed_suppression_lets_the_next_email_go_out(
+    stack, table, merchant, load_handler, lambda_context
+):
+    from couponflow.ids import customer_id
+    from couponflow.store import claims
+
+    address = f"back-{merchant[0]}@example.com"
+    table.put(
+        {
+            **keys.suppression(merchant[0], address),
+            "type": "suppression",
+            "email": address,
+            "reason": "complaint",
+        }
+    )
+    campaign = Campaign(merchant[0], f"cmp_back{abs(hash(address)) % 10**8}", "Back", "Hi", "email")
+    campaigns.create(table, campaign, "2026-11-22T10:00:00+00:00")
+    campaigns.add_codes(table, merchant[0], campaign.campaign_id, ["BACK-1"], "2026-11-22T10:00:00+00:00")
+    who = claims.Claimant(customer_id(merchant[0], address), address, None, False)
+    record = claims.assign(
+        table, campaign, who, now="2026-11-22T10:00:00+00:00", day="2026-11-22", message_id="msg_back"
+    )
+    job = {"merchant_id": merchant[0], "customer_id": who.customer_id, "message_id": record.message_id}
+
+    status, _ = api(load_handler, lambda_context, merchant[0], "DELETE", f"/suppressions/{address}")
+    assert status == 200
+    load_handler("MailerFunction").lambda_handler(sqs_event([json.dumps(job)]), lambda_context)
+
+    item = table.get(keys.message(merchant[0], who.customer_id, "msg_back"))
+    assert item["status"] == "sent" and item["ses_message_id"]
+
+
+# --- batches with unparseable records ---------------------------------------------------------
+
+
+def test_a_batch_of_100_with_3_unparseable_applies_97_and_returns_exactly_those_3(
+    table, campaign_with, load_handler, lambda_context
+):
+    sent = campaign_with(97)
+    bodies = [ses_record("delivery", s) for s in sent]
+    for position, junk in (
+        (5, "not json"),
+        (50, "{}"),
+        (99, json.dumps({"Type": "Notification", "Message": "{"})),
+    ):
+        bodies.insert(position, junk)
+    event = sqs_event(bodies)
+
+    result = load_handler("SesEventsFunction").lambda_handler(event, lambda_context)
+
+    failed = [f["itemIdentifier"] for f in result["batchItemFailures"]]
+    assert failed == [event["Records"][i]["messageId"] for i in (5, 50, 99)]
+    assert all(table.get(s.key)["status"] == "delivered" for s in sent)
+    assert campaign_stats.counts(table, sent[0].merchant_id, sent[0].campaign_id)["delivered"] == 97
+
+
+# --- stale messages ---------------------------------------------------------------------------
+
+
+def test_messages_without_a_final_status_after_72_hours_are_flagged_once_and_final_ones_are_not(
+    table, merchant, campaign_with, load_handler, lambda_context
+):
+    old = (datetime.now(UTC) - timedelta(hours=73)).isoformat()
+    stuck, delayed, delivered = campaign_with(3, sent_at=old)
+    recent = campaign_with(1)[0]
+    apply(
+        load_handler,
+        lambda_context,
+        [ses_record("delivery_delay", delayed), ses_record("delivery", delivered)],
+    )
+    assert "gsi2pk" not in table.get(delivered.key), "a final status leaves the awaiting index"
+
+    housekeeping = load_handler("HousekeepingFunction")
+    first = housekeeping.lambda_handler(load_event("housekeeping/scheduled"), lambda_context)
+    second = housekeeping.lambda_handler(load_event("housekeeping/scheduled"), lambda_context)
+
+    assert first["stale_messages"]["flagged"] >= 2 and second["stale_messages"]["flagged"] == 0
+    assert table.get(stuck.key)["needs_attention"] is True
+    assert table.get(delayed.key)["needs_attention"] is True
+    assert "needs_attention" not in table.get(delivered.key)
+    assert "needs_attention" not in table.get(recent.key)
+    customer = f"/customers/{stuck.customer_id}/messages/{stuck.message_id}"
+    event = merchant_event(merchant[0], "GET", "/customers/{customerRef}/messages/{messageId}", customer)
+    event["pathParameters"] = {"customerRef": stuck.customer_id, "messageId": stuck.message_id}
+    view = body_of(load_handler("MerchantApiFunction").lambda_handler(event, lambda_context))
+    assert view["needs_attention"] is True and "72 hours" in view["needs_attention_reason"]
+
+    apply(load_handler, lambda_context, [ses_record("delivery", stuck)])  # a late final status clears it
+    assert "needs_attention" not in table.get(stuck.key)
