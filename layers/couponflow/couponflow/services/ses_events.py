@@ -30,6 +30,7 @@ from couponflow.adapters.dynamodb import Table, TransactionCanceled, Update
 from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.reputation import SoftBounceRule, Thresholds, soft_bounce_burst
 from couponflow.errors import RetryableError
+from couponflow.services.release import release_if_undelivered
 from couponflow.services.reputation import ReputationGuard
 from couponflow.ses_notifications import MessageEvent, SesEventType, parse_record_body
 from couponflow.store import keys, messages, suppressions
@@ -159,6 +160,7 @@ class SesEventApplier:
         if moved:
             result.status_changes += 1
             result.statuses.append(str(event.status))
+        release_if_undelivered(self.table, merchant_id, customer_id, message_id, event.status, now=now)
         if campaign_id and event.status in (MessageStatus.BOUNCED, MessageStatus.COMPLAINED):
             (self.guard or ReputationGuard(self.table, Thresholds())).check(merchant_id, campaign_id, now)
 
