@@ -515,3 +515,30 @@ def test_a_malformed_job_or_one_naming_no_claim_fails_its_record_for_redrive_to_
     malformed = json.dumps({"merchant_id": "mnobody"})
     with pytest.raises(BatchProcessingError, match="2 individual errors"):
         run_sync(handlers, lambda_context, [bad, malformed])
+
+
+def test_the_claim_paths_provider_lookup_is_remembered_for_its_ttl_then_asked_again(
+    stack, merchant, mailchimp
+):
+    from couponflow.adapters.dynamodb import Table
+    from couponflow.models.integrations import EmailProviderIn
+    from couponflow.services import email_provider
+
+    table = Table(stack.physical["CouponflowTable"])
+    now = [0.0]
+    directory = email_provider.ProviderDirectory(table, ttl_seconds=60, clock=lambda: now[0])
+    merchant_id = merchant[0]
+    assert directory.connected(merchant_id) is False
+
+    request = EmailProviderIn(type="mailchimp", api_key=API_KEY, base_url=mailchimp.url, list_id=LIST_ID)
+    email_provider.connect(table, "couponflow-test", merchant_id, request)
+    now[0] = 59.0
+    assert directory.connected(merchant_id) is False  # remembered "no" within the TTL
+    now[0] = 60.0
+    assert directory.connected(merchant_id) is True  # asked again after it
+
+    email_provider.disconnect(table, merchant_id)
+    now[0] = 119.0
+    assert directory.connected(merchant_id) is True  # a stale "yes": the sync job re-checks
+    now[0] = 120.0
+    assert directory.connected(merchant_id) is False
