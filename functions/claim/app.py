@@ -27,8 +27,8 @@ claim_service = ClaimService(
     integration_queue_url=settings.integration_queue_url,
     providers=ProviderDirectory(table, ttl_seconds=settings.provider_lookup_ttl_seconds),
 )
-app.include_router(public_claims.build(claim_service))
 link_secret = secrets.secret_string(settings.link_secret_arn)  # read once per cold start
+app.include_router(public_claims.build(claim_service, link_secret))
 app.include_router(public_links.build(CouponLinks(table, link_secret)))
 
 

@@ -431,3 +431,31 @@ def test_mail_dropped_for_suppression_releases_its_code(
     claim_and_mail(campaign_id, "gone@example.com")
     assert claim_item(table, merchant[0], "gone@example.com", campaign_id)["status"] == "released"
     assert campaigns.count_available(table, merchant[0], campaign_id) == 1
+
+
+def test_page_campaign_claim_answers_with_a_signed_coupon_link_that_opens_the_coupon(
+    merchant, table, handlers, new_campaign, lambda_context
+):
+    campaign_id = new_campaign(["PAGE-0001"], channel="page")
+    claim_fn = handlers["ClaimFunction"].lambda_handler
+    response = claim_fn(claim_event(merchant[0], campaign_id, {"email": "page@example.com"}), lambda_context)
+    answer = body_of(response)
+    assert answer["code"] == "PAGE-0001"
+    link = urlsplit(answer["coupon_url"])
+    assert (link.scheme, link.netloc) == ("https", "abc123.execute-api.us-east-1.amazonaws.com")
+    assert link.path.startswith(f"/v1/public/merchants/{merchant[0]}/coupons/")
+
+    page = claim_fn(public_event("open_coupon", answer["coupon_url"]), lambda_context)
+    assert page["statusCode"] == 200 and 'id="coupon-code">PAGE-0001<' in page["body"]
+    assert claim_item(table, merchant[0], "page@example.com", campaign_id)["status"] == "coupon_viewed"
+
+
+def test_email_campaign_claim_answer_carries_no_code_and_no_link(
+    merchant, handlers, new_campaign, lambda_context
+):
+    campaign_id = new_campaign(["MAILONLY-0001"])
+    response = handlers["ClaimFunction"].lambda_handler(
+        claim_event(merchant[0], campaign_id, {"email": "mailonly@example.com"}), lambda_context
+    )
+    answer = body_of(response)
+    assert answer["status"] == "claimed" and answer["code"] is None and answer["coupon_url"] is None

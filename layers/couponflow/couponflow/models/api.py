@@ -152,6 +152,7 @@ class ClaimOut(BaseModel):
     campaign_id: str
     claimed_at: str | None = None
     code: str | None = None
+    coupon_url: str | None = None  # page campaigns: the signed coupon link (also in the email)
     message: str
 
 
