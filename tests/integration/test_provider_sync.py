@@ -542,3 +542,35 @@ def test_the_claim_paths_provider_lookup_is_remembered_for_its_ttl_then_asked_ag
     assert directory.connected(merchant_id) is True  # a stale "yes": the sync job re-checks
     now[0] = 120.0
     assert directory.connected(merchant_id) is False
+
+
+def test_a_sync_job_lost_at_queueing_is_queued_again_by_the_customers_retry(
+    stack, merchant, api, claim, campaign_of, mailchimp, handlers, lambda_context, monkeypatch
+):
+    from couponflow.adapters import sqs
+    from couponflow.errors import RetryableError
+
+    merchant_id = merchant[0]
+    connect_mailchimp(api, merchant_id, mailchimp)
+    campaign_id = campaign_of(merchant_id, 3)
+    drain_integration_queue(stack)
+    integration_queue = stack.physical["IntegrationQueue"]
+    real_send = sqs.send_json
+
+    def integration_queue_down(queue_url: str, body: Any) -> str:
+        if queue_url == integration_queue:
+            raise RetryableError("could not queue message")
+        return real_send(queue_url, body)
+
+    email = "retry@example.com"
+    monkeypatch.setattr(sqs, "send_json", integration_queue_down)
+    assert claim(merchant_id, campaign_id, {"email": email, "marketing_consent": True})["statusCode"] == 503
+    monkeypatch.setattr(sqs, "send_json", real_send)
+    assert claim_item(stack, merchant_id, email, campaign_id)["integration_status"] == "pending"
+    assert drain_integration_queue(stack) == []
+
+    assert claim(merchant_id, campaign_id, {"email": email, "marketing_consent": True})["statusCode"] == 200
+    jobs = drain_integration_queue(stack)
+    assert len(jobs) == 1
+    assert run_sync(handlers, lambda_context, jobs) == {"batchItemFailures": []}
+    assert claim_item(stack, merchant_id, email, campaign_id)["integration_status"] == "received"

@@ -51,7 +51,7 @@ class ClaimService:
             )
         if record.status is not ClaimStatus.OUT_OF_COUPONS and record.message_id:
             self._queue_coupon_email(merchant_id, record, repeat=not record.new)
-        if record.new and who.integration_status == IntegrationStatus.PENDING and self.integration_queue_url:
+        if self.integration_queue_url and self._needs_sync(record, who):
             sqs.send_json(
                 self.integration_queue_url,
                 {"merchant_id": merchant_id, "campaign_id": campaign_id, "customer_id": record.customer_id},
@@ -73,6 +73,15 @@ class ClaimService:
         if not (request.marketing_consent and self.integration_queue_url and self.providers):
             return None
         return str(IntegrationStatus.PENDING) if self.providers.connected(merchant_id) else None
+
+    @staticmethod
+    def _needs_sync(record: claims.ClaimRecord, who: claims.Claimant) -> bool:
+        """A new claim marked pending; or a repeat of one still pending, whose job may never have
+        been queued (the send failed after the claim was written): queue it (again). The sync is
+        idempotent on the claim, so a duplicate job does no harm."""
+        if record.new:
+            return who.integration_status == IntegrationStatus.PENDING
+        return record.integration_status == IntegrationStatus.PENDING
 
     def _queue_coupon_email(self, merchant_id: str, record: claims.ClaimRecord, *, repeat: bool) -> None:
         """Queue the coupon email; on a repeat claim, queue it again only if it never left.

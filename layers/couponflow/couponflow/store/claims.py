@@ -55,6 +55,7 @@ class ClaimRecord:
     claimed_at: str | None = None
     message_id: str | None = None
     new: bool = False  # True when this call assigned the code (so the message must be queued)
+    integration_status: str | None = None
 
     @classmethod
     def from_item(cls, item: Item) -> ClaimRecord:
@@ -67,6 +68,7 @@ class ClaimRecord:
             reason=OutOfCouponsReason(reason) if reason else None,
             claimed_at=item.get("claimed_at"),
             message_id=item.get("message_id"),
+            integration_status=item.get("integration_status"),
         )
 
 
