@@ -20,6 +20,7 @@ from couponflow.providers import Contact
 from couponflow.providers.mailchimp import MailchimpList
 from couponflow.providers.webhook import SignedWebhook
 
+from tests.conftest import load_event
 from tests.fakes.providers import FakeMailchimp, WebhookReceiver
 from tests.integration.helpers import body_of, claim_event, merchant_event, sqs_event
 
@@ -511,10 +512,10 @@ def test_webhook_provider_end_to_end_through_the_handlers(
 def test_a_malformed_job_or_one_naming_no_claim_fails_its_record_for_redrive_to_the_dlq(
     handlers, lambda_context
 ):
-    bad = json.dumps({"merchant_id": "mnobody", "campaign_id": "cmp_x", "customer_id": "cus_x"})
-    malformed = json.dumps({"merchant_id": "mnobody"})
+    sample = load_event("provider_sync/sync_job")  # a well-formed job for a claim that does not exist
+    sample["Records"].append({**sample["Records"][0], "messageId": "m2", "body": '{"merchant_id": "m"}'})
     with pytest.raises(BatchProcessingError, match="2 individual errors"):
-        run_sync(handlers, lambda_context, [bad, malformed])
+        handlers["ProviderSyncFunction"].lambda_handler(sample, lambda_context)
 
 
 def test_the_claim_paths_provider_lookup_is_remembered_for_its_ttl_then_asked_again(
