@@ -341,6 +341,10 @@ def test_unredeemed_offer_expires_and_its_code_goes_back_to_the_pool_once(
     assert first["expired"] >= 1 and second["expired"] == 0
     late = claim_item(table, merchant[0], "late@example.com", campaign_id)
     assert late["status"] == "expired" and "gsi2pk" not in late
+    # The lapsed customer's link no longer shows the code: it is back in the pool for others.
+    coupon = links_in(sent_raw("late@example.com")[-1])["coupon"]
+    page = handlers["ClaimFunction"].lambda_handler(public_event("open_coupon", coupon), lambda_context)
+    assert page["statusCode"] == 410 and late["code"] not in page["body"]
     assert claim_item(table, merchant[0], "prompt@example.com", campaign_id)["status"] == "redeemed"
     assert campaigns.count_available(table, merchant[0], campaign_id) == 1
     registry = table.get(keys.code_registry(merchant[0], campaign_id, late["code"]))
@@ -391,7 +395,7 @@ def test_bounced_code_nobody_saw_is_released_once_and_never_available_twice(
     assert registry and registry["state"] == "available" and "customer_id" not in registry
 
 
-def test_viewed_coupon_or_release_switched_off_keeps_the_code_after_a_bounce(
+def test_viewed_coupon_page_campaign_or_release_switched_off_keeps_the_code_after_a_bounce(
     merchant, table, handlers, new_campaign, claim_and_mail, lambda_context
 ):
     viewed_campaign = new_campaign(["KEEP-0001"])
@@ -402,6 +406,14 @@ def test_viewed_coupon_or_release_switched_off_keeps_the_code_after_a_bounce(
     assert (
         claim_item(table, merchant[0], "bounce+seen@simulator.amazonses.com", viewed_campaign)["status"]
         == "coupon_viewed"
+    )
+
+    page_campaign = new_campaign(["KEEP-0003"], channel="page")  # the claim answer showed the code
+    shown = claim_and_mail(page_campaign, "bounce+page@simulator.amazonses.com")
+    bounce(handlers, table, lambda_context, shown, "bounce+page@simulator.amazonses.com")
+    assert (
+        claim_item(table, merchant[0], "bounce+page@simulator.amazonses.com", page_campaign)["status"]
+        == "claimed"
     )
 
     kept_campaign = new_campaign(["KEEP-0002"], release_undelivered_codes=False)

@@ -51,13 +51,13 @@ def _html(status: int, title: str, body: str) -> Response[str]:
 def coupon_page(page: CouponPage, token: str) -> Response[str]:
     name = html.escape(page.campaign_name)
     code = html.escape(page.code)
-    if not page.usable:
-        if page.status == ClaimStatus.REDEEMED:
-            note, status = "This coupon has already been used.", 200
-        else:
-            note, status = "This coupon has expired and can no longer be used.", 410
+    if page.status == ClaimStatus.REDEEMED:
+        note = "This coupon has already been used."
         body = f'<h1>{name}</h1>\n<p class="code" id="coupon-code">{code}</p>\n<p class="note">{note}</p>'
-        return _html(status, name, body)
+        return _html(200, name, body)
+    if not page.usable:  # expired or released: the code went back to the pool, so it is not shown
+        body = f'<h1>{name}</h1>\n<p class="note">This coupon has expired and can no longer be used.</p>'
+        return _html(410, name, body)
     body = f'<h1>{name}</h1>\n<p>Your coupon code:</p>\n<p class="code" id="coupon-code">{code}</p>'
     if page.offer_expires_at:
         body += f'\n<p class="note">Valid until {html.escape(page.offer_expires_at[:10])}.</p>'

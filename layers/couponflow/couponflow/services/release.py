@@ -6,7 +6,8 @@ campaign's ``release_undelivered_codes`` on (the default) the claim becomes ``re
 code goes back to the pool for the next customer.
 
 Only the message that carried the code can release it, only while the claim is still just
-``claimed`` (a viewed coupon has been seen, so it is kept), and returning the code is one
+``claimed`` (a viewed coupon has been seen, so it is kept), never for a page campaign (the claim
+answer showed the code), and returning the code is one
 conditional transaction (``store.claim_progress.return_code``): calling this again for the same
 message, or for a duplicate SES event, changes nothing.
 """
@@ -50,8 +51,8 @@ def release_if_undelivered(
         campaign = campaigns.get(table, merchant_id, message["campaign_id"])
     except NotFoundError:
         return False
-    if not campaign.release_undelivered_codes:
-        return False
+    if not campaign.release_undelivered_codes or campaign.channel == "page":
+        return False  # switched off, or a page campaign showed the code in the claim answer already
     released = claim_progress.return_code(
         table,
         claim,
