@@ -86,6 +86,7 @@ def load_handler(
             "MailerFunction": "mailer",
             "SesEventsFunction": "ses_events",
             "HousekeepingFunction": "housekeeping",
+            "CodeImportFunction": "code_import",
             "ProviderSyncFunction": "provider_sync",
         }[logical_id]
         module = importlib.import_module(f"functions.{folder}.app")

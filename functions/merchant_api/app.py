@@ -9,6 +9,7 @@ from couponflow.adapters.dynamodb import Table
 from couponflow.api import (
     merchant_campaign_admin,
     merchant_campaigns,
+    merchant_code_imports,
     merchant_customer_admin,
     merchant_customers,
     merchant_integrations,
@@ -17,6 +18,7 @@ from couponflow.api import (
     merchant_suppressions,
 )
 from couponflow.http import resolver, too_large
+from couponflow.services.code_imports import CodeImports
 from couponflow.services.redemptions import Redemptions
 from couponflow.settings import MerchantApiSettings
 
@@ -30,6 +32,9 @@ events_table = Table(settings.events_table_name)
 app = resolver()
 app.include_router(merchant_campaigns.build(table))
 app.include_router(merchant_campaign_admin.build(table))
+app.include_router(
+    merchant_code_imports.build(CodeImports(table, settings.code_import_bucket, settings.code_import_queue_url))
+)
 app.include_router(merchant_customers.build(table, events_table))
 app.include_router(merchant_suppressions.build(table))
 app.include_router(merchant_integrations.build(table, settings.secret_name_prefix))

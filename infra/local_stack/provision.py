@@ -266,6 +266,22 @@ class Provisioner:
         if self.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         self.client("s3").create_bucket(**kwargs)
+        queues = [
+            {
+                "QueueArn": str(config["Queue"]),
+                "Events": [str(config["Event"])],
+                **(
+                    {"Filter": {"Key": {"FilterRules": config["Filter"]["S3Key"]["Rules"]}}}
+                    if config.get("Filter")
+                    else {}
+                ),
+            }
+            for config in (props.get("NotificationConfiguration") or {}).get("QueueConfigurations", [])
+        ]
+        if queues:  # moto delivers ObjectCreated notifications to SQS as S3 does
+            self.client("s3").put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"QueueConfigurations": queues}
+            )
         self._set(
             lid,
             name,

@@ -33,6 +33,8 @@ class ClaimSettings(TableSettings):
 
 class MerchantApiSettings(TableSettings):
     events_table_name: str = Field(alias="EVENTS_TABLE_NAME", min_length=3)
+    code_import_bucket: str = Field(alias="CODE_IMPORT_BUCKET", min_length=3)
+    code_import_queue_url: str = Field(alias="CODE_IMPORT_QUEUE_URL", min_length=1)
     secret_name_prefix: str = Field(alias="SECRET_NAME_PREFIX", min_length=1, default="couponflow")
 
 
@@ -57,6 +59,12 @@ class SesEventsSettings(TableSettings):
     reputation_min_messages: int = Field(alias="REPUTATION_MIN_MESSAGES", default=100, ge=1)
     soft_bounce_threshold: int = Field(alias="SOFT_BOUNCE_THRESHOLD", default=3, ge=1)
     soft_bounce_window_days: int = Field(alias="SOFT_BOUNCE_WINDOW_DAYS", default=7, ge=1)
+
+
+class CodeImportSettings(TableSettings):
+    bucket: str = Field(alias="CODE_IMPORT_BUCKET", min_length=3)
+    queue_url: str = Field(alias="CODE_IMPORT_QUEUE_URL", min_length=1)
+    chunk_bytes: int = Field(alias="CODE_IMPORT_CHUNK_BYTES", default=256 * 1024, ge=1024)
 
 
 class CodeImportSettings(TableSettings):

@@ -9,6 +9,7 @@ Main table (``pk``/``sk``, plus ``gsi1pk``/``gsi1sk``); ``<m>`` is the merchant 
 - code registry: ``M#<m>#CAMPAIGN#<c>#CODE#<code>`` / ``CODE``
 - available code: ``M#<m>#CAMPAIGN#<c>#POOL#<shard>`` / ``CODE#<code>``
 - daily claim count: ``M#<m>#CAMPAIGN#<c>#DAY#<local date>`` / ``COUNT`` (only with a daily limit)
+- code import or generation job: ``M#<m>#CAMPAIGN#<c>#IMPORT#<job>`` / ``IMPORT``
 - customer profile: ``M#<m>#CUSTOMER#<cus>`` / ``PROFILE``
 - claim: ``M#<m>#CUSTOMER#<cus>`` / ``CLAIM#<c>``;
   gsi1 ``M#<m>#CAMPAIGN#<c>#CLAIMS#<shard>`` / ``<claimed_at>#<cus>``
@@ -109,6 +110,10 @@ def pool_watch_index(merchant_id: str, campaign_id: str) -> dict[str, str]:
         "gsi2pk": pool_watch_partition(shard_of(f"{merchant_id}#{campaign_id}", POOL_WATCH_SHARDS)),
         "gsi2sk": f"{merchant_id}#{campaign_id}",
     }
+
+
+def code_import(merchant_id: str, campaign_id: str, job_id: str) -> dict[str, str]:
+    return {"pk": f"M#{merchant_id}#CAMPAIGN#{campaign_id}#IMPORT#{job_id}", "sk": "IMPORT"}
 
 
 def daily_count(merchant_id: str, campaign_id: str, local_day: str) -> dict[str, str]:

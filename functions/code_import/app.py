@@ -1,0 +1,54 @@
+"""Code import queue consumer: S3 says a CSV of codes landed (or a job asks to go on); run the job."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from couponflow.adapters.dynamodb import Table
+from couponflow.models.code_imports import ImportContinuation, S3Notification
+from couponflow.services.code_imports import CodeImports
+from couponflow.settings import CodeImportSettings
+from couponflow.store.code_imports import JobRef
+
+settings = CodeImportSettings.from_env()
+logger = Logger()
+tracer = Tracer()
+processor = BatchProcessor(event_type=EventType.SQS)
+imports = CodeImports(
+    Table(settings.table_name), settings.bucket, settings.queue_url, chunk_bytes=settings.chunk_bytes
+)
+
+
+def _handle(record: SQSRecord, remaining_ms: Any) -> list[str]:
+    body = record.json_body
+    if "job_id" in body:
+        job = ImportContinuation.model_validate(body)
+        return [imports.run(JobRef(job.merchant_id, job.campaign_id, job.job_id), remaining_ms)]
+    notification = S3Notification.model_validate(body)
+    return [
+        imports.on_uploaded(r.s3.object.key, r.s3.object.size, remaining_ms)
+        for r in notification.Records
+        if r.eventName.startswith("ObjectCreated") and r.s3.bucket.name == settings.bucket
+    ]  # S3's s3:TestEvent has no records
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    def record_handler(record: SQSRecord) -> list[str]:
+        try:
+            outcomes = _handle(record, context.get_remaining_time_in_millis)
+        except Exception as error:
+            logger.warning(
+                "code import failed", extra={"sqs_message_id": record.message_id, "reason": str(error)}
+            )
+            raise
+        logger.info("code import step done", extra={"outcomes": outcomes})
+        return outcomes
+
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
