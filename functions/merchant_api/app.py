@@ -33,7 +33,9 @@ app = resolver()
 app.include_router(merchant_campaigns.build(table))
 app.include_router(merchant_campaign_admin.build(table))
 app.include_router(
-    merchant_code_imports.build(CodeImports(table, settings.code_import_bucket, settings.code_import_queue_url))
+    merchant_code_imports.build(
+        CodeImports(table, settings.code_import_bucket, settings.code_import_queue_url)
+    )
 )
 app.include_router(merchant_customers.build(table, events_table))
 app.include_router(merchant_suppressions.build(table))

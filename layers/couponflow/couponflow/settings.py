@@ -67,12 +67,6 @@ class CodeImportSettings(TableSettings):
     chunk_bytes: int = Field(alias="CODE_IMPORT_CHUNK_BYTES", default=256 * 1024, ge=1024)
 
 
-class CodeImportSettings(TableSettings):
-    bucket: str = Field(alias="CODE_IMPORT_BUCKET", min_length=3)
-    queue_url: str = Field(alias="CODE_IMPORT_QUEUE_URL", min_length=1)
-    chunk_bytes: int = Field(alias="CODE_IMPORT_CHUNK_BYTES", default=256 * 1024, ge=1024)
-
-
 class HousekeepingSettings(TableSettings):
     mail_queue_url: str = Field(alias="MAIL_QUEUE_URL", min_length=1)
     outbox_grace_minutes: int = Field(alias="OUTBOX_GRACE_MINUTES", default=5, ge=1)

@@ -89,6 +89,7 @@ class CouponLinks:
             link.campaign_id,
             ClaimStatus.COUPON_VIEWED,
             at=stamp,
+            read=claim,
         )
         claim = moved or claim
         campaign = campaigns.get(self.table, link.merchant_id, link.campaign_id)
@@ -107,7 +108,7 @@ class CouponLinks:
     def follow_to_store(self, merchant_id: str, token: str, now: datetime | None = None) -> str:
         """The store URL (with UTM parameters) to redirect to; the claim becomes ``clicked_through``."""
         link = self._verify(token, LinkPurpose.COUPON, merchant_id)
-        self._claim(link)
+        claim = self._claim(link)
         campaign = campaigns.get(self.table, link.merchant_id, link.campaign_id)
         if not campaign.store_url:
             raise NotFoundError("this campaign has no store URL")
@@ -119,6 +120,7 @@ class CouponLinks:
             link.campaign_id,
             ClaimStatus.CLICKED_THROUGH,
             at=stamp,
+            read=claim,
         )
         return coupon_links.store_url_with_utm(campaign.store_url, link.campaign_id)
 

@@ -35,12 +35,22 @@ def _in_clause(prefix: str, states: list[str]) -> tuple[str, dict[str, str]]:
 
 
 def advance(
-    table: Table, merchant_id: str, customer_id: str, campaign_id: str, new: ClaimStatus, *, at: str
+    table: Table,
+    merchant_id: str,
+    customer_id: str,
+    campaign_id: str,
+    new: ClaimStatus,
+    *,
+    at: str,
+    read: Item | None = None,
 ) -> tuple[Item | None, bool]:
-    """Move the claim to ``new`` if that is a forward move; returns (claim as stored, moved)."""
+    """Move the claim to ``new`` if that is a forward move; returns (claim as stored, moved).
+
+    ``read`` is the claim as the caller just read it (saves a read; a stale one only costs a retry).
+    """
     key = keys.claim(merchant_id, customer_id, campaign_id)
     for _ in range(MAX_RACES):
-        item = table.get(key)
+        item, read = read or table.get(key), None
         if item is None:
             return None, False
         current = ClaimStatus(item["status"])
