@@ -87,6 +87,8 @@ def load_handler(
             "SesEventsFunction": "ses_events",
             "HousekeepingFunction": "housekeeping",
             "CodeImportFunction": "code_import",
+            "SendStarterFunction": "send_starter",
+            "SendFanoutFunction": "send_fanout",
             "ProviderSyncFunction": "provider_sync",
         }[logical_id]
         module = importlib.import_module(f"functions.{folder}.app")

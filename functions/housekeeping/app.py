@@ -8,17 +8,25 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
 from couponflow.services.housekeeping import Task, run_all
 from couponflow.services.housekeeping.expire_offers import ExpireOffers
+from couponflow.services.housekeeping.finish_sends import FinishSends
 from couponflow.services.housekeeping.pool_alerts import PoolAlerts
 from couponflow.services.housekeeping.requeue_outbox import RequeueOutbox
 from couponflow.services.housekeeping.stale_messages import FlagStaleMessages
-from couponflow.settings import HousekeepingSettings
+from couponflow.settings import HousekeepingSettings, SendCompletionSettings
 
 settings = HousekeepingSettings.from_env()
+completion = SendCompletionSettings.from_env()
 logger = Logger()
 tracer = Tracer()
 table = Table(settings.table_name)
 tasks: dict[str, Task] = {
     "expire_offers": ExpireOffers(table),
+    "finish_sends": FinishSends(
+        table,
+        completion.report_bucket,
+        completion.sender_address,
+        timedelta(minutes=completion.send_grace_minutes),
+    ),
     "pool_alerts": PoolAlerts(table, settings.sender_address, settings.configuration_set_name),
     "requeue_outbox": RequeueOutbox(
         table, settings.mail_queue_url, timedelta(minutes=settings.outbox_grace_minutes)

@@ -15,12 +15,14 @@ from couponflow.api import (
     merchant_integrations,
     merchant_redemptions,
     merchant_segments,
+    merchant_sends,
     merchant_suppressions,
 )
 from couponflow.http import resolver, too_large
 from couponflow.services.code_imports import CodeImports
 from couponflow.services.redemptions import Redemptions
-from couponflow.settings import MerchantApiSettings
+from couponflow.services.sends import scheduler_from
+from couponflow.settings import MerchantApiSettings, SendScheduleSettings
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -39,10 +41,11 @@ app.include_router(
 )
 app.include_router(merchant_customers.build(table, events_table))
 app.include_router(merchant_suppressions.build(table))
-app.include_router(merchant_integrations.build(table, settings.secret_name_prefix))
 app.include_router(merchant_redemptions.build(Redemptions(table)))
+app.include_router(merchant_integrations.build(table, settings.secret_name_prefix))
 app.include_router(merchant_customer_admin.build(table))
 app.include_router(merchant_segments.build(table))
+app.include_router(merchant_sends.build(scheduler_from(table, SendScheduleSettings.from_env())))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from cfn_model import (
+    RESOURCE_STAR_ALLOWED_ACTIONS,
     ROOT,
     alarmed_queues,
     as_list,
@@ -48,7 +49,6 @@ SES_EVENT_TYPES = {
 POWERTOOLS_IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
 # IAM actions with no resource-level permission, where `Resource: "*"` is the only option.
 # Empty on purpose: nothing in the template needs one today. Add `action: reason` when it does.
-RESOURCE_STAR_ALLOWED_ACTIONS: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------------------------------------

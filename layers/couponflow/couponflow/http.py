@@ -32,6 +32,12 @@ def _field(loc: Any) -> str:
     return ".".join(parts) or "body"
 
 
+def _rule(exc: Exception) -> dict[str, str]:
+    """The business rule a refusal names (e.g. scheduling rules), when it names one."""
+    rule = getattr(exc, "rule", None)
+    return {"rule": str(rule)} if rule else {}
+
+
 def too_large(event: Mapping[str, Any], max_bytes: int) -> dict[str, Any] | None:
     """A 413 proxy response for a body over ``max_bytes``, checked before anything parses it."""
     body = event.get("body") or ""
@@ -64,11 +70,11 @@ def resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(InvalidInputError)
     def _bad(exc: InvalidInputError) -> Response[dict[str, Any]]:
-        return error(400, str(exc), exc.field)
+        return error(400, str(exc), exc.field, **_rule(exc))
 
     @app.exception_handler(ConflictError)
     def _conflict(exc: ConflictError) -> Response[dict[str, Any]]:
-        return error(409, str(exc))
+        return error(409, str(exc), **_rule(exc))
 
     @app.exception_handler(RetryableError)
     def _busy(exc: RetryableError) -> Response[dict[str, Any]]:

@@ -70,10 +70,38 @@ class CodeImportSettings(TableSettings):
 class HousekeepingSettings(TableSettings):
     mail_queue_url: str = Field(alias="MAIL_QUEUE_URL", min_length=1)
     outbox_grace_minutes: int = Field(alias="OUTBOX_GRACE_MINUTES", default=5, ge=1)
-    stale_message_hours: int = Field(alias="STALE_MESSAGE_HOURS", default=72, ge=1)
     sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)  # merchant notifications (pool alerts)
     configuration_set_name: str = Field(alias="CONFIGURATION_SET_NAME", min_length=1)
+    stale_message_hours: int = Field(alias="STALE_MESSAGE_HOURS", default=72, ge=1)
 
 
 class ProviderSyncSettings(TableSettings):
     max_attempts: int = Field(alias="PROVIDER_SYNC_MAX_ATTEMPTS", default=5, ge=1)
+
+
+class SendScheduleSettings(_EnvSettings):
+    """Where a send's one-time schedule fires: the starter function, through Scheduler's role."""
+
+    schedule_group: str = Field(alias="SEND_SCHEDULE_GROUP", min_length=1)
+    starter_arn: str = Field(alias="SEND_STARTER_ARN", min_length=1)
+    scheduler_role_arn: str = Field(alias="SEND_SCHEDULER_ROLE_ARN", min_length=1)
+    dead_letter_arn: str = Field(alias="SEND_SCHEDULE_DLQ_ARN", min_length=1)
+    public_base_url: HttpUrl = Field(alias="PUBLIC_BASE_URL")
+
+
+class SendStarterSettings(TableSettings):
+    fanout_queue_url: str = Field(alias="FANOUT_QUEUE_URL", min_length=1)
+    sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)
+
+
+class SendFanoutSettings(TableSettings):
+    mail_queue_url: str = Field(alias="MAIL_QUEUE_URL", min_length=1)
+    public_base_url: HttpUrl = Field(alias="PUBLIC_BASE_URL")
+
+
+class SendCompletionSettings(_EnvSettings):
+    """The housekeeping task that finishes sends: where reports go and who signs the notice."""
+
+    report_bucket: str = Field(alias="REPORT_BUCKET", min_length=3)
+    sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)
+    send_grace_minutes: int = Field(alias="SEND_GRACE_MINUTES", default=30, ge=1)

@@ -1,4 +1,5 @@
-"""The one module that talks to S3: uploaded code files (presigned PUT, ranged reads)."""
+"""The one module that talks to S3: uploaded code files (presigned PUT, ranged reads) and send failure
+reports (CSV, presigned GET)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,32 @@ from couponflow.errors import RetryableError
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
+SEVEN_DAYS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
+
 
 @cache
 def client() -> S3Client:
     return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+
+def put_csv(bucket: str, key: str, body: bytes, *, filename: str) -> None:
+    try:
+        client().put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType="text/csv; charset=utf-8",
+            ContentDisposition=f'attachment; filename="{filename}"',
+        )
+    except ClientError as error:
+        raise RetryableError(f"could not store {key}: {error}") from error
+
+
+def presigned_get(bucket: str, key: str, expires_in: int = SEVEN_DAYS) -> str:
+    """A GET link for ``key``; note it also ends when the signing credentials do (see the README)."""
+    return client().generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
+    )
 
 
 def presigned_put(bucket: str, key: str, *, content_type: str, expires_in: int) -> str:

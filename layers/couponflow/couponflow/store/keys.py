@@ -30,21 +30,22 @@ the sweep and removed after:
   claim is redeemed, expired or released)
 - ``AWAITING#<shard>`` / ``<sent_at>#...``: messages handed to SES without a final status yet
 - ``M#<m>#...``: merchant-scoped listings (e.g. customers by last interaction)
+- ``M#<m>#CUSTOMERS`` / ``<last_interaction_at>#<cus>``: a merchant's customers by last interaction
 - ``POOLWATCH#<shard>`` / ``<m>#<c>``: campaigns whose pool alerts housekeeping must check
   (put on the campaign item when codes enter its pool, removed once the pool-empty alert went)
 
-Why:
-- ``M#<m>#CUSTOMERS`` / ``<last_interaction_at>#<cus>``: a merchant's customers by last interaction
-- A customer's page (profile, claims, messages) is one Query on ``M#<m>#CUSTOMER#<cus>``.
-- One claim per (campaign, customer) is ``attribute_not_exists`` on the claim's own key.
-- Available codes live in ``POOL_SHARDS`` partitions, and claims of a hot campaign land on as
 Segments and sends (``<seg>`` a segment id, ``<snd>`` a send id):
 
 - segment: ``M#<m>#SEGMENT#<seg>`` / ``SEGMENT`` (its ``active_send_id`` is the one-send lock)
 - static member: ``M#<m>#SEGMENT#<seg>`` / ``MEMBER#<cus>``
 - send: ``M#<m>#SEND#<snd>`` / ``SEND``; chunk done marker: ``M#<m>#SEND#<snd>`` / ``CHUNK#<n>``
 - recipient outcome: ``M#<m>#SEND#<snd>#RECIPIENTS#<shard>`` / ``CUS#<cus>`` (16 shards)
+- gsi2 ``SENDING#<shard>`` / ``<started_at>#<m>#<snd>``: sends fanned out, awaiting completion
 
+Why:
+- A customer's page (profile, claims, messages) is one Query on ``M#<m>#CUSTOMER#<cus>``.
+- One claim per (campaign, customer) is ``attribute_not_exists`` on the claim's own key.
+- Available codes live in ``POOL_SHARDS`` partitions, and claims of a hot campaign land on as
   many customer partitions as there are customers; the campaign's claim listing index is
   sharded the same way, so no single key takes a flash sale's writes.
 - The code registry item outlives the pool entry: a code is never loaded or handed out twice.
@@ -281,3 +282,18 @@ def send_recipients_partition(merchant_id: str, send_id: str, shard: int) -> str
 def send_recipient(merchant_id: str, send_id: str, customer_id: str) -> dict[str, str]:
     shard = shard_of(customer_id, RECIPIENT_SHARDS)
     return {"pk": send_recipients_partition(merchant_id, send_id, shard), "sk": f"CUS#{customer_id}"}
+
+
+SENDING_SHARDS = 4
+
+
+def sending_partition(shard: int) -> str:
+    return f"SENDING#{shard:02d}"
+
+
+def sending_index(merchant_id: str, send_id: str, started_at: str) -> dict[str, str]:
+    """A send in progress, for the completion sweep (an operator index; removed when it ends)."""
+    return {
+        "gsi2pk": sending_partition(shard_of(send_id, SENDING_SHARDS)),
+        "gsi2sk": f"{started_at}#{merchant_id}#{send_id}",
+    }

@@ -1,0 +1,23 @@
+"""Send starter: invoked by a send's one-time EventBridge Scheduler schedule at the send's time."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from couponflow.adapters.dynamodb import Table
+from couponflow.services.send_delivery import SendStarter, StartSend
+from couponflow.settings import SendStarterSettings
+
+settings = SendStarterSettings.from_env()
+logger = Logger()
+tracer = Tracer()
+starter = SendStarter(Table(settings.table_name), settings.fanout_queue_url, settings.sender_address)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    job = StartSend.model_validate(event)
+    outcome = starter.start(job.merchant_id, job.send_id)
+    logger.info("send start", extra={"send_id": job.send_id, "outcome": outcome})
+    return {"send_id": job.send_id, "outcome": outcome}

@@ -1,0 +1,42 @@
+"""The one module that talks to SNS for text messages (SMS straight to a phone number)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.exceptions import ClientError
+
+from couponflow.errors import PermanentSendError, RetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns.client import SNSClient
+
+_PERMANENT = frozenset({"InvalidParameter", "InvalidParameterValue", "OptedOut", "EndpointDisabled"})
+
+
+@cache
+def client() -> SNSClient:
+    return boto3.client("sns")
+
+
+def send_sms(phone: str, text: str, *, sender_id: str | None = None) -> str:
+    """Publish one transactional SMS; returns SNS's message id.
+
+    Raises :class:`PermanentSendError` for a number SNS refuses (invalid, opted out) and
+    :class:`RetryableError` for throttling or any other transient failure.
+    """
+    attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
+    if sender_id:
+        attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": sender_id}
+    try:
+        response = client().publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)  # type: ignore[arg-type]
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _PERMANENT:
+            raise PermanentSendError(
+                f"{code}: {error.response.get('Error', {}).get('Message', '')}"
+            ) from error
+        raise RetryableError(f"SNS {code}: {error}") from error
+    return response["MessageId"]

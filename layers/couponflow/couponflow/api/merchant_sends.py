@@ -1,0 +1,46 @@
+"""Merchant routes: schedule a segment send, preview and preflight it, cancel it, follow it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from couponflow.api.context import merchant_id
+from couponflow.models.sends import SendIn
+from couponflow.services.sends import SendScheduler
+
+
+def build(service: SendScheduler) -> APIGatewayRouter:
+    router = APIGatewayRouter()
+
+    @router.post("/sends")
+    def schedule_send(send: SendIn) -> Response[dict[str, Any]]:
+        created = service.schedule(merchant_id(router), send)
+        return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
+
+    @router.get("/sends/<send_id>")
+    def get_send(send_id: str) -> dict[str, Any]:
+        return service.get(merchant_id(router), send_id)
+
+    @router.get("/sends/<send_id>/preview")
+    def preview(
+        send_id: str, customer: Annotated[str | None, Query(max_length=254)] = None
+    ) -> dict[str, Any]:
+        return service.preview(merchant_id(router), send_id, customer)
+
+    @router.get("/sends/<send_id>/preflight")
+    def preflight(send_id: str) -> dict[str, Any]:
+        return service.preflight(merchant_id(router), send_id)
+
+    @router.post("/sends/<send_id>/cancel")
+    def cancel(send_id: str) -> dict[str, Any]:
+        return service.cancel(merchant_id(router), send_id)
+
+    @router.delete("/sends/<send_id>")
+    def delete(send_id: str) -> dict[str, Any]:
+        return service.cancel(merchant_id(router), send_id)
+
+    return router

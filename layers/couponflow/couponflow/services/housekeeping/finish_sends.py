@@ -1,0 +1,101 @@
+"""Housekeeping task: finish every fanned-out segment send whose emails all have SES's verdict.
+
+A send is finished once all its chunks were processed and every email it queued has a final
+status (delivered, bounced, dropped...), or the grace period after the fan-out has passed
+(then what is still in flight counts as sent). Finishing: counts sent and failed by reason, the
+failure report as a CSV in S3 with a presigned link (only when something failed), ``done`` with
+one conditional write, the segment freed for its next send, and the merchant notified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from couponflow.adapters import s3
+from couponflow.adapters.dynamodb import Table
+from couponflow.domain.message_status import MessageStatus
+from couponflow.domain.send_report import IN_FLIGHT, counts, outcome, report_csv
+from couponflow.domain.send_schedule import SendStatus
+from couponflow.services.notifications import Notice
+from couponflow.services.send_delivery import notify_quietly
+from couponflow.store import keys, messages, sends
+
+
+@dataclass(frozen=True)
+class FinishSends:
+    """Housekeeping task: finish every fanned-out send whose emails all have SES's verdict."""
+
+    table: Table
+    report_bucket: str
+    sender: str
+    grace: timedelta = timedelta(minutes=30)
+
+    def __call__(self, now: datetime) -> Mapping[str, int]:
+        finished = waiting = 0
+        for shard in range(keys.SENDING_SHARDS):
+            for send in self.table.query(
+                "gsi2pk = :pk", {":pk": keys.sending_partition(shard)}, index=keys.GSI2
+            ):
+                if self.finish(send["merchant_id"], send["send_id"], now):
+                    finished += 1
+                else:
+                    waiting += 1
+        return {"finished": finished, "waiting": waiting}
+
+    def finish(self, merchant_id: str, send_id: str, now: datetime) -> bool:
+        send = sends.get(self.table, merchant_id, send_id)
+        if send["status"] != SendStatus.SENDING or not send.get("fanned_out_at"):
+            return False
+        if int(send.get("chunks_done", 0)) < int(send.get("chunks_total", 0)):
+            return False
+        late = now - datetime.fromisoformat(send["fanned_out_at"]) > self.grace
+        outcomes = []
+        for recipient in sends.recipients(self.table, merchant_id, send_id):
+            status = None
+            if recipient.get("email_queued"):
+                item = messages.get(
+                    self.table, merchant_id, recipient["customer_id"], recipient["message_id"]
+                )
+                status = MessageStatus((item or {}).get("status", MessageStatus.QUEUED))
+                if status in IN_FLIGHT and not late:
+                    return False
+            outcomes.append(outcome(recipient, status))
+        summary = counts(outcomes)
+        stamp = now.isoformat()
+        fields: dict[str, Any] = {
+            "count_sent": summary["sent"],
+            "count_failed": summary["failed"],
+            "failed_by_reason": summary["failed_by_reason"],
+            "finished_at": stamp,
+        }
+        if summary["failed"]:
+            key = f"reports/{merchant_id}/{send_id}.csv"
+            s3.put_csv(self.report_bucket, key, report_csv(outcomes), filename=f"send-{send_id}-failures.csv")
+            fields["report_key"] = key
+            fields["report_url"] = s3.presigned_get(self.report_bucket, key)
+        if not sends.move(
+            self.table,
+            merchant_id,
+            send_id,
+            frm=SendStatus.SENDING,
+            to=SendStatus.DONE,
+            at=stamp,
+            fields=fields,
+        ):
+            return False
+        self.table.update(keys.send(merchant_id, send_id), "REMOVE gsi2pk, gsi2sk")
+        sends.release_segment(self.table, merchant_id, send["segment_id"], send_id)
+        text = f"Your send {send_id} is done: {summary['sent']} sent, {summary['failed']} not sent.\n"
+        if summary["failed"]:
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary["failed_by_reason"].items()))
+            text += f"Not sent, by reason: {reasons}.\nReport (valid 7 days): {fields['report_url']}\n"
+        notify_quietly(
+            self.table,
+            merchant_id,
+            Notice("send_finished", f"Send {send_id} is done", text, {"send_id": send_id, **summary}),
+            self.sender,
+        )
+        return True

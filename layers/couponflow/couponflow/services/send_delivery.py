@@ -1,0 +1,311 @@
+"""Sending a segment send: start it at its time, fan its recipients out in chunks, finish it.
+
+1. ``SendStarter.start`` (invoked by the send's one-time schedule) moves the send from
+   ``scheduled`` to ``sending`` with one conditional write (a cancel that got there first wins),
+   checks the coupon (``invalid_coupon`` / ``insufficient_coupons`` fail the send and tell the
+   merchant), snapshots the members (removed or unsubscribed customers are not in it), records
+   the excluded ones with their reason, and queues chunks of eligible recipients on the fan-out
+   queue.
+2. ``SendFanout.process`` (the fan-out queue consumer) assigns each recipient a code with
+   ``store.claims.assign`` (idempotent per campaign and customer, with a message id derived from
+   send and customer), records the recipient once per send and customer, queues the email on the
+   mail queue (the mailer sends each message at most once, drops suppressed addresses, adds the
+   unsubscribe headers and is paced by its own concurrency) and texts through SNS for
+   ``sms``/``both``. A redelivered chunk finds its recipients recorded and sends nothing again.
+3. ``housekeeping.finish_sends.FinishSends`` (a housekeeping task) finishes each fanned-out
+   send once every email has SES's verdict (or the grace period passed): counts by reason,
+   the failure report in S3 with a presigned link, ``done``, the segment freed, and the
+   merchant notified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from couponflow.adapters import sns, sqs
+from couponflow.adapters.dynamodb import Item, Table
+from couponflow.domain.audience import Channel, exclusion
+from couponflow.domain.campaign import Campaign
+from couponflow.domain.claim_status import ClaimStatus
+from couponflow.domain.message_status import MessageStatus
+from couponflow.domain.send_message import sms_text, values_for
+from couponflow.domain.send_schedule import SendFailure, SendStatus, coupon_problem
+from couponflow.errors import NotFoundError, PermanentSendError
+from couponflow.services import audience as audience_service
+from couponflow.services.notifications import Notice, notify_merchant
+from couponflow.store import audience, campaigns, claims, keys, messages, sends
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 100
+
+
+def message_id_for(send_id: str, customer_id: str) -> str:
+    """The coupon message of a customer in a send: the same on every re-run of a chunk."""
+    return "msg_" + hashlib.sha256(f"{send_id}\x00{customer_id}".encode()).hexdigest()[:26]
+
+
+class StartSend(BaseModel):
+    """The input a send's schedule fires with."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    merchant_id: str = Field(min_length=1, max_length=64)
+    send_id: str = Field(min_length=1, max_length=64)
+
+
+class Recipient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    customer_id: str = Field(min_length=1, max_length=64)
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    name: str | None = None
+    marketing_consent: bool = False
+
+
+class FanoutChunk(BaseModel):
+    """One fan-out queue record: a chunk of a send's recipients, snapshotted at the start."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    merchant_id: str = Field(min_length=1, max_length=64)
+    send_id: str = Field(min_length=1, max_length=64)
+    chunk: int = Field(ge=0)
+    recipients: list[Recipient] = Field(max_length=1000)
+
+
+def _campaign_or_none(table: Table, merchant_id: str, campaign_id: str) -> Campaign | None:
+    try:
+        return campaigns.get(table, merchant_id, campaign_id)
+    except NotFoundError:
+        return None
+
+
+def notify_quietly(table: Table, merchant_id: str, notice: Notice, sender: str) -> None:
+    try:
+        notify_merchant(table, merchant_id, notice, sender=sender)
+    except Exception:  # the send's outcome is recorded; a lost notice must not undo it
+        logger.exception("could not notify the merchant", extra={"merchant_id": merchant_id})
+
+
+@dataclass(frozen=True)
+class SendStarter:
+    table: Table
+    fanout_queue_url: str
+    sender: str
+    chunk_size: int = CHUNK_SIZE
+
+    def start(self, merchant_id: str, send_id: str, now: datetime | None = None) -> str:
+        now = now or datetime.now(UTC)
+        stamp = now.isoformat()
+        send = sends.get(self.table, merchant_id, send_id)
+        status = SendStatus(send["status"])
+        if status is SendStatus.SENDING and send.get("fanned_out_at"):
+            return "already_started"
+        if status not in (SendStatus.SCHEDULED, SendStatus.SENDING):
+            return f"not_started_{status}"  # canceled (the cancel won), or already over
+        if status is SendStatus.SCHEDULED and not sends.move(
+            self.table,
+            merchant_id,
+            send_id,
+            frm=SendStatus.SCHEDULED,
+            to=SendStatus.SENDING,
+            at=stamp,
+            fields={"started_at": stamp},
+        ):
+            return "lost_to_cancel"
+        campaign = _campaign_or_none(self.table, merchant_id, send["campaign_id"])
+        found = audience_service.members(self.table, merchant_id, send["segment_id"], now)
+        suppressed = audience.suppressed_emails(self.table, merchant_id)
+        channel = Channel(send["channel"])
+        eligible: list[Item] = []
+        excluded: list[Item] = []
+        for customer in found.customers:
+            reason = exclusion(
+                customer,
+                channel=channel,
+                now=now,
+                suppressed=suppressed,
+                include_inactive=bool(send.get("include_inactive")),
+            )
+            (eligible if reason is None else excluded).append(
+                {**customer, "reason": str(reason) if reason else None}
+            )
+        available = (
+            campaigns.count_available(self.table, merchant_id, campaign.campaign_id)
+            if campaign is not None
+            else 0
+        )
+        problem = coupon_problem(campaign, now=now, recipients=len(eligible), codes_available=available)
+        if problem is not None:
+            self._fail(send, problem, stamp, eligible=len(eligible), available=available)
+            return str(problem)
+        self.table.batch_put(
+            [
+                {
+                    **keys.send_recipient(merchant_id, send_id, c["customer_id"]),
+                    "type": "send_recipient",
+                    "customer_id": c["customer_id"],
+                    "email": c.get("email"),
+                    "phone": c.get("phone"),
+                    "outcome": "failed",
+                    "reason": c["reason"],
+                    "at": stamp,
+                }
+                for c in excluded
+            ]
+        )
+        chunks = [eligible[i : i + self.chunk_size] for i in range(0, len(eligible), self.chunk_size)]
+        sends.set_fields(
+            self.table,
+            merchant_id,
+            send_id,
+            {
+                "chunks_total": len(chunks),
+                "members": len(found.customers),
+                "eligible": len(eligible),
+                "excluded": len(excluded),
+                **keys.sending_index(merchant_id, send_id, stamp),
+            },
+        )
+        sqs.send_json_batch(
+            self.fanout_queue_url,
+            [
+                FanoutChunk(
+                    merchant_id=merchant_id,
+                    send_id=send_id,
+                    chunk=n,
+                    recipients=[Recipient.model_validate(c) for c in chunk],
+                ).model_dump(exclude_none=True)
+                for n, chunk in enumerate(chunks)
+            ],
+        )
+        sends.set_fields(self.table, merchant_id, send_id, {"fanned_out_at": stamp})
+        return "started"
+
+    def _fail(self, send: Item, problem: SendFailure, stamp: str, *, eligible: int, available: int) -> None:
+        m, s = send["merchant_id"], send["send_id"]
+        sends.move(
+            self.table,
+            m,
+            s,
+            frm=SendStatus.SENDING,
+            to=SendStatus.FAILED,
+            at=stamp,
+            fields={"reason": str(problem), "eligible": eligible, "codes_available": available},
+        )
+        sends.release_segment(self.table, m, send["segment_id"], s)
+        text = (
+            f"Your send {s} to segment {send['segment_id']} did not go out: {problem}.\n"
+            f"Recipients: {eligible}; codes available: {available}.\n"
+        )
+        notify_quietly(
+            self.table,
+            m,
+            Notice(
+                "send_failed", f"Send {s} failed: {problem}", text, {"send_id": s, "reason": str(problem)}
+            ),
+            self.sender,
+        )
+
+
+@dataclass(frozen=True)
+class SendFanout:
+    table: Table
+    mail_queue_url: str
+    public_base_url: str
+
+    def process(self, job: FanoutChunk, now: datetime | None = None) -> dict[str, int]:
+        now = now or datetime.now(UTC)
+        send = sends.get(self.table, job.merchant_id, job.send_id)
+        if send["status"] != SendStatus.SENDING:
+            return {"skipped": len(job.recipients)}
+        campaign = campaigns.get(self.table, job.merchant_id, send["campaign_id"])
+        mail_jobs: list[dict[str, str]] = []
+        tally: Counter[str] = Counter()
+        for recipient in job.recipients:
+            tally[self._one(send, campaign, recipient, now, mail_jobs)] += 1
+        sqs.send_json_batch(self.mail_queue_url, mail_jobs)
+        sends.finish_chunk(
+            self.table,
+            job.merchant_id,
+            job.send_id,
+            job.chunk,
+            counts={"processed": len(job.recipients)},
+            at=now.isoformat(),
+        )
+        return dict(tally)
+
+    def _one(
+        self, send: Item, campaign: Campaign, r: Recipient, now: datetime, mail_jobs: list[dict[str, str]]
+    ) -> str:
+        m, s = send["merchant_id"], send["send_id"]
+        channel = Channel(send["channel"])
+        message_id = message_id_for(s, r.customer_id)
+        job = {"merchant_id": m, "customer_id": r.customer_id, "message_id": message_id}
+        stamp = now.isoformat()
+        who = claims.Claimant(r.customer_id, r.email or "", r.first_name or r.name, r.marketing_consent)
+        record = claims.assign(
+            self.table, campaign, who, now=stamp, day=campaign.local_day(now), message_id=message_id
+        )
+        base = {"customer_id": r.customer_id, "email": r.email, "phone": r.phone, "at": stamp}
+        if not record.new and record.message_id == message_id:
+            # A redelivered chunk (or a retry after a crash): the claim is ours already. Queue the
+            # email again (the mailer sends each message at most once) but never text twice.
+            existing = sends.get_recipient(self.table, m, s, r.customer_id)
+            if existing is not None:
+                if existing.get("email_queued"):
+                    mail_jobs.append(job)
+                return "repeat"
+        if record.status is ClaimStatus.OUT_OF_COUPONS:
+            sends.put_recipient(self.table, m, s, {**base, "outcome": "failed", "reason": "out_of_coupons"})
+            return "out_of_coupons"
+        if record.message_id != message_id:
+            sends.put_recipient(self.table, m, s, {**base, "outcome": "failed", "reason": "already_claimed"})
+            return "already_claimed"
+        email = channel in (Channel.EMAIL, Channel.BOTH) and bool(r.email)
+        text = channel in (Channel.SMS, Channel.BOTH) and bool(r.phone)
+        if not email:  # the claim wrote an email message; this recipient is texted only
+            messages.raise_status(
+                self.table,
+                keys.message(m, r.customer_id, message_id),
+                MessageStatus.DROPPED,
+                at=stamp,
+                details={"reason": "sms_only"},
+            )
+        recorded = {
+            **base,
+            "outcome": "sent",
+            "code": record.code,
+            "message_id": message_id,
+            "email_queued": email,
+        }
+        if not sends.put_recipient(self.table, m, s, recorded):
+            return "repeat"
+        if email:
+            mail_jobs.append(job)
+        if text:
+            self._text(send, campaign, r, record.code or "", message_id)
+        return "sent"
+
+    def _text(self, send: Item, campaign: Campaign, r: Recipient, code: str, message_id: str) -> None:
+        m, s = send["merchant_id"], send["send_id"]
+        values = values_for(
+            r.model_dump(),
+            code=code,
+            campaign_name=campaign.name,
+            link=campaign.store_url or self.public_base_url,
+            send_id=s,
+            medium="sms",
+        )
+        try:
+            sms_id = sns.send_sms(r.phone or "", sms_text(send["sms_text"], values))
+        except PermanentSendError as error:
+            sends.update_recipient(self.table, m, s, r.customer_id, {"sms_error": str(error)})
+            return
+        sends.update_recipient(self.table, m, s, r.customer_id, {"sms_message_id": sms_id})

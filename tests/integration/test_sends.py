@@ -1,0 +1,290 @@
+"""Scheduled segment sends through their handlers (merchant API, send starter, fan-out, and the
+housekeeping task that finishes them), against moto's server with the template's resources."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from couponflow.adapters.dynamodb import Table
+from couponflow.domain.send_schedule import SendRuleBroken
+from couponflow.models.api import CampaignIn
+from couponflow.models.audience import CustomerIn, SegmentIn
+from couponflow.models.sends import SendIn
+from couponflow.services import audience, campaigns
+from couponflow.services.housekeeping.finish_sends import FinishSends
+from couponflow.services.sends import scheduler_from
+from couponflow.settings import SendScheduleSettings
+from couponflow.store import claims, keys, sends
+
+from tests.integration.helpers import body_of, merchant_event, sqs_event
+
+
+@pytest.fixture()
+def table(stack: Any) -> Table:
+    return Table(stack.physical["CouponflowTable"])
+
+
+@pytest.fixture()
+def api(load_handler: Callable[[str], ModuleType], lambda_context: Any) -> Callable[..., dict[str, Any]]:
+    module = load_handler("MerchantApiFunction")
+
+    def call(merchant_id: str, method: str, resource: str, path: str, body: Any = None) -> dict[str, Any]:
+        response: dict[str, Any] = module.lambda_handler(
+            merchant_event(merchant_id, method, resource, path, body), lambda_context
+        )
+        return response
+
+    return call
+
+
+def _drain(url: str) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+def _next_slot(hours: int = 3) -> str:
+    at = (datetime.now(UTC) + timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+    return at.isoformat()
+
+
+def _audience(table: Table, merchant_id: str, people: list[dict[str, Any]]) -> str:
+    recent = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+    audience.import_customers(
+        table, merchant_id, [CustomerIn.model_validate({"last_interaction_at": recent, **p}) for p in people]
+    )
+    segment = audience.create_segment(table, merchant_id, SegmentIn(name="Everyone"))
+    refs = [p.get("email") or audience.id_for(merchant_id, CustomerIn.model_validate(p)) for p in people]
+    audience.change_members(table, merchant_id, segment["segment_id"], refs, add=True)
+    return str(segment["segment_id"])
+
+
+def _campaign(table: Table, merchant_id: str, codes: int, **fields: Any) -> str:
+    body = CampaignIn(name="Winter", codes=[f"WIN-{i:04d}" for i in range(codes)], **fields)
+    return str(campaigns.create_campaign(table, merchant_id, body)["campaign_id"])
+
+
+def _schedule(api: Callable[..., dict[str, Any]], merchant_id: str, **body: Any) -> dict[str, Any]:
+    return api(merchant_id, "POST", "/sends", "/sends", {"send_at": _next_slot(), **body})
+
+
+def test_schedule_refuses_off_the_hour_and_too_soon_naming_the_rule(
+    table: Table, merchant: tuple[str, str], api: Callable[..., dict[str, Any]]
+) -> None:
+    m = merchant[0]
+    seg, cmp = _audience(table, m, [{"email": "a@example.com"}]), _campaign(table, m, 2)
+    off = api(
+        m,
+        "POST",
+        "/sends",
+        "/sends",
+        {"segment_id": seg, "campaign_id": cmp, "send_at": _next_slot().replace(":00:00", ":30:00")},
+    )
+    soon = api(
+        m, "POST", "/sends", "/sends", {"segment_id": seg, "campaign_id": cmp, "send_at": _next_slot(1)}
+    )
+    assert (off["statusCode"], body_of(off)["rule"], body_of(off)["field"]) == (400, "on_the_hour", "send_at")
+    assert (soon["statusCode"], body_of(soon)["rule"]) == (400, "two_hours_ahead")
+
+
+def test_schedule_creates_a_one_time_schedule_and_a_second_send_on_the_segment_is_refused_until_cancel(
+    stack: Any, table: Table, merchant: tuple[str, str], api: Callable[..., dict[str, Any]]
+) -> None:
+    m = merchant[0]
+    seg, cmp = _audience(table, m, [{"email": "b@example.com"}]), _campaign(table, m, 2)
+    first = _schedule(api, m, segment_id=seg, campaign_id=cmp)
+    assert first["statusCode"] == 201, first["body"]
+    send = body_of(first)
+    assert send["status"] == "scheduled"
+    group = stack.physical["SendScheduleGroup"]
+    schedule = boto3.client("scheduler").get_schedule(Name=send["schedule_name"], GroupName=group)
+    assert schedule["ScheduleExpression"] == f"at({send['send_at'][:19]})"
+    assert schedule["Target"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert schedule["Target"]["DeadLetterConfig"]["Arn"].endswith(
+        stack.physical["SendStarterDeadLetterQueue"].rsplit("/", 1)[1]
+    )
+    assert json.loads(schedule["Target"]["Input"]) == {"merchant_id": m, "send_id": send["send_id"]}
+
+    second = _schedule(api, m, segment_id=seg, campaign_id=cmp)
+    assert (second["statusCode"], body_of(second)["rule"]) == (409, "one_send_per_segment")
+
+    canceled = api(m, "DELETE", "/sends/{sendId}", f"/sends/{send['send_id']}")
+    assert body_of(canceled)["status"] == "canceled"
+    with pytest.raises(boto3.client("scheduler").exceptions.ResourceNotFoundException):
+        boto3.client("scheduler").get_schedule(Name=send["schedule_name"], GroupName=group)
+    again = api(m, "POST", "/sends/{sendId}/cancel", f"/sends/{send['send_id']}/cancel")
+    assert (again["statusCode"], body_of(again)["rule"]) == (400, "not_scheduled")
+    assert _schedule(api, m, segment_id=seg, campaign_id=cmp)["statusCode"] == 201
+
+
+def test_cancel_inside_the_last_two_hours_is_refused_with_the_cancel_window_rule(
+    table: Table, merchant: tuple[str, str], load_handler: Callable[[str], ModuleType]
+) -> None:
+    m = merchant[0]
+    seg, cmp = _audience(table, m, [{"email": "c@example.com"}]), _campaign(table, m, 2)
+    load_handler("MerchantApiFunction")  # the template's environment, as at a cold start
+    scheduler = scheduler_from(table, SendScheduleSettings.from_env())
+    send = scheduler.schedule(m, _send_in(seg, cmp))
+    at = datetime.fromisoformat(send["send_at"])
+    with pytest.raises(SendRuleBroken) as broken:
+        scheduler.cancel(m, send["send_id"], now=at - timedelta(minutes=119))
+    assert broken.value.rule == "cancel_window"
+
+
+def _send_in(seg: str, cmp: str, **kw: Any) -> SendIn:
+    return SendIn.model_validate({"segment_id": seg, "campaign_id": cmp, "send_at": _next_slot(), **kw})
+
+
+def test_preview_renders_for_a_sample_customer_and_preflight_counts_exclusions_and_codes(
+    table: Table, merchant: tuple[str, str], api: Callable[..., dict[str, Any]]
+) -> None:
+    m = merchant[0]
+    old = (datetime.now(UTC) - timedelta(days=500)).isoformat()
+    people = [
+        {"email": "ok1@example.com", "phone": "+14155550101", "first_name": "Ola"},
+        {"email": "ok2@example.com"},  # no phone
+        {"email": "gone@example.com", "phone": "+14155550102"},
+        {"email": "idle@example.com", "phone": "+14155550103", "last_interaction_at": old},
+    ]
+    seg, cmp = _audience(table, m, people), _campaign(table, m, 1, store_url="https://shop.example.com/sale")
+    audience.unsubscribe(table, m, "gone@example.com")
+    send = body_of(_schedule(api, m, segment_id=seg, campaign_id=cmp, channel="sms"))
+    preview = body_of(api(m, "GET", "/sends/{sendId}/preview", f"/sends/{send['send_id']}/preview"))
+    assert "SAMPLE-CODE" in preview["sms"] and "utm_campaign=" + send["send_id"] in preview["sms"]
+    assert preview["subject"] == "Winter: your coupon"
+    flight = body_of(api(m, "GET", "/sends/{sendId}/preflight", f"/sends/{send['send_id']}/preflight"))
+    assert flight["eligible"] == 1
+    assert flight["excluded"] == {"no_phone": 1, "unsubscribed": 1, "inactive": 1}
+    assert (flight["codes_needed"], flight["codes_available"], flight["problem_at_send_time"]) == (1, 1, None)
+
+
+def test_cancel_and_start_racing_exactly_one_wins(
+    table: Table, merchant: tuple[str, str], load_handler: Callable[[str], ModuleType], lambda_context: Any
+) -> None:
+    m = merchant[0]
+    starter = load_handler("SendStarterFunction")
+    load_handler("MerchantApiFunction")
+    scheduler = scheduler_from(table, SendScheduleSettings.from_env())
+    cmp = _campaign(table, m, 5)
+    for i in range(4):
+        seg = _audience(table, m, [{"email": f"race{i}@example.com"}])
+        send = scheduler.schedule(m, _send_in(seg, cmp))
+
+        def cancel(send_id: str = send["send_id"]) -> bool:
+            try:
+                scheduler.cancel(m, send_id)
+            except Exception:
+                return False
+            return True
+
+        def start(send_id: str = send["send_id"]) -> bool:
+            result = starter.lambda_handler({"merchant_id": m, "send_id": send_id}, lambda_context)
+            return bool(result["outcome"] == "started")
+
+        with ThreadPoolExecutor(2) as pool:
+            won = [f.result() for f in [pool.submit(cancel), pool.submit(start)]]
+        final = sends.get(table, m, send["send_id"])["status"]
+        assert won.count(True) == 1, (won, final)
+        assert final == ("canceled" if won[0] else "sending")
+
+
+def test_start_fails_the_send_for_an_invalid_coupon_and_for_too_few_codes_and_frees_the_segment(
+    table: Table, merchant: tuple[str, str], load_handler: Callable[[str], ModuleType], lambda_context: Any
+) -> None:
+    m = merchant[0]
+    starter = load_handler("SendStarterFunction")
+    load_handler("MerchantApiFunction")
+    scheduler = scheduler_from(table, SendScheduleSettings.from_env())
+    seg = _audience(table, m, [{"email": "x1@example.com"}, {"email": "x2@example.com"}])
+    paused = _campaign(table, m, 5)
+    send = scheduler.schedule(m, _send_in(seg, paused))
+    table.update(keys.campaign(m, paused), "SET paused = :t", values={":t": True})
+    result = starter.lambda_handler({"merchant_id": m, "send_id": send["send_id"]}, lambda_context)
+    assert result["outcome"] == "invalid_coupon"
+    assert sends.get(table, m, send["send_id"])["reason"] == "invalid_coupon"
+
+    short = _campaign(table, m, 1)
+    send = scheduler.schedule(m, _send_in(seg, short))  # the segment was freed by the failure
+    result = starter.lambda_handler({"merchant_id": m, "send_id": send["send_id"]}, lambda_context)
+    assert result["outcome"] == "insufficient_coupons"
+    stored = sends.get(table, m, send["send_id"])
+    assert (stored["status"], stored["reason"], stored["eligible"], stored["codes_available"]) == (
+        "failed",
+        "insufficient_coupons",
+        2,
+        1,
+    )
+
+
+def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_send_finishes_with_a_report(
+    stack: Any,
+    table: Table,
+    merchant: tuple[str, str],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+) -> None:
+    m = merchant[0]
+    starter = load_handler("SendStarterFunction")
+    fanout = load_handler("SendFanoutFunction")
+    mailer = load_handler("MailerFunction")
+    load_handler("MerchantApiFunction")
+    _drain(stack.physical["SendFanoutQueue"])
+    _drain(stack.physical["MailQueue"])
+    starter.starter = dataclasses.replace(starter.starter, chunk_size=25)
+    people = [{"email": f"fan{i}@example.com", "phone": f"+1415555{i:04d}"} for i in range(58)]
+    people += [{"email": "nophone@example.com"}, {"phone": "+14155559999"}]
+    seg = _audience(table, m, people)
+    cmp = _campaign(table, m, 70)
+    send = scheduler_from(table, SendScheduleSettings.from_env()).schedule(
+        m, _send_in(seg, cmp, channel="both")
+    )
+    assert (
+        starter.lambda_handler({"merchant_id": m, "send_id": send["send_id"]}, lambda_context)["outcome"]
+        == "started"
+    )
+    chunks = [c for c in _drain(stack.physical["SendFanoutQueue"]) if c["send_id"] == send["send_id"]]
+    assert len(chunks) == 3 and sum(len(c["recipients"]) for c in chunks) == 60
+    events = [json.dumps(c) for c in chunks]
+    for body in events + events[:1]:  # the first chunk is delivered twice
+        assert fanout.lambda_handler(sqs_event([body]), lambda_context) == {"batchItemFailures": []}
+    jobs = _drain(stack.physical["MailQueue"])
+    assert len({j["message_id"] for j in jobs}) == 59  # everyone with an email
+    unique = list({j["message_id"]: j for j in jobs}.values())
+    ses = boto3.client("ses")
+
+    def mail(batch: list[dict[str, Any]]) -> float:
+        before = ses.get_send_quota()["SentLast24Hours"]
+        for start in range(0, len(batch), 10):
+            mailer.lambda_handler(
+                sqs_event([json.dumps(j) for j in batch[start : start + 10]]), lambda_context
+            )
+        return float(ses.get_send_quota()["SentLast24Hours"] - before)
+
+    assert mail(unique) > 0
+    assert mail(jobs) == 0  # every job again, the redelivered chunk's included: nothing is sent twice
+
+    holders = claims.list_for_campaign(table, m, cmp, limit=1000)
+    assert len(holders) == 60 and len({h["code"] for h in holders}) == 60
+    stored = sends.get(table, m, send["send_id"])
+    assert (stored["chunks_done"], stored["count_processed"]) == (3, 60)
+
+    finish = FinishSends(
+        table, stack.physical["SendReportBucket"], "coupons@example.com", timedelta(minutes=30)
+    )
+    assert not finish.finish(m, send["send_id"], datetime.now(UTC))  # emails still await SES's verdict
+    assert finish.finish(m, send["send_id"], datetime.now(UTC) + timedelta(hours=1))
+    done = sends.get(table, m, send["send_id"])
+    assert (done["status"], done["count_sent"], done["count_failed"]) == ("done", 60, 0)
+    assert "report_url" not in done

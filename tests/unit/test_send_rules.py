@@ -1,0 +1,207 @@
+"""The rules of scheduled segment sends: when a send may be set and canceled, who is excluded
+and why, when the coupon cannot serve it, and what the finished send reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from couponflow.domain.audience import Channel, Exclusion, SegmentRule, exclusion, is_active
+from couponflow.domain.campaign import Campaign
+from couponflow.domain.message_status import MessageStatus
+from couponflow.domain.send_report import counts, outcome, report_csv
+from couponflow.domain.send_schedule import (
+    TRANSITIONS,
+    Rule,
+    SendFailure,
+    SendRuleBroken,
+    SendStatus,
+    check_cancel,
+    coupon_problem,
+    send_time,
+)
+
+NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+
+
+def _rule_of(call: object) -> Rule:
+    with pytest.raises(SendRuleBroken) as broken:
+        call()  # type: ignore[operator]
+    return broken.value.rule
+
+
+def test_send_exactly_two_hours_ahead_on_the_hour_is_accepted() -> None:
+    assert send_time(datetime(2026, 11, 22, 12, 0), "UTC", NOW.replace(minute=0)) == datetime(
+        2026, 11, 22, 12, 0, tzinfo=UTC
+    )
+
+
+def test_send_less_than_two_hours_ahead_breaks_the_two_hours_rule() -> None:
+    assert _rule_of(lambda: send_time(datetime(2026, 11, 22, 11, 0), "UTC", NOW)) is Rule.TWO_HOURS_AHEAD
+
+
+def test_send_in_the_past_breaks_the_two_hours_rule() -> None:
+    assert _rule_of(lambda: send_time(datetime(2026, 11, 21, 11, 0), "UTC", NOW)) is Rule.TWO_HOURS_AHEAD
+
+
+@pytest.mark.parametrize("minute_second", [(30, 0), (0, 1), (59, 59)])
+def test_send_off_the_hour_breaks_the_on_the_hour_rule(minute_second: tuple[int, int]) -> None:
+    minute, second = minute_second
+    at = datetime(2026, 11, 23, 12, minute, second)
+    assert _rule_of(lambda: send_time(at, "UTC", NOW)) is Rule.ON_THE_HOUR
+
+
+def test_naive_send_time_is_read_in_the_merchants_time_zone() -> None:
+    at = send_time(datetime(2026, 11, 23, 9, 0), "America/New_York", NOW)
+    assert at == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+
+
+def test_on_the_hour_is_judged_in_the_merchants_zone_not_utc() -> None:
+    # 10:00 in Kolkata is 04:30 UTC: on the hour there, so accepted...
+    assert send_time(datetime(2026, 11, 23, 10, 0), "Asia/Kolkata", NOW) == datetime(
+        2026, 11, 23, 4, 30, tzinfo=UTC
+    )
+    # ...while 05:00 UTC is 10:30 in Kolkata: refused.
+    utc_hour = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+    assert _rule_of(lambda: send_time(utc_hour, "Asia/Kolkata", NOW)) is Rule.ON_THE_HOUR
+
+
+def test_two_hours_ahead_counts_real_time_across_a_dst_change() -> None:
+    # New York falls back on 2026-11-01 at 02:00: 01:00 -> 03:00 local is three real hours.
+    now = datetime(2026, 11, 1, 5, 0, tzinfo=UTC)  # 01:00 EDT
+    assert send_time(datetime(2026, 11, 1, 3, 0), "America/New_York", now) - now == timedelta(hours=3)
+
+
+def test_cancel_is_allowed_until_two_hours_before_and_refused_after() -> None:
+    at = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    check_cancel(SendStatus.SCHEDULED, at, at - timedelta(hours=2))
+    assert _rule_of(
+        lambda: check_cancel(SendStatus.SCHEDULED, at, at - timedelta(hours=2) + timedelta(seconds=1))
+    ) is (Rule.CANCEL_WINDOW)
+
+
+@pytest.mark.parametrize(
+    "status", [SendStatus.SENDING, SendStatus.DONE, SendStatus.CANCELED, SendStatus.FAILED]
+)
+def test_only_a_scheduled_send_can_be_canceled(status: SendStatus) -> None:
+    at = NOW + timedelta(days=1)
+    assert _rule_of(lambda: check_cancel(status, at, NOW)) is Rule.NOT_SCHEDULED
+
+
+def test_cancel_and_start_both_leave_scheduled_and_nothing_leaves_a_final_status() -> None:
+    assert {SendStatus.SENDING, SendStatus.CANCELED} <= TRANSITIONS[SendStatus.SCHEDULED]
+    assert all(not TRANSITIONS[s] for s in (SendStatus.DONE, SendStatus.FAILED, SendStatus.CANCELED))
+
+
+def _campaign(**kw: object) -> Campaign:
+    return Campaign(merchant_id="m", campaign_id="c", name="Sale", subject="s", channel="email", **kw)  # type: ignore[arg-type]
+
+
+def test_deleted_paused_unstarted_and_ended_coupons_are_invalid() -> None:
+    for campaign in (
+        None,
+        _campaign(paused=True),
+        _campaign(starts_at=NOW + timedelta(hours=1)),
+        _campaign(ends_at=NOW - timedelta(seconds=1)),
+    ):
+        assert (
+            coupon_problem(campaign, now=NOW, recipients=1, codes_available=10) is SendFailure.INVALID_COUPON
+        )
+
+
+def test_fewer_codes_than_recipients_is_insufficient_and_exactly_enough_is_fine() -> None:
+    assert (
+        coupon_problem(_campaign(), now=NOW, recipients=11, codes_available=10)
+        is SendFailure.INSUFFICIENT_COUPONS
+    )
+    assert coupon_problem(_campaign(), now=NOW, recipients=10, codes_available=10) is None
+
+
+def test_active_means_an_interaction_within_365_days() -> None:
+    assert is_active((NOW - timedelta(days=364)).isoformat(), NOW)
+    assert not is_active((NOW - timedelta(days=365)).isoformat(), NOW)
+    assert not is_active(None, NOW)
+
+
+def _customer(**kw: object) -> dict[str, object]:
+    return {
+        "customer_id": "cus_1",
+        "email": "a@example.com",
+        "phone": "+14155550123",
+        "last_interaction_at": (NOW - timedelta(days=1)).isoformat(),
+        **kw,
+    }
+
+
+@pytest.mark.parametrize(
+    ("customer", "channel", "expected"),
+    [
+        (_customer(), Channel.EMAIL, None),
+        (_customer(unsubscribed_at=NOW.isoformat()), Channel.EMAIL, Exclusion.UNSUBSCRIBED),
+        (_customer(email="s@example.com"), Channel.EMAIL, Exclusion.SUPPRESSED),
+        (_customer(last_interaction_at=None), Channel.EMAIL, Exclusion.INACTIVE),
+        (_customer(phone=None), Channel.SMS, Exclusion.NO_PHONE),
+        (_customer(email=None), Channel.EMAIL, Exclusion.NO_EMAIL),
+        (_customer(email="s@example.com"), Channel.BOTH, None),  # still reachable by text
+        (_customer(email="s@example.com", phone=None), Channel.BOTH, Exclusion.SUPPRESSED),
+    ],
+)
+def test_each_exclusion_reason(
+    customer: dict[str, object], channel: Channel, expected: Exclusion | None
+) -> None:
+    assert exclusion(customer, channel=channel, now=NOW, suppressed={"s@example.com"}) is expected
+
+
+def test_unsubscribed_wins_over_every_other_reason_and_inactive_can_be_overridden() -> None:
+    gone = _customer(unsubscribed_at="x", last_interaction_at=None, email="s@example.com")
+    assert (
+        exclusion(gone, channel=Channel.EMAIL, now=NOW, suppressed={"s@example.com"})
+        is Exclusion.UNSUBSCRIBED
+    )
+    idle = _customer(last_interaction_at=None)
+    assert exclusion(idle, channel=Channel.EMAIL, now=NOW, suppressed=(), include_inactive=True) is None
+
+
+def test_segment_rules_combine_with_and() -> None:
+    rule = SegmentRule(active_within_days=30, has_tag="vip", claimed_campaign_id="c")
+    vip = _customer(tags=["vip"])
+    assert rule.matches(vip, NOW, claimed={"cus_1"})
+    assert not rule.matches(vip, NOW, claimed=set())
+    assert not rule.matches(_customer(tags=[]), NOW, claimed={"cus_1"})
+    assert not rule.matches(
+        _customer(tags=["vip"], last_interaction_at=(NOW - timedelta(days=31)).isoformat()),
+        NOW,
+        claimed={"cus_1"},
+    )
+
+
+def test_bounced_or_dropped_email_fails_the_recipient_unless_a_text_reached_them() -> None:
+    sent = {"customer_id": "a", "outcome": "sent", "email": "a@x.io"}
+    assert outcome(sent, MessageStatus.BOUNCED).reason == "bounced"
+    assert outcome(sent, MessageStatus.DROPPED).reason == "dropped"
+    assert outcome(sent, MessageStatus.DELIVERED).reason is None
+    assert outcome({**sent, "sms_message_id": "sms-1"}, MessageStatus.BOUNCED).reason is None
+    assert (
+        outcome({"customer_id": "b", "outcome": "failed", "reason": "unsubscribed"}, None).reason
+        == "unsubscribed"
+    )
+
+
+def test_report_lists_exactly_the_failed_recipients_and_counts_group_by_reason() -> None:
+    outcomes = [
+        outcome({"customer_id": "a", "outcome": "sent", "email": "a@x.io"}, MessageStatus.DELIVERED),
+        outcome(
+            {"customer_id": "b", "outcome": "sent", "email": "b@x.io", "phone": "+1555"},
+            MessageStatus.BOUNCED,
+        ),
+        outcome({"customer_id": "c", "outcome": "failed", "reason": "no_phone", "email": "c@x.io"}, None),
+    ]
+    rows = list(csv.reader(io.StringIO(report_csv(outcomes).decode())))
+    assert rows == [
+        ["customer_id", "email", "phone", "reason"],
+        ["b", "b@x.io", "+1555", "bounced"],
+        ["c", "c@x.io", "", "no_phone"],
+    ]
+    assert counts(outcomes) == {"sent": 1, "failed": 2, "failed_by_reason": {"bounced": 1, "no_phone": 1}}
