@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,6 +187,8 @@ def return_code(table: Table, claim: Item, to: ClaimStatus, *, at: str, reason: 
         )
     except TransactionCanceled:
         return False
-    # After the code is back: invalidates a pool-exhausted marker and re-arms the pool alerts.
-    campaigns.pool_refilled(table, merchant_id, campaign_id)
+    # After the code is back: invalidates a pool-exhausted marker and re-arms the pool alerts
+    # (unless the campaign itself is gone).
+    with contextlib.suppress(ConditionFailed):
+        campaigns.pool_refilled(table, merchant_id, campaign_id)
     return True
