@@ -8,14 +8,12 @@ keys its writes land on.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +21,12 @@ from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.ids import customer_id
-from couponflow.services.ses_events import SesEventApplier
 from couponflow.store import campaigns, claims
 from local_stack import moto_patches
 from local_stack.provision import provision_template
 from moto.server import ThreadedMotoServer
+
+from bench.ses_events import bench_ses_events
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.update(
@@ -133,81 +132,10 @@ def bench_claims(stack: Any, meter: DynamoDBMeter, claims_count: int) -> None:
     )
 
 
-def _ses_records(messages: list[tuple[str, str, str]], duplicates: float) -> list[str]:
-    base = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-    bodies = []
-    for n, (merchant, customer, message) in enumerate(messages):
-        tags = {"merchant": [merchant], "customer": [customer], "message": [message]}
-        for step, kind in enumerate(("Send", "Delivery", "Open")):
-            at = (base + timedelta(seconds=n, milliseconds=step)).isoformat().replace("+00:00", "Z")
-            record: dict[str, Any] = {
-                "eventType": kind,
-                "mail": {
-                    "timestamp": at,
-                    "messageId": f"ses-{n}",
-                    "source": "s@example.com",
-                    "destination": [f"r{n}@example.com"],
-                    "tags": tags,
-                },
-            }
-            if kind == "Send":
-                record["send"] = {}
-            elif kind == "Delivery":
-                record["delivery"] = {
-                    "timestamp": at,
-                    "recipients": [f"r{n}@example.com"],
-                    "smtpResponse": "250 ok",
-                    "processingTimeMillis": 500,
-                }
-            else:
-                record["open"] = {"timestamp": at, "userAgent": "bench", "ipAddress": "192.0.2.1"}
-            envelope = json.dumps(
-                {"Type": "Notification", "MessageId": f"sns-{n}-{step}", "Message": json.dumps(record)}
-            )
-            bodies.append(envelope)
-    extra = random.sample(bodies, int(len(bodies) * duplicates))
-    bodies += extra
-    random.shuffle(bodies)
-    return bodies
-
-
-def bench_ses_events(stack: Any, meter: DynamoDBMeter, events_count: int) -> None:
-
-    table = Table(stack.physical["CouponflowTable"])
-    merchant = "mbenchses0000000"
-    messages = [(merchant, f"cus_{i}", f"msg_{i}") for i in range(events_count // 3)]
-    for _, customer, message in messages:
-        table.put(
-            {
-                "pk": f"M#{merchant}#CUSTOMER#{customer}",
-                "sk": f"MESSAGE#{message}",
-                "merchant_id": merchant,
-                "customer_id": customer,
-                "message_id": message,
-                "status": "queued",
-                "status_rank": 0,
-            }
-        )
-    bodies = _ses_records(messages, duplicates=0.1)
-    applier = SesEventApplier(table, Table(stack.physical["MessageEventsTable"]))
-    meter.reset()
-    cpu, wall = time.process_time(), time.perf_counter()
-    for body in bodies:
-        applier.apply_record(body)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    writes = sum(meter.requests[op] for op in ("PutItem", "UpdateItem", "TransactWriteItems"))
-    print(
-        f"ses events: {len(bodies)} records (10% duplicates, shuffled) in {wall:.1f} s "
-        f"({len(bodies) / wall:.0f}/s)"
-    )
-    print(f"  DynamoDB write requests per event: {writes / len(bodies):.2f} (target <= 2)")
-    print(f"  CPU per event: {1000 * cpu / len(bodies):.2f} ms (handler, boto3 and in-process moto)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--claims", type=int, default=2000)
-    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--events", type=int, default=10_000)
     args = parser.parse_args()
 
     with moto_stack() as stack:
