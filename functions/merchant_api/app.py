@@ -16,6 +16,7 @@ from couponflow.api import (
     merchant_redemptions,
     merchant_segments,
     merchant_sends,
+    merchant_settings,
     merchant_suppressions,
 )
 from couponflow.http import resolver, too_large
@@ -41,6 +42,7 @@ app.include_router(
 )
 app.include_router(merchant_customers.build(table, events_table))
 app.include_router(merchant_suppressions.build(table))
+app.include_router(merchant_settings.build(table))
 app.include_router(merchant_redemptions.build(Redemptions(table)))
 app.include_router(merchant_integrations.build(table, settings.secret_name_prefix))
 app.include_router(merchant_customer_admin.build(table))

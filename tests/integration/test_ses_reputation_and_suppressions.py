@@ -394,3 +394,30 @@ def test_messages_without_a_final_status_after_72_hours_are_flagged_once_and_fin
 
     apply(load_handler, lambda_context, [ses_record("delivery", stuck)])  # a late final status clears it
     assert "needs_attention" not in table.get(stuck.key)
+
+
+# --- retention --------------------------------------------------------------------------------
+
+
+def test_the_merchant_retention_setting_is_the_ttl_of_the_events_stored_after_it(
+    stack, merchant, campaign_with, load_handler, lambda_context
+):
+    def settings_call(method: str, body: Any = None) -> tuple[int, Any]:
+        event = merchant_event(merchant[0], method, "/settings", "/settings", body=body)
+        response = load_handler("MerchantApiFunction").lambda_handler(event, lambda_context)
+        return response["statusCode"], body_of(response)
+
+    assert settings_call("GET") == (200, {"message_event_retention_days": 180, "notification_email": None})
+    status, bad = settings_call("PATCH", {"message_event_retention_days": 0})
+    assert status == 422 and "message_event_retention_days" in json.dumps(bad)
+    status, changed = settings_call("PATCH", {"message_event_retention_days": 30})
+    assert status == 200 and changed["message_event_retention_days"] == 30
+
+    sent = campaign_with(1)[0]
+    apply(load_handler, lambda_context, [ses_record("delivery", sent)])
+
+    (stored,) = Table(stack.physical["MessageEventsTable"]).query(
+        "pk = :pk", {":pk": keys.message_events_partition(sent.merchant_id, sent.message_id)}
+    )
+    expected = (datetime.now(UTC) + timedelta(days=30)).timestamp()
+    assert abs(stored["expires_at"] - expected) < 600

@@ -159,3 +159,10 @@ class ClaimOut(BaseModel):
 class Page(BaseModel):
     items: list[dict[str, Any]]
     count: int
+
+
+class MerchantSettingsIn(_Strict):
+    """``PATCH /settings``: what the merchant may change about their account (all optional)."""
+
+    message_event_retention_days: int | None = Field(default=None, ge=1, le=3650)
+    notification_email: Email | None = None
