@@ -26,6 +26,7 @@ from local_stack import moto_patches
 from local_stack.provision import provision_template
 from moto.server import ThreadedMotoServer
 
+from bench.sends import bench_sends
 from bench.ses_events import bench_ses_events
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--claims", type=int, default=2000)
     parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--send-recipients", type=int, default=10_000, help="recipients of the segment send")
     args = parser.parse_args()
 
     with moto_stack() as stack:
@@ -143,6 +145,7 @@ def main() -> None:
         dynamodb.client().meta.events.register("provide-client-params.dynamodb.*", meter)
         bench_claims(stack, meter, args.claims)
         bench_ses_events(stack, meter, args.events)
+    bench_sends(args.send_recipients)
 
 
 if __name__ == "__main__":

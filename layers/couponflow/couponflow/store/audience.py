@@ -37,6 +37,14 @@ def upsert_customer(
         names[f"#f{i}"] = name
         values[f":f{i}"] = value
         sets.append(f"#f{i} = :f{i}")
+    # The listing entry moves with the last interaction (one write either way).
+    index = keys.customers_index(merchant_id, customer_id, fields.get("last_interaction_at"))
+    values[":g2pk"] = index["gsi2pk"]
+    values[":g2sk"] = index["gsi2sk"]
+    sets.append("gsi2pk = :g2pk")
+    sets.append(
+        "gsi2sk = :g2sk" if fields.get("last_interaction_at") else "gsi2sk = if_not_exists(gsi2sk, :g2sk)"
+    )
     item = table.update(
         keys.customer(merchant_id, customer_id),
         "SET " + ", ".join(sets),
@@ -45,14 +53,6 @@ def upsert_customer(
         return_new=True,
     )
     assert item is not None
-    index = keys.customers_index(merchant_id, customer_id, item.get("last_interaction_at"))
-    if item.get("gsi2sk") != index["gsi2sk"]:
-        table.update(
-            keys.customer(merchant_id, customer_id),
-            "SET gsi2pk = :pk, gsi2sk = :sk",
-            values={":pk": index["gsi2pk"], ":sk": index["gsi2sk"]},
-        )
-        item.update(index)
     return item
 
 

@@ -1,0 +1,267 @@
+"""End to end: a scheduled segment send on the local stack, with its controllable clock.
+
+The merchant imports customers, builds segments, schedules an email send and an SMS send,
+checks preflight, then the clock moves past the send time: EventBridge Scheduler (the local
+loop) starts each send, the fan-out queue spreads the recipients, the mailer and the SES
+mailbox simulator deliver and bounce, and housekeeping finishes the sends: ``done`` with the
+right counts, a CSV report holding exactly the failed recipients, and the merchant's email
+with the link.
+
+This module starts its own in-process stack: the shared ``local`` fixture runs the stack in a
+subprocess whose clock cannot be moved after start, and the send must be scheduled (2 hours
+ahead, by the real clock) before the clock jumps to fire it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from local_stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+SIM = "simulator.amazonses.com"
+Call = Callable[..., tuple[int, Any]]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    logs = tmp_path_factory.mktemp("segment-send")
+    with LocalStack(ROOT / "template.yaml", retry_delay=0.2, log_dir=logs, log_stream=None) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def http(stack: LocalStack) -> Call:
+    def call(method: str, path: str, body: Any = None, *, key: str | None = "demo") -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if key == "demo":
+            headers["Authorization"] = f"Bearer {stack.api_key}"
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(stack.api_url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    return call
+
+
+def ok(answer: tuple[int, Any], status: int = 200) -> Any:
+    assert answer[0] == status, answer
+    return answer[1]
+
+
+def wait_until(
+    check: Callable[[], Any], what: str, timeout: float = 120.0, tick: Callable[[], Any] | None = None
+) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if tick:
+            tick()
+        last = check()
+        if last:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"{what} did not happen within {timeout} s")
+
+
+def suppress_by_hard_bounce(http: Call, stack: LocalStack, emails: list[str]) -> None:
+    """A real path onto the suppression list: a claimed coupon to an address that hard-bounces."""
+    campaign = ok(
+        http(
+            "POST", "/campaigns", {"name": "Earlier", "codes": [f"OLD-{i:03d}" for i in range(len(emails))]}
+        ),
+        201,
+    )
+    for email in emails:
+        ok(
+            http(
+                "POST",
+                f"/public/merchants/{stack.merchant_id}/campaigns/{campaign['campaign_id']}/claims",
+                {"email": email},
+                key=None,
+            ),
+            201,
+        )
+
+    def all_suppressed() -> bool:
+        return all(http("GET", f"/suppressions/{e}")[0] == 200 for e in emails)
+
+    wait_until(all_suppressed, "the hard bounces suppressing their addresses", 30)
+
+
+def merchant_emails(subject_part: str) -> list[Any]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    return [m for m in sent if subject_part in str(getattr(m, "subject", ""))]
+
+
+def test_scheduled_sends_fire_fan_out_and_finish_with_counts_report_and_merchant_email(
+    http: Call, stack: LocalStack
+) -> None:
+    recent = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    old = (datetime.now(UTC) - timedelta(days=400)).isoformat()
+    delivered = [f"success+d{i}@{SIM}" for i in range(40)]
+    bounced = [f"bounce+b{i}@{SIM}" for i in range(5)]
+    dropped = [f"suppressionlist+x{i}@{SIM}" for i in range(3)]
+    unsubscribed = [f"success+u{i}@{SIM}" for i in range(3)]
+    suppressed = [f"bounce+s{i}@{SIM}" for i in range(2)]
+    inactive = [f"success+i{i}@{SIM}" for i in range(3)]
+    removed = [f"success+r{i}@{SIM}" for i in range(2)]
+    suppress_by_hard_bounce(http, stack, suppressed)
+
+    everyone = delivered + bounced + dropped + unsubscribed + suppressed + removed
+    customers = [{"email": e, "last_interaction_at": recent} for e in everyone]
+    customers += [{"email": e, "last_interaction_at": old} for e in inactive]
+    texted = [
+        {"email": f"sms{i}@example.com", "phone": f"+1415555{i:04d}", "last_interaction_at": recent}
+        for i in range(8)
+    ]
+    no_phone = [{"email": f"nophone{i}@example.com", "last_interaction_at": recent} for i in range(3)]
+    ok(http("POST", "/customers/import", {"customers": customers + texted + no_phone}))
+    for email in unsubscribed:
+        ok(http("POST", f"/customers/{email}/unsubscribe"))
+
+    email_segment = ok(http("POST", "/segments", {"name": "Newsletter"}), 201)["segment_id"]
+    ok(http("POST", f"/segments/{email_segment}/members", {"customers": everyone + inactive}))
+    sms_segment = ok(http("POST", "/segments", {"name": "Texters"}), 201)["segment_id"]
+    ok(
+        http(
+            "POST", f"/segments/{sms_segment}/members", {"customers": [c["email"] for c in texted + no_phone]}
+        )
+    )
+    campaign = ok(
+        http(
+            "POST",
+            "/campaigns",
+            {
+                "name": "Winter sale",
+                "store_url": "https://shop.example.com/winter",
+                "codes": [f"WIN-{i:04d}" for i in range(200)],
+            },
+        ),
+        201,
+    )["campaign_id"]
+
+    send_at = (datetime.now(UTC) + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    email_send = ok(
+        http(
+            "POST",
+            "/sends",
+            {
+                "segment_id": email_segment,
+                "campaign_id": campaign,
+                "send_at": send_at.isoformat(),
+                "subject": "{{campaign}} for {{name}}",
+            },
+        ),
+        201,
+    )
+    sms_send = ok(
+        http(
+            "POST",
+            "/sends",
+            {
+                "segment_id": sms_segment,
+                "campaign_id": campaign,
+                "channel": "sms",
+                "send_at": send_at.isoformat(),
+            },
+        ),
+        201,
+    )
+    assert (
+        http(
+            "POST",
+            "/sends",
+            {"segment_id": email_segment, "campaign_id": campaign, "send_at": send_at.isoformat()},
+        )[1]["rule"]
+        == "one_send_per_segment"
+    )
+
+    ok(http("POST", f"/segments/{email_segment}/members/remove", {"customers": removed}))
+    flight = ok(http("GET", f"/sends/{email_send['send_id']}/preflight"))
+    assert flight["members"] == 56
+    assert flight["excluded"] == {"unsubscribed": 3, "suppressed": 2, "inactive": 3}
+    assert (flight["eligible"], flight["codes_needed"], flight["codes_available"]) == (48, 48, 200)
+    sms_flight = ok(http("GET", f"/sends/{sms_send['send_id']}/preflight"))
+    assert (sms_flight["eligible"], sms_flight["excluded"]) == (8, {"no_phone": 3})
+    preview = ok(http("GET", f"/sends/{email_send['send_id']}/preview"))
+    assert preview["subject"].startswith("Winter sale for ") and "SAMPLE-CODE" in preview["text"]
+
+    # The clock passes the send time: the scheduler fires both sends.
+    stack.clock.offset = (send_at - datetime.now(UTC)).total_seconds() + 1
+
+    def finished(send_id: str) -> Callable[[], Any]:
+        def check() -> Any:
+            send = ok(http("GET", f"/sends/{send_id}"))
+            return send if send["status"] in ("done", "failed") else None
+
+        return check
+
+    ticks = iter(range(10**6))
+
+    def housekeeping() -> None:  # the rate schedule runs every 5 minutes; tick it sooner
+        if next(ticks) % 4 == 0:
+            stack.invoke("HousekeepingFunction", {})
+
+    done = wait_until(finished(email_send["send_id"]), "the email send finishing", 240, tick=housekeeping)
+    sms_done = wait_until(finished(sms_send["send_id"]), "the SMS send finishing", 60, tick=housekeeping)
+
+    assert (done["status"], done["counts"]["sent"], done["counts"]["failed"]) == ("done", 40, 16)
+    assert done["failed_by_reason"] == {
+        "bounced": 5,
+        "dropped": 3,
+        "unsubscribed": 3,
+        "suppressed": 2,
+        "inactive": 3,
+    }
+    assert (sms_done["status"], sms_done["counts"]["sent"], sms_done["failed_by_reason"]) == (
+        "done",
+        8,
+        {"no_phone": 3},
+    )
+
+    with urllib.request.urlopen(done["report_url"], timeout=30) as response:
+        rows = list(csv.DictReader(io.StringIO(response.read().decode())))
+    expected = (
+        {e: "bounced" for e in bounced}
+        | {e: "dropped" for e in dropped}
+        | {e: "unsubscribed" for e in unsubscribed}
+    )
+    expected |= {e: "suppressed" for e in suppressed} | {e: "inactive" for e in inactive}
+    assert {r["email"]: r["reason"] for r in rows} == expected
+    assert all(r["customer_id"].startswith("cus_") for r in rows)
+
+    mails = wait_until(
+        lambda: merchant_emails(f"Send {email_send['send_id']} is done"), "the merchant's email", 30
+    )
+    assert done["report_url"] in str(mails[0].body)
+    sms_mails = wait_until(
+        lambda: merchant_emails(f"Send {sms_send['send_id']} is done"), "the SMS send's email", 30
+    )
+    assert "report" in str(sms_mails[0].body).lower()
+
+    # Every code went to one recipient only, and the segment is free for its next send.
+    claims = ok(http("GET", f"/campaigns/{campaign}/claims?limit=1000"))["items"]
+    assert len(claims) == 48 + 8 and len({c["code"] for c in claims}) == 56
+    later = (send_at + timedelta(days=1)).isoformat()
+    assert (
+        http("POST", "/sends", {"segment_id": email_segment, "campaign_id": campaign, "send_at": later})[0]
+        == 201
+    )
