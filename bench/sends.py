@@ -1,0 +1,251 @@
+"""Fan-out benchmark: one segment send to N recipients (10,000 by default) on the local stack.
+
+Prints (never asserts): wall time from the schedule firing to the send being ``done``; AWS API
+calls per 1,000 recipients by service (counted at the local moto server, so every function,
+poller, the SES simulator's event publishing and the scheduler are included); Lambda
+invocations and GB-seconds (local durations: an upper bound of Lambda's); and a cost model in
+dollars per million recipients at AWS's public us-east-1 prices, beside SES's own $0.10 per
+1,000 emails. Target: everything but SES adds at most 15% to SES's cost.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from local_stack import LocalStack
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Public prices, us-east-1 (USD).
+SES_PER_EMAIL = 0.10 / 1000
+LAMBDA_PER_REQUEST = 0.20 / 1e6
+LAMBDA_PER_GB_SECOND_ARM = 0.0000133334
+SQS_PER_REQUEST = 0.40 / 1e6  # standard queue, each 64 KB chunk of a request
+SNS_PER_PUBLISH = 0.50 / 1e6
+DYNAMODB_PER_WRU = 0.625 / 1e6  # on-demand
+DYNAMODB_PER_RRU = 0.125 / 1e6
+S3_PER_PUT = 0.005 / 1000
+S3_PER_GET = 0.0004 / 1000
+SCHEDULER_PER_INVOCATION = 1.00 / 1e6
+
+
+class ApiMeter:
+    """WSGI wrapper around moto: counts requests by service and operation, and DynamoDB units."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.write_units = 0.0
+        self.read_units = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        service, operation, body = self._classify(environ)
+        with self._lock:
+            self.calls[(service, operation)] += 1
+            if service == "dynamodb":
+                self._units(operation, body)
+        return self.app(environ, start_response)  # type: ignore[no-any-return]
+
+    def _classify(self, environ: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        service = auth.split("Credential=", 1)[1].split("/")[3] if "Credential=" in auth else "other"
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        body: dict[str, Any] = {}
+        if service == "dynamodb":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = _Replay(raw)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {}
+        operation = (
+            target.rsplit(".", 1)[-1]
+            if target
+            else f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')[:40]}"
+        )
+        if service in ("ses", "sns") and not target:
+            operation = "request"
+        return service, operation, body
+
+    def _units(self, operation: str, body: dict[str, Any]) -> None:
+        # Small items (< 1 KB) on a table with two GSIs: a write costs 1 WRU plus 1 per index it
+        # touches (counted as 1 on average); transactions cost double.
+        if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+            self.write_units += 2
+        elif operation == "TransactWriteItems":
+            self.write_units += 2 * 2 * len(body.get("TransactItems", []))
+        elif operation == "BatchWriteItem":
+            self.write_units += 2 * sum(len(v) for v in body.get("RequestItems", {}).values())
+        elif operation == "GetItem":
+            self.read_units += 1 if body.get("ConsistentRead") else 0.5
+        elif operation == "Query":
+            self.read_units += 1  # small pages; a 1 MB page would be up to 128 RRU
+
+    def by_service(self) -> Counter[str]:
+        totals: Counter[str] = Counter()
+        for (service, _), n in self.calls.items():
+            totals[service] += n
+        return totals
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.write_units = self.read_units = 0.0
+
+
+class _Replay:
+    def __init__(self, raw: bytes) -> None:
+        self._io = io.BytesIO(raw)
+
+    def read(self, *args: Any) -> bytes:
+        return self._io.read(*args)
+
+    def readline(self, *args: Any) -> bytes:
+        return self._io.readline(*args)
+
+
+class LambdaMeter:
+    """Counts invocations and GB-seconds per function by wrapping each worker pool's invoke."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.invocations: Counter[str] = Counter()
+        self.gb_seconds: Counter[str] = Counter()
+        for lid, pool in stack.pools.items():
+            self._wrap(lid, pool)
+
+    def _wrap(self, lid: str, pool: Any) -> None:
+        original = pool.invoke
+        memory_gb = pool.spec.memory_mb / 1024
+
+        def invoke(event: Any, on_done: Any = None) -> Any:
+            result = original(event, on_done)
+            self.invocations[lid] += 1
+            self.gb_seconds[lid] += max(result.duration_ms, 1.0) / 1000 * memory_gb
+            return result
+
+        pool.invoke = invoke
+
+    def reset(self) -> None:
+        self.invocations.clear()
+        self.gb_seconds.clear()
+
+
+def _http(stack: LocalStack, method: str, path: str, body: Any = None) -> Any:
+    request = urllib.request.Request(
+        stack.api_url + path,
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {stack.api_key}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"{method} {path}: {error.code} {error.read()[:300]!r}") from error
+
+
+def bench_sends(recipients: int) -> None:
+    with LocalStack(ROOT / "template.yaml", retry_delay=0.2, log_stream=None) as stack:
+        assert stack.moto is not None
+        meter = ApiMeter(stack.moto.middleware.app)
+        stack.moto.middleware.app = meter
+        lambdas = LambdaMeter(stack)
+
+        campaign = _http(stack, "POST", "/campaigns", {"name": "Bench send"})["campaign_id"]
+        for start in range(0, recipients, 1000):
+            codes = [f"BS-{i:07d}" for i in range(start, min(start + 1000, recipients))]
+            _http(stack, "POST", f"/campaigns/{campaign}/codes", {"codes": codes})
+        segment = _http(
+            stack, "POST", "/segments", {"name": "Bench segment", "rule": {"active_within_days": 30}}
+        )
+        recent = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+        for start in range(0, recipients, 500):
+            people = [
+                {"email": f"success+b{i}@simulator.amazonses.com", "last_interaction_at": recent}
+                for i in range(start, min(start + 500, recipients))
+            ]
+            _http(stack, "POST", "/customers/import", {"customers": people})
+        send_at = (datetime.now(UTC) + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+        send = _http(
+            stack,
+            "POST",
+            "/sends",
+            {"segment_id": segment["segment_id"], "campaign_id": campaign, "send_at": send_at.isoformat()},
+        )
+        meter.reset()
+        lambdas.reset()
+        stack.clock.offset = (send_at - datetime.now(UTC)).total_seconds() + 1
+        started = time.monotonic()
+        fanned_out = None
+        while True:
+            state = _http(stack, "GET", f"/sends/{send['send_id']}")
+            if state.get("fanned_out_at") and int(state.get("chunks_done", 0)) >= int(
+                state.get("chunks_total", 1)
+            ):
+                fanned_out = fanned_out or time.monotonic() - started
+                stack.invoke("HousekeepingFunction", {})
+                state = _http(stack, "GET", f"/sends/{send['send_id']}")
+            if state["status"] in ("done", "failed"):
+                break
+            time.sleep(1)
+        elapsed = time.monotonic() - started
+    _report(recipients, state, elapsed, fanned_out or elapsed, meter, lambdas)
+
+
+def _report(
+    n: int, state: dict[str, Any], elapsed: float, fanned_out: float, meter: ApiMeter, lambdas: LambdaMeter
+) -> None:
+    per_k = 1000 / n
+    print(
+        f"segment send of {n} recipients on the local stack: {state['status']}, counts {state.get('counts')}"
+    )
+    print(
+        f"  wall time: fan-out done in {fanned_out:.1f} s, send done in {elapsed:.1f} s "
+        f"({n / elapsed:.0f} recipients/s)"
+    )
+    print("  AWS API calls per 1,000 recipients, by service:")
+    for service, count in sorted(meter.by_service().items(), key=lambda kv: -kv[1]):
+        ops = ", ".join(f"{op} {c * per_k:.0f}" for (s, op), c in meter.calls.most_common() if s == service)
+        print(f"    {service:9} {count * per_k:8.0f}  ({ops})")
+    invocations = sum(lambdas.invocations.values())
+    gb_s = sum(lambdas.gb_seconds.values())
+    print(
+        f"  Lambda: {invocations} invocations ({invocations * per_k:.1f} per 1,000), {gb_s:.1f} GB-s "
+        f"({gb_s * per_k:.2f} per 1,000; local durations, an upper bound): "
+        + ", ".join(f"{k} {v}" for k, v in lambdas.invocations.most_common())
+    )
+    calls = meter.by_service()
+    sqs = calls["sqs"] * SQS_PER_REQUEST
+    sns = calls["sns"] * SNS_PER_PUBLISH
+    ddb = meter.write_units * DYNAMODB_PER_WRU + meter.read_units * DYNAMODB_PER_RRU
+    lam = invocations * LAMBDA_PER_REQUEST + gb_s * LAMBDA_PER_GB_SECOND_ARM
+    s3 = calls["s3"] * S3_PER_PUT
+    sched = SCHEDULER_PER_INVOCATION
+    ses = n * SES_PER_EMAIL
+    million = 1e6 / n
+    rest = (sqs + sns + ddb + lam + s3 + sched) * million
+    print("  cost per million recipients (USD, us-east-1 public prices):")
+    for name, dollars in (
+        ("SQS", sqs),
+        ("SNS (SES events)", sns),
+        ("DynamoDB on-demand", ddb),
+        ("Lambda", lam),
+        ("S3 + Scheduler", s3 + sched),
+    ):
+        print(f"    {name:20} ${dollars * million:8.2f}")
+    print(
+        f"    {'everything but SES':20} ${rest:8.2f}  vs SES ${ses * million:.2f}: "
+        f"+{100 * rest / (ses * million):.1f}% (target at most 15%)"
+    )
