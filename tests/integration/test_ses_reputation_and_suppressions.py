@@ -14,6 +14,8 @@ import pytest
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.store import campaign_stats, campaigns, keys, messages
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
@@ -421,3 +423,31 @@ def test_the_merchant_retention_setting_is_the_ttl_of_the_events_stored_after_it
     )
     expected = (datetime.now(UTC) + timedelta(days=30)).timestamp()
     assert abs(stored["expires_at"] - expected) < 600
+
+
+# --- order and duplicates never change the counts ---------------------------------------------
+
+STREAM = ["send", "delivery_delay", "delivery", "open", "click", "bounce"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    order=st.permutations(STREAM),
+    repeats=st.lists(st.integers(min_value=1, max_value=3), min_size=len(STREAM), max_size=len(STREAM)),
+)
+def test_any_order_with_duplicates_counts_each_message_once_under_its_final_status(
+    stack, table, campaign_with, load_handler, lambda_context, order, repeats
+):
+    sent = campaign_with(1)[0]
+    bodies = [
+        ses_record(kind, sent) for kind, times in zip(order, repeats, strict=True) for _ in range(times)
+    ]
+    apply(load_handler, lambda_context, bodies)
+
+    counts = campaign_stats.counts(table, sent.merchant_id, sent.campaign_id)
+    assert {k: v for k, v in counts.items() if v} == {"bounced": 1}
+    assert table.get(sent.key)["status"] == "bounced"
+    timeline = Table(stack.physical["MessageEventsTable"]).query(
+        "pk = :pk", {":pk": keys.message_events_partition(sent.merchant_id, sent.message_id)}
+    )
+    assert len(timeline) == len(STREAM), "each event is in the timeline once"
