@@ -248,7 +248,7 @@ def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_se
     seg = _audience(table, m, people)
     cmp = _campaign(table, m, 70)
     send = scheduler_from(table, SendScheduleSettings.from_env()).schedule(
-        m, _send_in(seg, cmp, channel="both")
+        m, _send_in(seg, cmp, channel="both", subject="Fan-out {{name}}: {{code}}")
     )
     assert (
         starter.lambda_handler({"merchant_id": m, "send_id": send["send_id"]}, lambda_context)["outcome"]
@@ -274,6 +274,13 @@ def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_se
 
     assert mail(unique) > 0
     assert mail(jobs) == 0  # every job again, the redelivered chunk's included: nothing is sent twice
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    raw = [
+        str(getattr(x, "raw_data", "")) for x in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    ]
+    assert sum("Subject: Fan-out there: WIN-" in r for r in raw) >= 59  # the send's own subject, filled in
 
     holders = claims.list_for_campaign(table, m, cmp, limit=1000)
     assert len(holders) == 60 and len({h["code"] for h in holders}) == 60

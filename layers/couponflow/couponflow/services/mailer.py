@@ -73,12 +73,16 @@ class Mailer:
             raise RetryableError(f"message {job.message_id} is being sent by another invocation")
         campaign = campaigns.get(self.table, job.merchant_id, message["campaign_id"])
         links = LinkSigner(self.link_secret, self.public_base_url)
+        subject, text_template = campaign.subject, campaign.text_template
+        if message.get("send_id"):  # a segment send's coupon: the send's own subject and body
+            send = self.table.get(keys.send(job.merchant_id, message["send_id"]), consistent=False) or {}
+            subject, text_template = send.get("subject") or subject, send.get("body") or text_template
         email = CouponEmail(
             sender=self.sender,
             recipient=recipient,
-            subject=campaign.subject,
+            subject=subject,
             html_template=campaign.html_template,
-            text_template=campaign.text_template,
+            text_template=text_template,
             values={
                 "code": message["code"],
                 "campaign": campaign.name,

@@ -278,6 +278,10 @@ class SendFanout:
                 at=stamp,
                 details={"reason": "sms_only"},
             )
+        if email:  # the mailer renders the send's own subject and body for a message of a send
+            self.table.update(
+                keys.message(m, r.customer_id, message_id), "SET send_id = :s", values={":s": s}
+            )
         recorded = {
             **base,
             "outcome": "sent",
