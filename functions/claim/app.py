@@ -9,6 +9,7 @@ from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
 from couponflow.api import public_claims, public_links
 from couponflow.http import resolver, too_large
+from couponflow.services.claim_idempotency import ClaimIdempotency
 from couponflow.services.claims import ClaimService
 from couponflow.services.coupon_links import CouponLinks
 from couponflow.services.email_provider import ProviderDirectory
@@ -28,11 +29,13 @@ claim_service = ClaimService(
     providers=ProviderDirectory(table, ttl_seconds=settings.provider_lookup_ttl_seconds),
 )
 link_secret = secrets.secret_string(settings.link_secret_arn)  # read once per cold start
-app.include_router(public_claims.build(claim_service, link_secret))
+idempotency = ClaimIdempotency(settings.idempotency_table_name)
+app.include_router(public_claims.build(claim_service, link_secret, idempotency))
 app.include_router(public_links.build(CouponLinks(table, link_secret)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
     return too_large(event, MAX_BODY_BYTES) or app.resolve(event, context)
