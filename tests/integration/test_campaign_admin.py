@@ -170,3 +170,16 @@ def test_marker_is_not_set_at_a_version_older_than_the_last_load(stack, merchant
     # ...then found the shards empty before the load landed: its marker must not stick
     assert campaigns.mark_pool_exhausted(table, merchant[0], campaign_id, seen) is False
     assert not campaigns.get(table, merchant[0], campaign_id).pool_known_empty
+
+
+def test_campaign_blocking_disposable_domains_refuses_them_by_name_of_the_field(
+    merchant_api, new_campaign, claim
+):
+    campaign_id = new_campaign(["DISP-0001", "DISP-0002"])
+    assert claim(campaign_id, "temp@mailinator.com")["status"] == "claimed"  # allowed by default
+    patched = patch(merchant_api, campaign_id, {"block_disposable_emails": True})
+    assert body_of(patched)["block_disposable_emails"] is True
+
+    refused = claim(campaign_id, "other@sub.mailinator.com")
+    assert (refused["field"], "disposable" in refused["message"]) == ("email", True)
+    assert claim(campaign_id, "real@example.com")["status"] == "claimed"

@@ -26,6 +26,7 @@ class Campaign:
     text_template: str | None = None
     offer_lifetime_days: int | None = None
     release_undelivered_codes: bool = True
+    block_disposable_emails: bool = False  # refuse claims from throwaway-address domains
     # Pool exhaustion marker: ``pool_version`` counts loads (and returns) of codes into the pool;
     # a claim that found every shard empty records the version it saw. The marker holds only
     # while no code has been added since, so it can never hide codes loaded after it was set.

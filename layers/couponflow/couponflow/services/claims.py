@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from couponflow.adapters import sqs
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.claim_status import ClaimStatus
+from couponflow.domain.disposable_emails import is_disposable
 from couponflow.domain.integration_status import IntegrationStatus
 from couponflow.domain.message_status import MessageStatus
+from couponflow.errors import InvalidInputError
 from couponflow.ids import customer_id, new_id
 from couponflow.models.api import Channel, ClaimIn, ClaimOut
 from couponflow.services.email_provider import ProviderDirectory
@@ -34,6 +36,8 @@ class ClaimService:
         """The claim's outcome, and whether this call assigned the code (False for a repeat)."""
         now = now or datetime.now(UTC)
         campaign = campaigns.get(self.table, merchant_id, campaign_id)
+        if campaign.block_disposable_emails and is_disposable(request.email):
+            raise InvalidInputError("this campaign does not accept disposable email addresses", "email")
         who = claims.Claimant(
             customer_id=customer_id(merchant_id, request.email),
             email=request.email,

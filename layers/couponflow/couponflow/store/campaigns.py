@@ -59,6 +59,7 @@ def from_item(item: Item) -> Campaign:
         text_template=item.get("text_template"),
         offer_lifetime_days=item.get("offer_lifetime_days"),
         release_undelivered_codes=bool(item.get("release_undelivered_codes", True)),
+        block_disposable_emails=bool(item.get("block_disposable_emails", False)),
         pool_version=int(item.get("pool_version", 0)),
         pool_exhausted_version=item.get("pool_exhausted_version"),
     )
