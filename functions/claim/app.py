@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
-from couponflow.api import public_claims, public_links
+from couponflow.api import public_claims, public_links, public_page_views
 from couponflow.http import resolver, too_large
 from couponflow.services.claim_idempotency import ClaimIdempotency
 from couponflow.services.claims import ClaimService
@@ -32,6 +32,7 @@ link_secret = secrets.secret_string(settings.link_secret_arn)  # read once per c
 idempotency = ClaimIdempotency(settings.idempotency_table_name)
 app.include_router(public_claims.build(claim_service, link_secret, idempotency))
 app.include_router(public_links.build(CouponLinks(table, link_secret)))
+app.include_router(public_page_views.build(table))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

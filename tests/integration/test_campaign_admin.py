@@ -183,3 +183,31 @@ def test_campaign_blocking_disposable_domains_refuses_them_by_name_of_the_field(
     refused = claim(campaign_id, "other@sub.mailinator.com")
     assert (refused["field"], "disposable" in refused["message"]) == ("email", True)
     assert claim(campaign_id, "real@example.com")["status"] == "claimed"
+
+
+def test_page_view_without_an_email_is_recorded_per_visitor_and_counted_for_the_merchant(
+    load_handler, lambda_context, merchant, merchant_api, new_campaign
+):
+    import copy
+
+    campaign_id = new_campaign(["VIEW-0001"])
+    module = load_handler("ClaimFunction")
+
+    def view(visitor: Any, campaign: str = campaign_id) -> dict[str, Any]:
+        event = copy.deepcopy(claim_event(merchant[0], campaign, {"visitor_id": visitor}))
+        event["path"] = f"/public/merchants/{merchant[0]}/campaigns/{campaign}/views"
+        event["resource"] = "/public/merchants/{merchantId}/campaigns/{campaignId}/views"
+        response: dict[str, Any] = module.lambda_handler(event, lambda_context)
+        return response
+
+    first, again, other = view("visitor-0001"), view("visitor-0001"), view("visitor-0002")
+    assert (first["statusCode"], body_of(first)["status"], body_of(first)["first_view"]) == (
+        202,
+        "page_viewed",
+        True,
+    )
+    assert body_of(again)["first_view"] is False and body_of(other)["first_view"] is True
+    assert (view("short")["statusCode"], body_of(view("short"))["field"]) == (422, "visitor_id")
+    assert view("visitor-0001", "cmp_nope")["statusCode"] == 404
+    counted = merchant_api("GET", "/campaigns/{campaignId}/views", f"/campaigns/{campaign_id}/views")
+    assert body_of(counted) == {"campaign_id": campaign_id, "visitors": 2}

@@ -33,4 +33,8 @@ def build(table: Table) -> APIGatewayRouter:
     def resume_campaign(campaign_id: str) -> dict[str, Any]:
         return campaign_admin.set_paused(table, merchant_id(router), campaign_id, False)
 
+    @router.get("/campaigns/<campaign_id>/views")
+    def page_views(campaign_id: str) -> dict[str, Any]:
+        return campaign_admin.page_views(table, merchant_id(router), campaign_id)
+
     return router

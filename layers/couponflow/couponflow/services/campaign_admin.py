@@ -10,6 +10,7 @@ from couponflow.errors import InvalidInputError
 from couponflow.models.api import CampaignUpdate
 from couponflow.services.campaigns import public
 from couponflow.store import campaigns
+from couponflow.store import page_views as page_views_store
 
 _INTERNAL = frozenset(
     {"gsi2pk", "gsi2sk", "pool_exhausted_version", "pool_low_alerted_version", "pool_empty_alerted_version"}
@@ -50,6 +51,15 @@ def set_paused(table: Table, merchant_id: str, campaign_id: str, paused: bool) -
 
 def list_campaigns(table: Table, merchant_id: str, limit: int) -> list[dict[str, Any]]:
     return [with_defaults(i) for i in campaigns.list_for_merchant(table, merchant_id, limit)]
+
+
+def page_views(table: Table, merchant_id: str, campaign_id: str) -> dict[str, Any]:
+    """Anonymous visitors who viewed the campaign's page (``page_viewed``, no email asked)."""
+    campaigns.get_item(table, merchant_id, campaign_id)
+    return {
+        "campaign_id": campaign_id,
+        "visitors": page_views_store.visitors(table, merchant_id, campaign_id),
+    }
 
 
 def with_defaults(item: dict[str, Any]) -> dict[str, Any]:

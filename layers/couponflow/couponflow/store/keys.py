@@ -10,6 +10,8 @@ Main table (``pk``/``sk``, plus ``gsi1pk``/``gsi1sk``); ``<m>`` is the merchant 
 - available code: ``M#<m>#CAMPAIGN#<c>#POOL#<shard>`` / ``CODE#<code>``
 - daily claim count: ``M#<m>#CAMPAIGN#<c>#DAY#<local date>`` / ``COUNT`` (only with a daily limit)
 - code import or generation job: ``M#<m>#CAMPAIGN#<c>#IMPORT#<job>`` / ``IMPORT``
+- page view without an email (``page_viewed``): ``M#<m>#CAMPAIGN#<c>#VIEWS#<shard>`` /
+  ``VISITOR#<anonymous visitor id>``, 16 shards by visitor, so a hot landing page spreads its writes
 - customer profile: ``M#<m>#CUSTOMER#<cus>`` / ``PROFILE``
 - claim: ``M#<m>#CUSTOMER#<cus>`` / ``CLAIM#<c>``;
   gsi1 ``M#<m>#CAMPAIGN#<c>#CLAIMS#<shard>`` / ``<claimed_at>#<cus>``
@@ -111,6 +113,18 @@ def pool_watch_index(merchant_id: str, campaign_id: str) -> dict[str, str]:
         "gsi2pk": pool_watch_partition(shard_of(f"{merchant_id}#{campaign_id}", POOL_WATCH_SHARDS)),
         "gsi2sk": f"{merchant_id}#{campaign_id}",
     }
+
+
+PAGE_VIEW_SHARDS = 16
+
+
+def page_view_partition(merchant_id: str, campaign_id: str, shard: int) -> str:
+    return f"M#{merchant_id}#CAMPAIGN#{campaign_id}#VIEWS#{shard:02d}"
+
+
+def page_view(merchant_id: str, campaign_id: str, visitor_id: str) -> dict[str, str]:
+    shard = shard_of(visitor_id, PAGE_VIEW_SHARDS)
+    return {"pk": page_view_partition(merchant_id, campaign_id, shard), "sk": f"VISITOR#{visitor_id}"}
 
 
 def code_import(merchant_id: str, campaign_id: str, job_id: str) -> dict[str, str]:
