@@ -147,3 +147,34 @@ def test_rule_segments_active_within_days_and_has_tag(
         {"customers": ["r1@example.com"]},
     )
     assert static_only["statusCode"] == 400 and body_of(static_only)["field"] == "customers"
+
+
+def test_rule_segment_claimed_a_campaign_holds_the_storefronts_claimants(
+    merchant: tuple[str, str],
+    api: Callable[..., dict[str, Any]],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+) -> None:
+    from tests.integration.helpers import claim_event
+
+    m, _ = merchant
+    campaign = body_of(
+        api(m, "POST", "/campaigns", "/campaigns", {"name": "Claimed", "codes": ["CLM-001", "CLM-002"]})
+    )
+    claim = load_handler("ClaimFunction")
+    for email in ("c1@example.com", "c2@example.com"):
+        answer = claim.lambda_handler(
+            claim_event(m, campaign["campaign_id"], {"email": email}), lambda_context
+        )
+        assert answer["statusCode"] == 201, answer["body"]
+    api(m, "POST", "/customers", "/customers", {"email": "never@example.com", "last_interaction_at": _ago(1)})
+    segment = body_of(
+        api(
+            m,
+            "POST",
+            "/segments",
+            "/segments",
+            {"name": "Claimers", "rule": {"claimed_campaign_id": campaign["campaign_id"]}},
+        )
+    )
+    assert body_of(api(m, "GET", "/segments/{segmentId}", f"/segments/{segment['segment_id']}"))["size"] == 2

@@ -100,8 +100,10 @@ def _claim_put(campaign: Campaign, who: Claimant, now: str, fields: dict[str, An
 def _customer_update(merchant_id: str, who: Claimant, now: str) -> Update:
     expression = (
         "SET #type = :type, merchant_id = :m, customer_id = :c, email = :e, last_interaction_at = :now, "
-        "created_at = if_not_exists(created_at, :now), marketing_consent = :consent"
+        "created_at = if_not_exists(created_at, :now), marketing_consent = :consent, "
+        "gsi2pk = :g2pk, gsi2sk = :g2sk"  # the merchant's customer listing, by last interaction
     )
+    listing = keys.customers_index(merchant_id, who.customer_id, now)
     values: dict[str, Any] = {
         ":type": "customer",
         ":m": merchant_id,
@@ -109,6 +111,8 @@ def _customer_update(merchant_id: str, who: Claimant, now: str) -> Update:
         ":e": who.email,
         ":now": now,
         ":consent": who.marketing_consent,
+        ":g2pk": listing["gsi2pk"],
+        ":g2sk": listing["gsi2sk"],
     }
     if who.name:
         expression += ", #name = :name"
