@@ -110,3 +110,26 @@ def test_housekeeping_handler_sends_a_due_low_pool_alert(stack, merchant, load_h
     assert result["pool_alerts"]["alerts_sent"] >= 1
     stored = table.get(keys.campaign(merchant[0], campaign.campaign_id)) or {}
     assert stored["pool_low_alerted_version"] == stored["pool_version"] == 1
+
+
+def test_an_undelivered_alert_is_given_back_for_the_next_sweep_without_failing_the_run(stack, merchant):
+    table = Table(stack.physical["CouponflowTable"])
+    table.update(
+        keys.merchant(merchant[0]),
+        "SET webhook_url = :u, webhook_secret = :s",
+        values={":u": "http://127.0.0.1:9/unreachable", ":s": "whsec_down"},
+    )
+    campaign = Campaign(merchant[0], "cmp_alerts_down", "Down", "Subject", "email")
+    campaigns.create(table, campaign, NOW)
+    campaigns.update_fields(table, merchant[0], campaign.campaign_id, {"pool_alert_threshold": 5}, NOW)
+    campaigns.add_codes(table, merchant[0], campaign.campaign_id, ["DOWN-001"], NOW)
+    sweep = PoolAlerts(table, sender="alerts@example.com")
+
+    sweep(datetime.fromisoformat(NOW))
+
+    stored = table.get(keys.campaign(merchant[0], campaign.campaign_id)) or {}
+    assert "pool_low_alerted_version" not in stored  # given back: the next sweep tries again
+    table.update(keys.merchant(merchant[0]), "REMOVE webhook_url, webhook_secret")
+    sweep(datetime.fromisoformat(NOW))
+    stored = table.get(keys.campaign(merchant[0], campaign.campaign_id)) or {}
+    assert stored["pool_low_alerted_version"] == 1

@@ -4,18 +4,23 @@ Housekeeping sweeps the campaigns on the pool watch index (put there when codes 
 counts each one's available codes with a COUNT query per pool shard (so the claim path gains no
 counter, no hot key), and sends the alerts that ``domain.pool_alerts`` says are due. Each alert
 is taken with a conditional write on the campaign before it is delivered (at most one sweep
-sends it); a delivery failure gives it back and fails the task, so the next run tries again.
+sends it); a transient delivery failure gives it back (the next sweep tries again) without
+holding up the other merchants' alerts; an endpoint that refuses it for good is not retried.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.pool_alerts import PoolAlert, alerts_due, watch_ends
+from couponflow.errors import PermanentSendError, RetryableError
 from couponflow.services.notifications import Notice, notify_merchant
 from couponflow.store import campaigns, keys
+
+logger = logging.getLogger(__name__)
 
 
 def notice_for(alert: PoolAlert, campaign: Item, available: int) -> Notice:
@@ -46,14 +51,15 @@ class PoolAlerts:
     configuration_set: str | None = None
 
     def __call__(self, now: datetime) -> dict[str, int]:
-        checked = sent = 0
+        checked = sent = failed = 0
         for shard in range(keys.POOL_WATCH_SHARDS):
             for campaign in campaigns.watched_for_pool_alerts(self.table, shard):
                 checked += 1
-                sent += self._check(campaign)
-        return {"checked": checked, "alerts_sent": sent}
+                done, undelivered = self._check(campaign)
+                sent, failed = sent + done, failed + undelivered
+        return {"checked": checked, "alerts_sent": sent, "alerts_failed": failed}
 
-    def _check(self, campaign: Item) -> int:
+    def _check(self, campaign: Item) -> tuple[int, int]:
         m, c = campaign["merchant_id"], campaign["campaign_id"]
         version = int(campaign.get("pool_version", 0))
         available = campaigns.count_available(self.table, m, c)
@@ -65,6 +71,7 @@ class PoolAlerts:
             campaign.get("pool_empty_alerted_version"),
         )
         sent: list[PoolAlert] = []
+        failed = 0
         for alert in due:
             if not campaigns.take_pool_alert(self.table, m, c, str(alert), version):
                 continue
@@ -76,10 +83,16 @@ class PoolAlerts:
                     sender=self.sender,
                     configuration_set=self.configuration_set,
                 )
-            except Exception:
+            except PermanentSendError:  # the merchant's endpoint refuses it: retrying will not help
+                logger.warning(
+                    "pool alert refused", extra={"merchant_id": m, "campaign_id": c, "alert": alert}
+                )
+            except (RetryableError, OSError):  # give it back: the next sweep tries again
                 campaigns.give_back_pool_alert(self.table, m, c, str(alert), version)
-                raise
+                logger.warning("pool alert not delivered", extra={"merchant_id": m, "campaign_id": c})
+                failed += 1
+                continue
             sent.append(alert)
         if watch_ends(sent) or (available <= 0 and not due):
             campaigns.stop_watching_pool(self.table, m, c, version)
-        return len(sent)
+        return len(sent), failed
