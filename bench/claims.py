@@ -145,6 +145,8 @@ def _http(info: dict[str, Any], method: str, path: str, body: Any = None, *, key
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+    except (urllib.error.URLError, TimeoutError) as error:  # counted as not claimed, never hidden
+        return 0, {"error": str(error)}
 
 
 def _raw_naive(endpoint: str, table_name: str) -> Callable[[int], None]:
@@ -195,6 +197,7 @@ def bench_claims_http(claims_count: int, clients: int) -> None:
             lambda i: _http(info, "POST", path, {"email": f"h{i}@example.com"}, key=False),
         )
         claimed = sum(1 for status, body in results if status == 201 and body.get("status") == "claimed")
+        unanswered = sum(1 for status, _ in results if status == 0)
 
         naive = _raw_naive(info["moto_url"], info["resources"]["CouponflowTable"])
         naive_elapsed, _ = _timed(clients, claims_count, naive)
@@ -205,3 +208,5 @@ def bench_claims_http(claims_count: int, clients: int) -> None:
         f"(gateway, claim function workers, moto); naive counter allocator against the same moto "
         f"with {clients} clients: {claims_count / naive_elapsed:.0f} claims/s (no HTTP, no function)"
     )
+    if unanswered:
+        print(f"  {unanswered} claims got no answer within 60 s (timed out or refused)")
