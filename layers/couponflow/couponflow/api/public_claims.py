@@ -19,7 +19,6 @@ from couponflow.services.claim_idempotency import (
 from couponflow.services.claims import ClaimService
 from couponflow.services.coupon_links import LinkSigner
 
-
 MAX_IDEMPOTENCY_KEY = 255
 
 
@@ -41,7 +40,11 @@ def build(
             if key is not None and idempotency is not None:
                 body = claim.model_dump(mode="json")
                 answer = idempotency.once(
-                    merchant_id, campaign_id, key.strip(), body, lambda: claim_answer(merchant_id, campaign_id, claim)
+                    merchant_id,
+                    campaign_id,
+                    key.strip(),
+                    body,
+                    lambda: claim_answer(merchant_id, campaign_id, claim),
                 )
             else:
                 answer = claim_answer(merchant_id, campaign_id, claim)
