@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -37,8 +38,20 @@ Call = Callable[..., tuple[int, Any]]
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     logs = tmp_path_factory.mktemp("segment-send")
-    with LocalStack(ROOT / "template.yaml", retry_delay=0.2, log_dir=logs, log_stream=None) as running:
+    stack_name = "couponflow-e2e-sends"  # its own resource names beside the test session's
+    with LocalStack(
+        ROOT / "template.yaml", retry_delay=0.2, log_dir=logs, log_stream=None, stack_name=stack_name
+    ) as running:
+        # moto's state is per process: resetting it on stop would wipe the test session's resources
+        assert running.moto is not None
+        running.moto.reset = lambda: None  # type: ignore[method-assign]
         yield running
+    # Seeding the demo merchant ran couponflow in this process: its cached clients point at the
+    # stopped stack's moto. Forget them so later tests create clients for their own endpoint.
+    for name, module in list(sys.modules.items()):
+        client = getattr(module, "client", None)
+        if name.startswith("couponflow.adapters.") and hasattr(client, "cache_clear"):
+            client.cache_clear()
 
 
 @pytest.fixture(scope="module")
