@@ -45,8 +45,18 @@ def webhook_calls() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 def _emails_to(address: str) -> list[str]:
+    """Subjects of the plain notification emails moto's SES took for ``address``.
+
+    The backend also holds raw coupon emails from other tests (their ``destinations`` is a list,
+    and they have no ``subject``), so only simple messages are considered.
+    """
     sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
-    return [str(m.subject) for m in sent if address in m.destinations["ToAddresses"]]
+    return [
+        str(m.subject)
+        for m in sent
+        if isinstance(getattr(m, "destinations", None), dict)
+        and address in m.destinations.get("ToAddresses", [])
+    ]
 
 
 def _claim_n(table: Table, campaign_id: str, merchant_id: str, start: int, n: int) -> None:
