@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from couponflow.errors import PermanentSendError, RetryableError
+from couponflow.adapters.client_errors import send_failure
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2.client import SESV2Client
@@ -51,12 +51,7 @@ def send_raw(
             EmailTags=[{"Name": k, "Value": v} for k, v in tags.items()],
         )
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in _PERMANENT:
-            raise PermanentSendError(
-                f"{code}: {error.response.get('Error', {}).get('Message', '')}"
-            ) from error
-        raise RetryableError(f"SES {code}: {error}") from error
+        raise send_failure(error, "SES", _PERMANENT) from error
     return response["MessageId"]
 
 
@@ -75,10 +70,5 @@ def send_text(
             **kwargs,
         )
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in _PERMANENT:
-            raise PermanentSendError(
-                f"{code}: {error.response.get('Error', {}).get('Message', '')}"
-            ) from error
-        raise RetryableError(f"SES {code}: {error}") from error
+        raise send_failure(error, "SES", _PERMANENT) from error
     return response["MessageId"]

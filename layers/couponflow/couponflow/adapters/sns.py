@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import ClientError
 
-from couponflow.errors import PermanentSendError, RetryableError
+from couponflow.adapters.client_errors import send_failure
 
 if TYPE_CHECKING:
     from mypy_boto3_sns.client import SNSClient
@@ -33,10 +33,5 @@ def send_sms(phone: str, text: str, *, sender_id: str | None = None) -> str:
     try:
         response = client().publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)  # type: ignore[arg-type]
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in _PERMANENT:
-            raise PermanentSendError(
-                f"{code}: {error.response.get('Error', {}).get('Message', '')}"
-            ) from error
-        raise RetryableError(f"SNS {code}: {error}") from error
+        raise send_failure(error, "SNS", _PERMANENT) from error
     return response["MessageId"]
