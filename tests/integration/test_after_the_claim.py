@@ -429,15 +429,18 @@ def test_viewed_coupon_page_campaign_or_release_switched_off_keeps_the_code_afte
 def test_mail_dropped_for_suppression_releases_its_code(
     merchant, table, handlers, new_campaign, claim_and_mail, lambda_context
 ):
-    from couponflow.store import messages
+    from couponflow.store import suppressions
 
-    messages.suppress(
-        table,
-        merchant[0],
-        "gone@example.com",
-        reason="hard_bounce",
-        at="2026-11-01T00:00:00+00:00",
-        source={},
+    table.transact(
+        [
+            suppressions.suppress_action(
+                merchant[0],
+                "gone@example.com",
+                reason="hard_bounce",
+                at="2026-11-01T00:00:00+00:00",
+                source={},
+            )
+        ]
     )
     campaign_id = new_campaign(["SUP-0001"])
     claim_and_mail(campaign_id, "gone@example.com")

@@ -198,25 +198,6 @@ def is_suppressed(table: Table, merchant_id: str, email: str) -> Item | None:
     return table.get(keys.suppression(merchant_id, email), consistent=False)
 
 
-def suppress(
-    table: Table, merchant_id: str, email: str, *, reason: str, at: str, source: Mapping[str, Any]
-) -> None:
-    """Put the address on the merchant's suppression list (the first reason is kept)."""
-    table.update(
-        keys.suppression(merchant_id, email),
-        "SET #type = if_not_exists(#type, :type), email = :email, reason = if_not_exists(reason, :reason), "
-        "suppressed_at = if_not_exists(suppressed_at, :at), #source = if_not_exists(#source, :source)",
-        names={"#type": "type", "#source": "source"},
-        values={
-            ":type": "suppression",
-            ":email": email,
-            ":reason": reason,
-            ":at": at,
-            ":source": dict(source),
-        },
-    )
-
-
 def awaiting_older_than(table: Table, shard: int, before: str) -> list[Item]:
     """Messages of one awaiting shard handed to SES before ``before`` (ISO time), still not final."""
     return table.query(
