@@ -259,8 +259,18 @@ class Table:
                 return items[:limit] if limit else items
             kwargs["ExclusiveStartKey"] = last
 
-    def count(self, key_condition: str, values: Mapping[str, Any], *, consistent: bool = False) -> int:
-        """How many items match (``Select=COUNT``, following pages): no item is sent back."""
+    def count(
+        self,
+        key_condition: str,
+        values: Mapping[str, Any],
+        *,
+        consistent: bool = False,
+        limit: int | None = None,
+    ) -> int:
+        """How many items match (``Select=COUNT``, following pages): no item is sent back.
+
+        With ``limit``, counting stops there (the answer is ``min(matches, limit)``).
+        """
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": key_condition,
@@ -270,13 +280,15 @@ class Table:
         }
         total = 0
         while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - total
             try:
                 response = client().query(**kwargs)
             except ClientError as error:
                 raise _translate(error) from error
             total += int(response.get("Count", 0))
             last = response.get("LastEvaluatedKey")
-            if not last:
+            if not last or (limit is not None and total >= limit):
                 return total
             kwargs["ExclusiveStartKey"] = last
 

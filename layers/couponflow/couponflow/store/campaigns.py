@@ -211,12 +211,20 @@ def available_codes(table: Table, merchant_id: str, campaign_id: str, shard: int
     return [item["code"] for item in items]
 
 
-def count_available(table: Table, merchant_id: str, campaign_id: str) -> int:
-    """Codes left in the pool: one COUNT query per shard (no item comes back, nothing on the claim path)."""
-    return sum(
-        table.count("pk = :pk", {":pk": keys.pool_partition(merchant_id, campaign_id, s)})
-        for s in range(keys.POOL_SHARDS)
-    )
+def count_available(table: Table, merchant_id: str, campaign_id: str, at_most: int | None = None) -> int:
+    """Codes left in the pool: one COUNT query per shard (no item comes back, nothing on the claim path).
+
+    With ``at_most``, counting stops once that many are found (enough to compare with a threshold).
+    """
+    total = 0
+    for shard in range(keys.POOL_SHARDS):
+        if at_most is not None and total >= at_most:
+            break
+        remaining = None if at_most is None else at_most - total
+        total += table.count(
+            "pk = :pk", {":pk": keys.pool_partition(merchant_id, campaign_id, shard)}, limit=remaining
+        )
+    return total
 
 
 def watched_for_pool_alerts(table: Table, shard: int) -> list[Item]:

@@ -62,10 +62,12 @@ class PoolAlerts:
     def _check(self, campaign: Item) -> tuple[int, int]:
         m, c = campaign["merchant_id"], campaign["campaign_id"]
         version = int(campaign.get("pool_version", 0))
-        available = campaigns.count_available(self.table, m, c)
+        threshold = campaign.get("pool_alert_threshold")
+        # Only "none left" and "fewer than the threshold" matter, so stop counting past them.
+        available = campaigns.count_available(self.table, m, c, at_most=max(int(threshold or 0), 1))
         due = alerts_due(
             available,
-            campaign.get("pool_alert_threshold"),
+            threshold,
             version,
             campaign.get("pool_low_alerted_version"),
             campaign.get("pool_empty_alerted_version"),
