@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit package bench clean
+.PHONY: run test lint typecheck unit package bench clean browser
 
 # Create the virtualenv and install (editable, with dev tools) on first use or when pyproject changes.
 $(STAMP): pyproject.toml
@@ -24,7 +24,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# The coupon-page end-to-end test drives a real headless browser: Debian's chromium.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: lint typecheck browser
 	$(BIN)/pytest
 
 package: $(STAMP)

@@ -1,7 +1,7 @@
 """End to end in a real headless browser: the coupon link from the email, the coupon page, the
 button to the store, and the one-click unsubscribe page, on the running local stack.
 
-Chromium (Debian's ``chromium`` package; ``.ci/run`` installs it when missing) is driven over
+Chromium (Debian's ``chromium`` package; ``make test`` installs it when missing) is driven over
 the DevTools protocol on ``--remote-debugging-pipe`` (file descriptors 3 and 4, NUL-separated
 JSON), so the test needs nothing beyond the standard library. The store is a tiny local
 ``http.server`` that records what it was asked for.
@@ -41,7 +41,7 @@ class Chromium:
     """A headless Chromium driven through the DevTools protocol over a pipe."""
 
     def __init__(self, profile: Path) -> None:
-        assert CHROMIUM, "chromium is not installed: run .ci/run, or apt-get install -y chromium"
+        assert CHROMIUM, "chromium is not installed: make test installs it (apt-get install -y chromium)"
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
 
