@@ -1,5 +1,7 @@
 """Patches to moto that the local stack needs to behave (and perform) like the real service.
 
+``Query`` on a table's key reads one partition (moto walks and sorts the whole table).
+
 ``TransactWriteItems``: moto deep-copies every table a transaction touches so it can roll back,
 which makes each transaction cost time in proportion to the table's size (127 ms per claim on a
 table of a few thousand items). DynamoDB's semantics are simpler: every condition is checked,
@@ -23,8 +25,35 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 
 _applied = False
+_original_query = Table.query
+
+
+def _partition_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    """``Query`` on the table's own key reads only that partition.
+
+    moto's ``Query`` walks (and sorts) every item of the table for each call, so a table of a
+    hundred thousand items makes every query slow. DynamoDB reads one partition; so does this.
+    Index queries are left to moto.
+    """
+    # moto passes index_name positionally, as the 8th argument after hash_key.
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    if index_name or hash_key is None:
+        return _original_query(self, hash_key, *args, **kwargs)
+    partition = self.items.get(hash_key)
+    if partition is None:
+        found: list[Any] = []
+    elif self.range_key_attr:
+        found = list(partition.values())
+    else:
+        found = [partition]
+    self.all_items = lambda: found  # type: ignore[method-assign]  # requests are serialised (see moto_server)
+    try:
+        return _original_query(self, hash_key, *args, **kwargs)
+    finally:
+        del self.all_items
 
 
 def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -104,4 +133,5 @@ def apply() -> None:
     if _applied:
         return
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    Table.query = _partition_query  # type: ignore[method-assign]
     _applied = True

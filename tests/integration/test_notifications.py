@@ -39,6 +39,7 @@ def receiver() -> Iterator[tuple[str, list[dict[str, Any]], list[int]]]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/hooks", received, answer
     server.shutdown()
+    server.server_close()  # refuse later connections instead of leaving them unanswered
 
 
 def test_notice_is_emailed_and_posted_with_a_verifiable_signature(stack, merchant, receiver):

@@ -42,6 +42,7 @@ def webhook_calls() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/hooks", received
     server.shutdown()
+    server.server_close()  # refuse later connections instead of leaving them unanswered
 
 
 def _emails_to(address: str) -> list[str]:
