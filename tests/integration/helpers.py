@@ -7,6 +7,8 @@ import json
 import uuid
 from typing import Any
 
+import boto3
+
 from tests.conftest import load_event
 
 
@@ -49,3 +51,14 @@ def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:us-east-1:1234567
 
 def body_of(response: dict[str, Any]) -> Any:
     return json.loads(response["body"]) if response.get("body") else None
+
+
+def drain_queue(url: str) -> list[dict[str, Any]]:
+    """Receive and delete everything on a queue; the JSON bodies, in order received."""
+    sqs = boto3.client("sqs")
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies

@@ -7,22 +7,7 @@ from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
-import pytest
-
-from tests.integration.helpers import body_of, merchant_event
-
-
-@pytest.fixture()
-def api(load_handler: Callable[[str], ModuleType], lambda_context: Any) -> Callable[..., dict[str, Any]]:
-    module = load_handler("MerchantApiFunction")
-
-    def call(merchant_id: str, method: str, resource: str, path: str, body: Any = None) -> dict[str, Any]:
-        response: dict[str, Any] = module.lambda_handler(
-            merchant_event(merchant_id, method, resource, path, body), lambda_context
-        )
-        return response
-
-    return call
+from tests.integration.helpers import body_of
 
 
 def _ago(days: int) -> str:

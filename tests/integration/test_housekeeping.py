@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-import boto3
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.ids import customer_id
 from couponflow.store import campaigns, claims, keys
 
 from tests.conftest import load_event
-
-
-def _drain(url: str) -> list[dict[str, Any]]:
-    sqs = boto3.client("sqs")
-    bodies = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
+from tests.integration.helpers import drain_queue
 
 
 def _claim(table: Table, merchant_id: str, email: str, at: str) -> claims.ClaimRecord:
@@ -36,7 +23,7 @@ def test_a_message_stuck_in_queued_is_queued_again_and_a_sent_one_leaves_the_out
     stack, merchant, load_handler, lambda_context
 ):
     table = Table(stack.physical["CouponflowTable"])
-    _drain(stack.physical["MailQueue"])
+    drain_queue(stack.physical["MailQueue"])
     stuck = _claim(table, merchant[0], "stuck@example.com", "2020-01-01T00:00:00+00:00")
     moved_on = _claim(table, merchant[0], "moved@example.com", "2020-01-01T00:00:01+00:00")
     moved_key = keys.message(merchant[0], moved_on.customer_id, moved_on.message_id or "")
@@ -52,7 +39,7 @@ def test_a_message_stuck_in_queued_is_queued_again_and_a_sent_one_leaves_the_out
     )
 
     assert result["requeue_outbox"]["requeued"] >= 1
-    jobs = _drain(stack.physical["MailQueue"])
+    jobs = drain_queue(stack.physical["MailQueue"])
     ours = {j["message_id"] for j in jobs if j["merchant_id"] == merchant[0]}
     assert ours == {stuck.message_id}
     assert "gsi1pk" not in (table.get(moved_key) or {})

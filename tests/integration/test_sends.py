@@ -24,35 +24,12 @@ from couponflow.services.sends import scheduler_from
 from couponflow.settings import SendScheduleSettings
 from couponflow.store import claims, keys, sends
 
-from tests.integration.helpers import body_of, merchant_event, sqs_event
+from tests.integration.helpers import body_of, drain_queue, sqs_event
 
 
 @pytest.fixture()
 def table(stack: Any) -> Table:
     return Table(stack.physical["CouponflowTable"])
-
-
-@pytest.fixture()
-def api(load_handler: Callable[[str], ModuleType], lambda_context: Any) -> Callable[..., dict[str, Any]]:
-    module = load_handler("MerchantApiFunction")
-
-    def call(merchant_id: str, method: str, resource: str, path: str, body: Any = None) -> dict[str, Any]:
-        response: dict[str, Any] = module.lambda_handler(
-            merchant_event(merchant_id, method, resource, path, body), lambda_context
-        )
-        return response
-
-    return call
-
-
-def _drain(url: str) -> list[dict[str, Any]]:
-    sqs = boto3.client("sqs")
-    bodies = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
 
 
 def _next_slot(hours: int = 3) -> str:
@@ -240,8 +217,8 @@ def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_se
     fanout = load_handler("SendFanoutFunction")
     mailer = load_handler("MailerFunction")
     load_handler("MerchantApiFunction")
-    _drain(stack.physical["SendFanoutQueue"])
-    _drain(stack.physical["MailQueue"])
+    drain_queue(stack.physical["SendFanoutQueue"])
+    drain_queue(stack.physical["MailQueue"])
     starter.starter = dataclasses.replace(starter.starter, chunk_size=25)
     people = [{"email": f"fan{i}@example.com", "phone": f"+1415555{i:04d}"} for i in range(58)]
     people += [{"email": "nophone@example.com"}, {"phone": "+14155559999"}]
@@ -254,12 +231,12 @@ def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_se
         starter.lambda_handler({"merchant_id": m, "send_id": send["send_id"]}, lambda_context)["outcome"]
         == "started"
     )
-    chunks = [c for c in _drain(stack.physical["SendFanoutQueue"]) if c["send_id"] == send["send_id"]]
+    chunks = [c for c in drain_queue(stack.physical["SendFanoutQueue"]) if c["send_id"] == send["send_id"]]
     assert len(chunks) == 3 and sum(len(c["recipients"]) for c in chunks) == 60
     events = [json.dumps(c) for c in chunks]
     for body in events + events[:1]:  # the first chunk is delivered twice
         assert fanout.lambda_handler(sqs_event([body]), lambda_context) == {"batchItemFailures": []}
-    jobs = _drain(stack.physical["MailQueue"])
+    jobs = drain_queue(stack.physical["MailQueue"])
     assert len({j["message_id"] for j in jobs}) == 59  # everyone with an email
     unique = list({j["message_id"]: j for j in jobs}.values())
     ses = boto3.client("ses")
