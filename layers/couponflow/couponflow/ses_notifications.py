@@ -266,7 +266,8 @@ class MessageEvent:
     @property
     def event_key(self) -> str:
         """The dedupe key: a content hash of what SES said, independent of the SNS/SQS
-        envelope, so the same SES event delivered twice has the same key."""
+        envelope, so the same SES event delivered twice has the same key. The status we read
+        from it is part of the key, so two events can share a key only if they agree on it."""
         canonical = json.dumps(
             {
                 "message": self.ses_message_id,
@@ -274,6 +275,7 @@ class MessageEvent:
                 "recipient": self.recipient,
                 "at": self.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
                 "details": self.details,
+                "status": self.status.value if self.status else None,
             },
             sort_keys=True,
             separators=(",", ":"),
