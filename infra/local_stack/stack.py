@@ -21,7 +21,7 @@ from local_stack.provision import Provisioned, Provisioner
 from local_stack.schedules import Clock, Scheduler, rate_schedules
 from local_stack.ses_simulator import Engagement, SesSimulator
 from local_stack.template import ACCOUNT_ID, API_ID, Resolver, Template
-from local_stack.workers import FunctionPool, FunctionSpec, InvocationResult, LogSink
+from local_stack.workers import FunctionPool, FunctionSpec, InvocationResult, LogSink, stop_pools
 
 log = logging.getLogger(__name__)
 
@@ -310,8 +310,7 @@ class LocalStack:
             self.gateway.stop()
         for poller in self._pollers:
             poller.join()
-        for pool in self.pools.values():
-            pool.stop()
+        stop_pools(list(self.pools.values()))
         if self.simulator is not None:
             self.simulator.stop()
         if self.moto is not None:
