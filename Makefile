@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pytest-xdist processes for `make test` (each test module stays on one): one per core.
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint typecheck unit package bench clean browser
 
@@ -29,7 +31,7 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 test: lint typecheck browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 package: $(STAMP)
 	$(BIN)/python infra/package.py --out build/package

@@ -11,6 +11,11 @@ import pytest
 from tests.integration.helpers import merchant_event
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_tables(empty_tables: None) -> None:
+    """Each module of handler tests starts from empty tables (see ``empty_tables``)."""
+
+
 @pytest.fixture()
 def api(load_handler: Callable[[str], ModuleType], lambda_context: Any) -> Callable[..., dict[str, Any]]:
     module = load_handler("MerchantApiFunction")
