@@ -5,12 +5,14 @@ function. Workers are forked from a fork server (a fresh interpreter, not the pa
 state leaks from the stack) that has already imported the libraries every function imports
 (boto3, botocore, pydantic, Powertools); nothing of a function's own is preloaded. A cold
 start then imports only the function's own modules: a claim worker got ready in 1.8 s instead
-of 3.5 s on a loaded 2-core machine, which adds up when a stack boots ten functions. It imports the handler as the
-Lambda Python runtime does (CodeUri first on ``sys.path``, ``module.attribute``), then serves
-invocations one at a time over a pipe. A pool per function starts one worker at boot and adds
-workers on demand up to ``max_concurrency``; an invocation that exceeds the function's Timeout
-kills its worker and reports Lambda's timeout error. Workers' stdout/stderr are forwarded,
-line by line and prefixed with the function name, to the terminal and optionally a log file.
+of 3.5 s on a loaded 2-core machine, which adds up when a stack boots ten functions.
+
+A worker imports the handler as the Lambda Python runtime does (CodeUri first on ``sys.path``,
+``module.attribute``), then serves invocations one at a time over a pipe. A pool per function
+starts one worker at boot and adds workers on demand up to ``max_concurrency``; an invocation
+that exceeds the function's Timeout kills its worker and reports Lambda's timeout error.
+Workers' stdout/stderr are forwarded, line by line and prefixed with the function name, to the
+terminal and optionally a log file.
 
 This module is imported by every worker, so it keeps its imports light (no boto3).
 """
