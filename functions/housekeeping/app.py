@@ -5,7 +5,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
+from couponflow.services.coupon_links import LinkSigner
 from couponflow.services.housekeeping import Task, run_all
 from couponflow.services.housekeeping.expire_offers import ExpireOffers
 from couponflow.services.housekeeping.finish_sends import FinishSends
@@ -25,6 +27,7 @@ tasks: dict[str, Task] = {
         table,
         completion.report_bucket,
         completion.sender_address,
+        LinkSigner(secrets.secret_string(completion.link_secret_arn), str(completion.public_base_url)),
         timedelta(minutes=completion.send_grace_minutes),
     ),
     "pool_alerts": PoolAlerts(table, settings.sender_address, settings.configuration_set_name),

@@ -264,9 +264,7 @@ def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_se
     stored = sends.get(table, m, send["send_id"])
     assert (stored["chunks_done"], stored["count_processed"]) == (3, 60)
 
-    finish = FinishSends(
-        table, stack.physical["SendReportBucket"], "coupons@example.com", timedelta(minutes=30)
-    )
+    finish: FinishSends = load_handler("HousekeepingFunction").tasks["finish_sends"]
     assert not finish.finish(m, send["send_id"], datetime.now(UTC))  # emails still await SES's verdict
     assert finish.finish(m, send["send_id"], datetime.now(UTC) + timedelta(hours=1))
     done = sends.get(table, m, send["send_id"])

@@ -30,6 +30,7 @@ class ClaimSettings(TableSettings):
     integration_queue_url: str | None = Field(alias="INTEGRATION_QUEUE_URL", default=None)
     provider_lookup_ttl_seconds: float = Field(alias="PROVIDER_LOOKUP_TTL_SECONDS", default=60, ge=0)
     link_secret_arn: str = Field(alias="LINK_SECRET_ARN", min_length=1)  # signs coupon/unsubscribe links
+    report_bucket: str = Field(alias="REPORT_BUCKET", min_length=3)  # failure reports behind report links
 
 
 class MerchantApiSettings(TableSettings):
@@ -106,3 +107,5 @@ class SendCompletionSettings(_EnvSettings):
     report_bucket: str = Field(alias="REPORT_BUCKET", min_length=3)
     sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)
     send_grace_minutes: int = Field(alias="SEND_GRACE_MINUTES", default=30, ge=1)
+    link_secret_arn: str = Field(alias="LINK_SECRET_ARN", min_length=1)  # signs the report link
+    public_base_url: HttpUrl = Field(alias="PUBLIC_BASE_URL")  # where the report link points

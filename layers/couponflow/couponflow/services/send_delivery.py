@@ -35,9 +35,10 @@ from couponflow.domain.campaign import Campaign
 from couponflow.domain.claim_status import ClaimStatus
 from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.send_message import sms_text, values_for
-from couponflow.domain.send_schedule import SendFailure, SendStatus, coupon_problem
+from couponflow.domain.send_schedule import CouponCheck, SendStatus
 from couponflow.errors import NotFoundError, PermanentSendError
 from couponflow.services import audience as audience_service
+from couponflow.services import coupon_check
 from couponflow.services.notifications import Notice, notify_merchant
 from couponflow.store import audience, campaigns, claims, keys, messages, sends
 
@@ -141,10 +142,10 @@ class SendStarter:
             if campaign is not None
             else 0
         )
-        problem = coupon_problem(campaign, now=now, recipients=len(eligible), codes_available=available)
+        problem = coupon_check.check(self.table, campaign, eligible, at=now, codes_available=available)
         if problem is not None:
             self._fail(send, problem, stamp, eligible=len(eligible), available=available)
-            return str(problem)
+            return str(problem.failure)
         self.table.batch_put(
             [
                 {
@@ -188,8 +189,12 @@ class SendStarter:
         sends.set_fields(self.table, merchant_id, send_id, {"fanned_out_at": stamp})
         return "started"
 
-    def _fail(self, send: Item, problem: SendFailure, stamp: str, *, eligible: int, available: int) -> None:
+    def _fail(self, send: Item, problem: CouponCheck, stamp: str, *, eligible: int, available: int) -> None:
         m, s = send["merchant_id"], send["send_id"]
+        shown = coupon_check.as_warning(problem)
+        fields = {"reason": shown["reason"], "reason_detail": shown["message"]}
+        if "condition" in shown:
+            fields["condition"] = shown["condition"]
         sends.move(
             self.table,
             m,
@@ -197,19 +202,19 @@ class SendStarter:
             frm=SendStatus.SENDING,
             to=SendStatus.FAILED,
             at=stamp,
-            fields={"reason": str(problem), "eligible": eligible, "codes_available": available},
+            fields={**fields, "eligible": eligible, "codes_available": available},
         )
         sends.release_segment(self.table, m, send["segment_id"], s)
+        why = f"{problem.failure} ({problem.condition})" if problem.condition else str(problem.failure)
         text = (
-            f"Your send {s} to segment {send['segment_id']} did not go out: {problem}.\n"
+            f"Your send {s} to segment {send['segment_id']} did not go out: {why}.\n"
+            f"Why: {problem.message}.\n"
             f"Recipients: {eligible}; codes available: {available}.\n"
         )
         notify_quietly(
             self.table,
             m,
-            Notice(
-                "send_failed", f"Send {s} failed: {problem}", text, {"send_id": s, "reason": str(problem)}
-            ),
+            Notice("send_failed", f"Send {s} failed: {why}", text, {"send_id": s, **shown}),
             self.sender,
         )
 
