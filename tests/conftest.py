@@ -90,6 +90,7 @@ def load_handler(
             "SendStarterFunction": "send_starter",
             "SendFanoutFunction": "send_fanout",
             "ProviderSyncFunction": "provider_sync",
+            "SmsReceiptsFunction": "sms_receipts",
         }[logical_id]
         module = importlib.import_module(f"functions.{folder}.app")
         return importlib.reload(module)

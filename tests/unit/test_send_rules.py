@@ -227,6 +227,18 @@ def test_bounced_or_dropped_email_fails_the_recipient_unless_a_text_reached_them
     assert outcome(sent, MessageStatus.DROPPED).reason == "dropped"
     assert outcome(sent, MessageStatus.DELIVERED).reason is None
     assert outcome({**sent, "sms_message_id": "sms-1"}, MessageStatus.BOUNCED).reason is None
+    texted = {**sent, "sms_message_id": "msg_sms"}
+    assert outcome(texted, MessageStatus.BOUNCED, MessageStatus.DELIVERED).reason is None
+    assert outcome(texted, MessageStatus.BOUNCED, MessageStatus.FAILED).reason == "bounced"
+    assert outcome({**texted, "sms_error": "opted out"}, MessageStatus.DROPPED).reason == "dropped"
+
+
+def test_a_text_only_recipient_fails_with_sms_failed_when_sns_refused_or_the_receipt_failed() -> None:
+    texted = {"customer_id": "t", "outcome": "sent", "phone": "+14155550100", "sms_message_id": "msg_t"}
+    assert outcome(texted, None, MessageStatus.SENT).reason is None
+    assert outcome(texted, None, MessageStatus.DELIVERED).reason is None
+    assert outcome(texted, None, MessageStatus.FAILED).reason == "sms_failed"
+    assert outcome({**texted, "sms_error": "invalid number"}, None, None).reason == "sms_failed"
     assert (
         outcome({"customer_id": "b", "outcome": "failed", "reason": "unsubscribed"}, None).reason
         == "unsubscribed"

@@ -63,6 +63,11 @@ class SesEventsSettings(TableSettings):
     soft_bounce_window_days: int = Field(alias="SOFT_BOUNCE_WINDOW_DAYS", default=7, ge=1)
 
 
+class SmsReceiptsSettings(TableSettings):
+    events_table_name: str = Field(alias="EVENTS_TABLE_NAME", min_length=3)
+    message_event_retention_days: int = Field(alias="MESSAGE_EVENT_RETENTION_DAYS", default=180, ge=1)
+
+
 class CodeImportSettings(TableSettings):
     bucket: str = Field(alias="CODE_IMPORT_BUCKET", min_length=3)
     queue_url: str = Field(alias="CODE_IMPORT_QUEUE_URL", min_length=1)

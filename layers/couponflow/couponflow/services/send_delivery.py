@@ -52,6 +52,11 @@ def message_id_for(send_id: str, customer_id: str) -> str:
     return "msg_" + hashlib.sha256(f"{send_id}\x00{customer_id}".encode()).hexdigest()[:26]
 
 
+def sms_message_id_for(send_id: str, customer_id: str) -> str:
+    """The text message of a customer in a send (a message of its own beside the email)."""
+    return "msg_" + hashlib.sha256(f"{send_id}\x00{customer_id}\x00sms".encode()).hexdigest()[:26]
+
+
 class StartSend(BaseModel):
     """The input a send's schedule fires with."""
 
@@ -303,6 +308,9 @@ class SendFanout:
         return "sent"
 
     def _text(self, send: Item, campaign: Campaign, r: Recipient, code: str, message_id: str) -> None:
+        """Text the coupon; the SMS is a message of its own (channel ``sms``) in the customer's
+        messages: ``sent`` with SNS's id when SNS took it, ``failed`` with the reason when SNS
+        refused it. Delivery receipts (``services/sms_receipts.py``) move it on from there."""
         m, s = send["merchant_id"], send["send_id"]
         values = values_for(
             r.model_dump(),
@@ -312,9 +320,41 @@ class SendFanout:
             send_id=s,
             medium="sms",
         )
+        stamp = datetime.now(UTC).isoformat()
+        sms_id = sms_message_id_for(s, r.customer_id)
+        key = keys.message(m, r.customer_id, sms_id)
+        messages.put_sms(
+            self.table,
+            {
+                **key,
+                "merchant_id": m,
+                "customer_id": r.customer_id,
+                "campaign_id": campaign.campaign_id,
+                "send_id": s,
+                "message_id": sms_id,
+                "recipient": r.phone,
+                "code": code,
+                "created_at": stamp,
+            },
+        )
+        sends.update_recipient(self.table, m, s, r.customer_id, {"sms_message_id": sms_id})
         try:
-            sms_id = sns.send_sms(r.phone or "", sms_text(send["sms_text"], values))
+            sns_id = sns.send_sms(r.phone or "", sms_text(send["sms_text"], values))
         except PermanentSendError as error:
+            messages.raise_status(
+                self.table,
+                key,
+                MessageStatus.FAILED,
+                at=stamp,
+                details={"reason": "sns_refused", "error": str(error)},
+            )
             sends.update_recipient(self.table, m, s, r.customer_id, {"sms_error": str(error)})
             return
-        sends.update_recipient(self.table, m, s, r.customer_id, {"sms_message_id": sms_id})
+        messages.raise_status(
+            self.table,
+            key,
+            MessageStatus.SENT,
+            at=stamp,
+            extra={"sns_message_id": sns_id, "sent_at": stamp, **keys.sms_message_index(sns_id)},
+        )
+        sends.update_recipient(self.table, m, s, r.customer_id, {"sns_message_id": sns_id})

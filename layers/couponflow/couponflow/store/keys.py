@@ -185,6 +185,11 @@ def ses_message_index(ses_message_id: str) -> dict[str, str]:
     return {"gsi1pk": f"SESMESSAGE#{ses_message_id}", "gsi1sk": "MESSAGE"}
 
 
+def sms_message_index(sns_message_id: str) -> dict[str, str]:
+    """gsi1 of an SMS message once SNS accepted it: its delivery receipt names SNS's message id."""
+    return {"gsi1pk": f"SMSMESSAGE#{sns_message_id}", "gsi1sk": "MESSAGE"}
+
+
 def suppression(merchant_id: str, email: str) -> dict[str, str]:
     return {"pk": f"M#{merchant_id}#SUPPRESSION", "sk": f"EMAIL#{email}"}
 

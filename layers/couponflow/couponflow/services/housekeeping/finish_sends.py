@@ -69,7 +69,13 @@ class FinishSends:
                 status = MessageStatus((item or {}).get("status", MessageStatus.QUEUED))
                 if status in IN_FLIGHT and not late:
                     return False
-            outcomes.append(outcome(recipient, status))
+            sms = None
+            if recipient.get("sms_message_id"):  # not waited for: receipts may never come
+                texted = messages.get(
+                    self.table, merchant_id, recipient["customer_id"], recipient["sms_message_id"]
+                )
+                sms = (texted or {}).get("status")
+            outcomes.append(outcome(recipient, status, sms))
         summary = counts(outcomes)
         stamp = now.isoformat()
         fields: dict[str, Any] = {
