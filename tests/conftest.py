@@ -57,7 +57,10 @@ def stack(moto_endpoint: str) -> Any:
     """Every table, queue, topic, subscription and configuration set of template.yaml, in moto."""
     from local_stack.provision import provision_template
 
-    return provision_template(ROOT / "template.yaml", moto_endpoint, REGION)
+    # As the local stack does: the fake email providers of the tests listen on http://127.0.0.1.
+    return provision_template(
+        ROOT / "template.yaml", moto_endpoint, REGION, {"AllowPrivateProviderHosts": "true"}
+    )
 
 
 @pytest.fixture(scope="session")

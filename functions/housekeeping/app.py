@@ -11,6 +11,7 @@ from couponflow.services.coupon_links import LinkSigner
 from couponflow.services.housekeeping import Task, run_all
 from couponflow.services.housekeeping.expire_offers import ExpireOffers
 from couponflow.services.housekeeping.finish_sends import FinishSends
+from couponflow.services.housekeeping.pending_syncs import RequeuePendingSyncs
 from couponflow.services.housekeeping.pool_alerts import PoolAlerts
 from couponflow.services.housekeeping.requeue_outbox import RequeueOutbox
 from couponflow.services.housekeeping.stale_messages import FlagStaleMessages
@@ -29,6 +30,12 @@ tasks: dict[str, Task] = {
         completion.sender_address,
         LinkSigner(secrets.secret_string(completion.link_secret_arn), str(completion.public_base_url)),
         timedelta(minutes=completion.send_grace_minutes),
+    ),
+    "pending_syncs": RequeuePendingSyncs(
+        table,
+        settings.integration_queue_url,
+        timedelta(minutes=settings.pending_sync_minutes),
+        settings.pending_sync_max_requeues,
     ),
     "pool_alerts": PoolAlerts(table, settings.sender_address, settings.configuration_set_name),
     "requeue_outbox": RequeueOutbox(
