@@ -55,25 +55,17 @@ def _sms_message(api: Callable[..., dict[str, Any]], m: str, customer_id: str) -
     return dict(texts[0])
 
 
-def test_texts_are_messages_sent_or_failed_and_receipts_move_them_by_precedence_idempotently(
-    stack: Any,
-    table: Table,
-    merchant: tuple[str, str],
-    api: Callable[..., dict[str, Any]],
-    load_handler: Callable[[str], ModuleType],
-    lambda_context: Any,
-) -> None:
-    m = merchant[0]
+def _sms_send(
+    stack: Any, table: Table, m: str, load_handler: Callable[[str], ModuleType], lambda_context: Any
+) -> tuple[str, dict[str, Any], dict[str, str], dict[str, Any]]:
+    """An SMS send to the three PHONES, started: (send id, its one chunk, ids by name, campaign)."""
     starter = load_handler("SendStarterFunction")
-    fanout = load_handler("SendFanoutFunction")
-    receipts = load_handler("SmsReceiptsFunction")
-    housekeeping = load_handler("HousekeepingFunction")
     load_handler("MerchantApiFunction")
     drain_queue(stack.physical["SendFanoutQueue"])
     recent = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     people = [CustomerIn(phone=p, first_name=n, last_interaction_at=recent) for n, p in PHONES.items()]
     audience.import_customers(table, m, people)
-    ids = {p.first_name: audience.id_for(m, p) for p in people}
+    ids = {str(p.first_name): audience.id_for(m, p) for p in people}
     segment = audience.create_segment(table, m, SegmentIn(name="Texters"))["segment_id"]
     audience.change_members(table, m, segment, list(ids.values()), add=True)
     campaign = campaigns.create_campaign(
@@ -91,11 +83,27 @@ def test_texts_are_messages_sent_or_failed_and_receipts_move_them_by_precedence_
             }
         ),
     )
-    send_id = send["send_id"]
+    send_id = str(send["send_id"])
     assert (
         starter.lambda_handler({"merchant_id": m, "send_id": send_id}, lambda_context)["outcome"] == "started"
     )
     [chunk] = [c for c in drain_queue(stack.physical["SendFanoutQueue"]) if c["send_id"] == send_id]
+    return send_id, chunk, ids, campaign
+
+
+def test_texts_are_messages_sent_or_failed_and_receipts_move_them_by_precedence_idempotently(
+    stack: Any,
+    table: Table,
+    merchant: tuple[str, str],
+    api: Callable[..., dict[str, Any]],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+) -> None:
+    m = merchant[0]
+    fanout = load_handler("SendFanoutFunction")
+    receipts = load_handler("SmsReceiptsFunction")
+    housekeeping = load_handler("HousekeepingFunction")
+    send_id, chunk, ids, campaign = _sms_send(stack, table, m, load_handler, lambda_context)
     for recipient in chunk["recipients"]:  # SNS will refuse b's number
         if recipient["customer_id"] == ids["b"]:
             recipient["phone"] = REFUSED
@@ -165,3 +173,36 @@ def test_a_receipt_for_a_text_we_did_not_send_is_an_orphan_and_a_bad_line_fails_
         receipts.lambda_handler(mixed, lambda_context)
     with pytest.raises(BadDeliveryLog, match="not a CloudWatch Logs subscription payload"):
         receipts.lambda_handler({"awslogs": {"data": "bm90IGd6aXA="}}, lambda_context)
+
+
+def test_a_text_sns_could_not_take_now_is_failed_not_left_queued_and_the_chunk_is_retried(
+    stack: Any,
+    table: Table,
+    merchant: tuple[str, str],
+    api: Callable[..., dict[str, Any]],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+    from couponflow.adapters import sns
+    from couponflow.errors import RetryableError
+
+    m = merchant[0]
+    fanout = load_handler("SendFanoutFunction")
+    _, chunk, ids, _ = _sms_send(stack, table, m, load_handler, lambda_context)
+    real = sns.send_sms
+
+    def throttled_for_a(phone: str, text: str, **kw: Any) -> str:
+        if phone == PHONES["a"]:
+            raise RetryableError("SNS Throttling: rate exceeded")
+        return real(phone, text, **kw)
+
+    monkeypatch.setattr(sns, "send_sms", throttled_for_a)
+    event = sqs_event([json.dumps(chunk)])
+    with pytest.raises(BatchProcessingError):  # the chunk's only record failed: retried by the queue
+        fanout.lambda_handler(event, lambda_context)
+    assert fanout.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+    a = _sms_message(api, m, ids["a"])
+    assert (a["status"], a["status_details"]["reason"]) == ("failed", "sns_unavailable")
+    assert [_sms_message(api, m, ids[n])["status"] for n in "bc"] == ["sent", "sent"]

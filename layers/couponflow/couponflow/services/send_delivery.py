@@ -36,7 +36,7 @@ from couponflow.domain.claim_status import ClaimStatus
 from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.send_message import sms_text, values_for
 from couponflow.domain.send_schedule import CouponCheck, SendStatus
-from couponflow.errors import NotFoundError, PermanentSendError
+from couponflow.errors import NotFoundError, PermanentSendError, RetryableError
 from couponflow.services import audience as audience_service
 from couponflow.services import coupon_check
 from couponflow.services.notifications import Notice, notify_merchant
@@ -350,6 +350,18 @@ class SendFanout:
             )
             sends.update_recipient(self.table, m, s, r.customer_id, {"sms_error": str(error)})
             return
+        except RetryableError as error:
+            # The chunk is retried for the recipients after this one, but this recipient is on
+            # record already and is never texted twice: say so instead of leaving it queued.
+            messages.raise_status(
+                self.table,
+                key,
+                MessageStatus.FAILED,
+                at=stamp,
+                details={"reason": "sns_unavailable", "error": str(error)},
+            )
+            sends.update_recipient(self.table, m, s, r.customer_id, {"sms_error": str(error)})
+            raise
         messages.raise_status(
             self.table,
             key,
