@@ -55,7 +55,10 @@ def stack(moto_endpoint: str) -> Any:
     """Every table, queue, topic, subscription and configuration set of template.yaml, in moto."""
     from local_stack.provision import provision_template
 
-    return provision_template(ROOT / "template.yaml", moto_endpoint, REGION)
+    # As the local stack does: the fake email providers of the tests listen on http://127.0.0.1.
+    return provision_template(
+        ROOT / "template.yaml", moto_endpoint, REGION, {"AllowPrivateProviderHosts": "true"}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +109,7 @@ def load_handler(
             "SendStarterFunction": "send_starter",
             "SendFanoutFunction": "send_fanout",
             "ProviderSyncFunction": "provider_sync",
+            "SmsReceiptsFunction": "sms_receipts",
         }[logical_id]
         module = importlib.import_module(f"functions.{folder}.app")
         return importlib.reload(module)

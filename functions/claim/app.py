@@ -7,12 +7,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
-from couponflow.api import public_claims, public_links, public_page_views
+from couponflow.api import public_claims, public_links, public_page_views, public_reports
 from couponflow.http import resolver, too_large
 from couponflow.services.claim_idempotency import ClaimIdempotency
 from couponflow.services.claims import ClaimService
 from couponflow.services.coupon_links import CouponLinks
 from couponflow.services.email_provider import ProviderDirectory
+from couponflow.services.send_reports import SendReports
 from couponflow.settings import ClaimSettings
 
 MAX_BODY_BYTES = 16 * 1024
@@ -33,6 +34,7 @@ idempotency = ClaimIdempotency(settings.idempotency_table_name)
 app.include_router(public_claims.build(claim_service, link_secret, idempotency))
 app.include_router(public_links.build(CouponLinks(table, link_secret)))
 app.include_router(public_page_views.build(table))
+app.include_router(public_reports.build(SendReports(table, link_secret, settings.report_bucket)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

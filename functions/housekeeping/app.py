@@ -5,10 +5,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
+from couponflow.services.coupon_links import LinkSigner
 from couponflow.services.housekeeping import Task, run_all
 from couponflow.services.housekeeping.expire_offers import ExpireOffers
 from couponflow.services.housekeeping.finish_sends import FinishSends
+from couponflow.services.housekeeping.pending_syncs import RequeuePendingSyncs
 from couponflow.services.housekeeping.pool_alerts import PoolAlerts
 from couponflow.services.housekeeping.requeue_outbox import RequeueOutbox
 from couponflow.services.housekeeping.stale_messages import FlagStaleMessages
@@ -25,7 +28,14 @@ tasks: dict[str, Task] = {
         table,
         completion.report_bucket,
         completion.sender_address,
+        LinkSigner(secrets.secret_string(completion.link_secret_arn), str(completion.public_base_url)),
         timedelta(minutes=completion.send_grace_minutes),
+    ),
+    "pending_syncs": RequeuePendingSyncs(
+        table,
+        settings.integration_queue_url,
+        timedelta(minutes=settings.pending_sync_minutes),
+        settings.pending_sync_max_requeues,
     ),
     "pool_alerts": PoolAlerts(table, settings.sender_address, settings.configuration_set_name),
     "requeue_outbox": RequeueOutbox(

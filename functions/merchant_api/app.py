@@ -44,7 +44,11 @@ app.include_router(merchant_customers.build(table, events_table))
 app.include_router(merchant_suppressions.build(table))
 app.include_router(merchant_settings.build(table))
 app.include_router(merchant_redemptions.build(Redemptions(table)))
-app.include_router(merchant_integrations.build(table, settings.secret_name_prefix))
+app.include_router(
+    merchant_integrations.build(
+        table, settings.secret_name_prefix, allow_private_hosts=settings.allow_private_provider_hosts
+    )
+)
 app.include_router(merchant_customer_admin.build(table))
 app.include_router(merchant_segments.build(table))
 app.include_router(merchant_sends.build(scheduler_from(table, SendScheduleSettings.from_env())))

@@ -15,7 +15,11 @@ settings = ProviderSyncSettings.from_env()
 logger = Logger()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
-provider_sync = ProviderSync(table=Table(settings.table_name), max_attempts=settings.max_attempts)
+provider_sync = ProviderSync(
+    table=Table(settings.table_name),
+    max_attempts=settings.max_attempts,
+    allow_private_hosts=settings.allow_private_provider_hosts,
+)
 
 
 @tracer.capture_method

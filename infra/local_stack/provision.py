@@ -360,7 +360,11 @@ class Provisioner:
         ses.verify_email_identity(EmailAddress=str(sender))
 
 
-def provision_template(template_path: str | Path, endpoint_url: str, region: str) -> Provisioned:
-    """Everything ``template_path`` declares, created in the moto at ``endpoint_url`` (default parameters)."""
+def provision_template(
+    template_path: str | Path, endpoint_url: str, region: str, parameters: dict[str, str] | None = None
+) -> Provisioned:
+    """Everything ``template_path`` declares, created in the moto at ``endpoint_url`` (default
+    parameters, unless ``parameters`` overrides some)."""
     template = Template.load(template_path)
-    return Provisioner(template, Resolver(template=template, region=region), endpoint_url, region).provision()
+    resolver = Resolver(template=template, region=region, parameter_overrides=dict(parameters or {}))
+    return Provisioner(template, resolver, endpoint_url, region).provision()

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_STACK_NAME = "couponflow-local"
 MERCHANT_TABLE = "CouponflowTable"
+# Template parameters the local stack sets (when the template declares them) unless overridden:
+# the fake email providers of tests and demos listen on http://127.0.0.1.
+LOCAL_PARAMETERS = {"AllowPrivateProviderHosts": "true"}
 
 
 class LocalStack:
@@ -133,13 +136,15 @@ class LocalStack:
         self.moto.start()
         self.gateway = Gateway(self.api_port, self.region)
         template = Template.load(self.template_path)
+        parameters = {k: v for k, v in LOCAL_PARAMETERS.items() if k in template.parameters}
+        parameters.update(self.parameters)
         execute_api = re.compile(
             r"https://" + re.escape(API_ID) + r"\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?"
         )
         base_url = self.gateway.base_url
         resolver = Resolver(
             template,
-            parameter_overrides=self.parameters,
+            parameter_overrides=parameters,
             region=self.region,
             account_id=ACCOUNT_ID,
             stack_name=self.stack_name,

@@ -116,6 +116,23 @@ def suppress_by_hard_bounce(http: Call, stack: LocalStack, emails: list[str]) ->
     wait_until(all_suppressed, "the hard bounces suppressing their addresses", 30)
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def follow_once(url: str) -> tuple[int, str]:
+    """GET ``url`` without following a redirect: (status, Location) for a 3xx, else (status, body)."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(url, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:
+            return error.code, str(error.headers["Location"])
+        return error.code, error.read().decode()
+
+
 def merchant_emails(subject_part: str) -> list[Any]:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
@@ -250,8 +267,23 @@ def test_scheduled_sends_fire_fan_out_and_finish_with_counts_report_and_merchant
         {"no_phone": 3},
     )
 
-    with urllib.request.urlopen(done["report_url"], timeout=30) as response:
+    # The report link is ours (signed, 7 days): over the local gateway it answers 302 to a
+    # short-lived presigned URL of the CSV in moto's S3, which downloads it.
+    assert done["report_url"].startswith(stack.api_url + "/public/reports/")
+    status, location = follow_once(done["report_url"])
+    assert status == 302 and location.startswith(stack.moto_url + "/"), (status, location)
+    assert "X-Amz-Expires=300" in location
+    # Each text is a message of its own on the customers tab, sent with SNS's message id.
+    texts = [m for m in ok(http("GET", "/customers/sms0@example.com"))["messages"] if m["channel"] == "sms"]
+    assert [(t["status"], t["recipient"], bool(t["sns_message_id"])) for t in texts] == [
+        ("sent", "+14155550000", True)
+    ]
+    with urllib.request.urlopen(location, timeout=30) as response:
         rows = list(csv.DictReader(io.StringIO(response.read().decode())))
+    token = done["report_url"].rsplit("/", 1)[1]
+    forged = done["report_url"].replace(token, token[:-3] + ("AAA" if token[-3:] != "AAA" else "BBB"))
+    status, body = follow_once(forged)
+    assert status == 403 and json.loads(body)["field"] == "token"
     expected = (
         {e: "bounced" for e in bounced}
         | {e: "dropped" for e in dropped}

@@ -532,7 +532,7 @@ def test_the_claim_paths_provider_lookup_is_remembered_for_its_ttl_then_asked_ag
     assert directory.connected(merchant_id) is False
 
     request = EmailProviderIn(type="mailchimp", api_key=API_KEY, base_url=mailchimp.url, list_id=LIST_ID)
-    email_provider.connect(table, "couponflow-test", merchant_id, request)
+    email_provider.connect(table, "couponflow-test", merchant_id, request, allow_private_hosts=True)
     now[0] = 59.0
     assert directory.connected(merchant_id) is False  # remembered "no" within the TTL
     now[0] = 60.0
@@ -575,3 +575,155 @@ def test_a_sync_job_lost_at_queueing_is_queued_again_by_the_customers_retry(
     assert len(jobs) == 1
     assert run_sync(handlers, lambda_context, jobs) == {"batchItemFailures": []}
     assert claim_item(stack, merchant_id, email, campaign_id)["integration_status"] == "received"
+
+
+# ----------------------------------------------------------------------------------------------
+# Hardening: merchant-set URLs may not reach internal hosts; no claim stays pending forever
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def strict_api(
+    load_handler: Callable[[str], ModuleType], monkeypatch: pytest.MonkeyPatch, lambda_context: Any
+) -> Callable[..., dict[str, Any]]:
+    """The merchant API cold-started as deployed to AWS: AllowPrivateProviderHosts=false."""
+    module = load_handler("MerchantApiFunction")
+    monkeypatch.setenv("ALLOW_PRIVATE_PROVIDER_HOSTS", "false")
+    import importlib
+
+    module = importlib.reload(module)
+
+    def call(merchant_id: str, body: Any) -> dict[str, Any]:
+        event = merchant_event(merchant_id, "PUT", RESOURCE, RESOURCE, body)
+        response: dict[str, Any] = module.lambda_handler(event, lambda_context)
+        return response
+
+    return call
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "why"),
+    [
+        ("base_url", "http://api.example.com/3.0", "must use https"),
+        ("base_url", "https://127.0.0.1:8443", "loopback"),
+        ("base_url", "https://localhost/3.0", "loopback"),
+        ("base_url", "https://169.254.169.254/latest/meta-data", "instance metadata"),
+        ("base_url", "https://10.1.2.3", "private"),
+        ("base_url", "https://[::ffff:192.168.0.7]/", "private"),
+        ("url", "https://172.16.0.9/hooks", "private"),
+        ("url", "https://[fe80::1]/hooks", "link-local"),
+    ],
+)
+def test_a_provider_url_to_an_internal_host_or_without_https_is_400_naming_the_field(
+    merchant, strict_api, field, url, why
+):
+    body = (
+        {"type": "mailchimp", "api_key": API_KEY, "list_id": LIST_ID, "base_url": url}
+        if field == "base_url"
+        else {"type": "webhook", "url": url, "secret": WEBHOOK_SECRET}
+    )
+    response = strict_api(merchant[0], body)
+    assert response["statusCode"] == 400, response["body"]
+    assert body_of(response)["field"] == field and why in body_of(response)["message"]
+
+
+def test_a_public_https_provider_url_is_accepted_when_private_hosts_are_not_allowed(merchant, strict_api):
+    body = {"type": "mailchimp", "api_key": API_KEY, "list_id": LIST_ID, "base_url": "https://8.8.8.8/3.0"}
+    response = strict_api(merchant[0], body)
+    assert response["statusCode"] == 200, response["body"]
+    assert body_of(response)["base_url"] == "https://8.8.8.8/3.0"
+
+
+def test_a_sync_to_a_stored_url_that_now_is_internal_fails_as_provider_error_without_calling_it(
+    stack, merchant, api, claim, campaign_of, mailchimp
+):
+    from couponflow.adapters.dynamodb import Table
+    from couponflow.services.provider_sync import ProviderSync, SyncJob
+
+    merchant_id = merchant[0]
+    connect_mailchimp(api, merchant_id, mailchimp)  # allowed: the test stack allows private hosts
+    campaign_id = campaign_of(merchant_id, 2)
+    drain_integration_queue(stack)
+    email = "inward@example.com"
+    assert claim(merchant_id, campaign_id, {"email": email, "marketing_consent": True})["statusCode"] == 201
+    [job] = [SyncJob.model_validate_json(j) for j in drain_integration_queue(stack)]
+
+    strict = ProviderSync(Table(stack.physical["CouponflowTable"]), allow_private_hosts=False)
+    assert strict.sync(job).startswith("failed provider_error")
+    item = claim_item(stack, merchant_id, email, campaign_id)
+    assert (item["integration_status"], item["integration_reason"]) == ("failed", "provider_error")
+    assert (
+        item["integration_detail"] == "provider URL refused: must use https"
+    )  # the fake is http://127.0.0.1
+    assert mailchimp.writes() == [] and mailchimp.member(LIST_ID, email) is None
+
+
+def _pending_sweep(load_handler: Callable[[str], ModuleType]) -> Any:
+    return load_handler("HousekeepingFunction").tasks["pending_syncs"]
+
+
+def _watch(stack: Any, merchant_id: str, email: str, campaign_id: str) -> dict[str, Any] | None:
+    from couponflow.adapters.dynamodb import Table
+    from couponflow.ids import customer_id
+    from couponflow.store import keys
+
+    table = Table(stack.physical["CouponflowTable"])
+    return table.get(keys.sync_watch(merchant_id, customer_id(merchant_id, email), campaign_id))
+
+
+def test_a_sync_whose_job_was_lost_is_requeued_after_the_wait_and_settles_normally(
+    stack, merchant, api, claim, campaign_of, mailchimp, handlers, lambda_context, load_handler
+):
+    from datetime import UTC, datetime, timedelta
+
+    merchant_id = merchant[0]
+    connect_mailchimp(api, merchant_id, mailchimp, double_opt_in=False)
+    campaign_id = campaign_of(merchant_id, 2)
+    drain_integration_queue(stack)
+    email = "lost-job@example.com"
+    assert claim(merchant_id, campaign_id, {"email": email, "marketing_consent": True})["statusCode"] == 201
+    drain_integration_queue(stack)  # the job is lost
+    assert _watch(stack, merchant_id, email, campaign_id) is not None
+
+    sweep = _pending_sweep(load_handler)
+    now = datetime.now(UTC)
+    sweep(now + timedelta(minutes=5))  # not yet: within the 15 minutes
+    assert drain_integration_queue(stack) == []
+    sweep(now + timedelta(minutes=16))
+    jobs = [j for j in drain_integration_queue(stack) if json.loads(j)["merchant_id"] == merchant_id]
+    assert [json.loads(j)["campaign_id"] for j in jobs] == [campaign_id]
+    sweep(now + timedelta(minutes=20))  # waits again from the re-queue
+    assert [j for j in drain_integration_queue(stack) if json.loads(j)["merchant_id"] == merchant_id] == []
+
+    assert run_sync(handlers, lambda_context, jobs) == {"batchItemFailures": []}
+    assert claim_item(stack, merchant_id, email, campaign_id)["integration_status"] == "received"
+    assert _watch(stack, merchant_id, email, campaign_id) is None  # settled: no longer watched
+    sweep(now + timedelta(hours=2))
+    assert [j for j in drain_integration_queue(stack) if json.loads(j)["merchant_id"] == merchant_id] == []
+
+
+def test_a_sync_still_pending_after_the_last_requeue_is_marked_failed_provider_error(
+    stack, merchant, api, claim, campaign_of, mailchimp, load_handler
+):
+    from datetime import UTC, datetime, timedelta
+
+    merchant_id = merchant[0]
+    connect_mailchimp(api, merchant_id, mailchimp)
+    campaign_id = campaign_of(merchant_id, 2)
+    email = "never-synced@example.com"
+    assert claim(merchant_id, campaign_id, {"email": email, "marketing_consent": True})["statusCode"] == 201
+    sweep = _pending_sweep(load_handler)
+    now = datetime.now(UTC)
+    requeues = 0
+    for step in range(1, 6):  # every job is lost again; re-queued 3 times, then given up
+        drain_integration_queue(stack)
+        sweep(now + timedelta(minutes=16 * step))
+        requeues += sum(json.loads(j)["merchant_id"] == merchant_id for j in drain_integration_queue(stack))
+        if claim_item(stack, merchant_id, email, campaign_id)["integration_status"] != "pending":
+            break
+    item = claim_item(stack, merchant_id, email, campaign_id)
+    assert requeues == 3
+    assert (item["integration_status"], item["integration_reason"]) == ("failed", "provider_error")
+    assert "still pending after 3 re-queues" in item["integration_detail"]
+    assert _watch(stack, merchant_id, email, campaign_id) is None
+    assert mailchimp.writes() == []

@@ -264,11 +264,90 @@ def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_se
     stored = sends.get(table, m, send["send_id"])
     assert (stored["chunks_done"], stored["count_processed"]) == (3, 60)
 
-    finish = FinishSends(
-        table, stack.physical["SendReportBucket"], "coupons@example.com", timedelta(minutes=30)
-    )
+    finish: FinishSends = load_handler("HousekeepingFunction").tasks["finish_sends"]
     assert not finish.finish(m, send["send_id"], datetime.now(UTC))  # emails still await SES's verdict
     assert finish.finish(m, send["send_id"], datetime.now(UTC) + timedelta(hours=1))
     done = sends.get(table, m, send["send_id"])
     assert (done["status"], done["count_sent"], done["count_failed"]) == ("done", 60, 0)
     assert "report_url" not in done
+
+
+def _notices_to(address: str) -> list[tuple[str, str]]:
+    """(subject, body) of the plain notification emails moto's SES took for ``address``."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    return [
+        (str(m.subject), str(m.body))
+        for m in sent
+        if isinstance(getattr(m, "destinations", None), dict)
+        and address in m.destinations.get("ToAddresses", [])
+    ]
+
+
+def test_a_coupon_whose_conditions_do_not_fit_warns_in_preflight_and_fails_the_start_naming_the_condition(
+    table: Table,
+    merchant: tuple[str, str],
+    api: Callable[..., dict[str, Any]],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+) -> None:
+    m = merchant[0]
+    owner = f"owner-{m}@shop.example.com"
+    table.update(keys.merchant(m), "SET notification_email = :e", values={":e": owner})
+    starter = load_handler("SendStarterFunction")
+    scheduler = scheduler_from(table, SendScheduleSettings.from_env())
+    people = [
+        {"email": "vip1@example.com", "tags": ["vip"]},
+        {"email": "vip2@example.com", "tags": ["vip"]},
+        {"email": "plain@example.com"},
+    ]
+    seg = _audience(table, m, people)
+
+    # The campaign is only for tagged customers; one eligible recipient lacks the tag.
+    tagged = _campaign(table, m, 10, required_tag="vip")
+    send = scheduler.schedule(m, _send_in(seg, tagged))
+    flight = body_of(api(m, "GET", "/sends/{sendId}/preflight", f"/sends/{send['send_id']}/preflight"))
+    assert flight["problem_at_send_time"] == "coupon_inapplicable"
+    assert [(w["reason"], w["condition"]) for w in flight["warnings"]] == [
+        ("coupon_inapplicable", "required_tag")
+    ]
+    assert "1 of 3 recipients" in flight["warnings"][0]["message"]
+    result = starter.lambda_handler({"merchant_id": m, "send_id": send["send_id"]}, lambda_context)
+    assert result["outcome"] == "coupon_inapplicable"
+    stored = body_of(api(m, "GET", "/sends/{sendId}", f"/sends/{send['send_id']}"))
+    assert (stored["status"], stored["reason"], stored["condition"]) == (
+        "failed",
+        "coupon_inapplicable",
+        "required_tag",
+    )
+    assert "tagged 'vip'" in stored["reason_detail"]
+    subject, body = _notices_to(owner)[-1]
+    assert subject == f"Send {send['send_id']} failed: coupon_inapplicable (required_tag)"
+    assert "only for customers tagged 'vip'; 1 of 3 recipients are not" in body
+
+    # A daily limit that leaves fewer claims on the send's day than recipients (the segment was
+    # freed by the failure, so it takes its next send).
+    limited = _campaign(table, m, 10, daily_limit=2)
+    send = scheduler.schedule(m, _send_in(seg, limited))
+    result = starter.lambda_handler({"merchant_id": m, "send_id": send["send_id"]}, lambda_context)
+    assert result["outcome"] == "coupon_inapplicable"
+    assert sends.get(table, m, send["send_id"])["condition"] == "daily_limit"
+    assert "leaves 2 claims" in _notices_to(owner)[-1][1]
+
+    # A window that opens after the send time: inapplicable (not started), not invalid.
+    later = datetime.now(UTC) + timedelta(days=2)
+    future = _campaign(table, m, 10, starts_at=later)
+    send = scheduler.schedule(m, _send_in(seg, future))
+    flight = body_of(api(m, "GET", "/sends/{sendId}/preflight", f"/sends/{send['send_id']}/preflight"))
+    assert [w["condition"] for w in flight["warnings"]] == ["not_started"]
+    result = starter.lambda_handler({"merchant_id": m, "send_id": send["send_id"]}, lambda_context)
+    assert result["outcome"] == "coupon_inapplicable"
+    assert sends.get(table, m, send["send_id"])["condition"] == "not_started"
+
+    # Everyone tagged, no limit, open window: no warning, and the send starts.
+    fits = _campaign(table, m, 10)
+    send = scheduler.schedule(m, _send_in(seg, fits))
+    flight = body_of(api(m, "GET", "/sends/{sendId}/preflight", f"/sends/{send['send_id']}/preflight"))
+    assert (flight["problem_at_send_time"], flight["warnings"]) == (None, [])

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from couponflow.domain.claim_status import ClaimStatus, can_move
 from couponflow.domain.coupon_links import (
+    ExpiredLink,
     InvalidLink,
     LinkClaims,
     LinkPurpose,
+    ReportLink,
     coupon_path,
+    report_path,
     sign,
+    sign_report,
     store_url_with_utm,
     unsubscribe_path,
     verify,
+    verify_report,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -60,6 +66,36 @@ def test_an_unsubscribe_token_does_not_open_the_coupon_and_vice_versa():
         verify(SECRET, unsubscribe, LinkPurpose.COUPON)
     with pytest.raises(InvalidLink, match="not a unsubscribe link"):
         verify(SECRET, sign(SECRET, COUPON), LinkPurpose.UNSUBSCRIBE)
+
+
+REPORTED = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+REPORT = ReportLink("mabc", "snd_0123", REPORTED + timedelta(days=7))
+
+
+def test_a_report_link_verifies_until_its_expiry_and_is_expired_from_then_on():
+    token = sign_report(SECRET, REPORT)
+    assert verify_report(SECRET, token, now=REPORTED) == REPORT
+    assert verify_report(SECRET, token, now=REPORT.expires_at - timedelta(seconds=1)) == REPORT
+    with pytest.raises(ExpiredLink, match="expired at 2026-11-29T09:00:00"):
+        verify_report(SECRET, token, now=REPORT.expires_at)
+    assert report_path(token) == f"/public/reports/{token}" and set(token) <= set(ALPHABET)
+
+
+def test_a_report_link_with_a_changed_expiry_or_another_key_is_refused_before_expiry_is_looked_at():
+    later = sign_report("attacker", ReportLink("mabc", "snd_0123", REPORTED + timedelta(days=700)))
+    _payload, mac = sign_report(SECRET, REPORT).split(".")
+    with pytest.raises(InvalidLink, match="signature") as refused:
+        verify_report(SECRET, f"{later.split('.')[0]}.{mac}", now=REPORTED)
+    assert not isinstance(refused.value, ExpiredLink)
+    with pytest.raises(InvalidLink, match="signature"):
+        verify_report(SECRET, sign_report("another secret", REPORT), now=REPORTED + timedelta(days=30))
+
+
+def test_report_and_coupon_tokens_do_not_open_each_other():
+    with pytest.raises(InvalidLink, match="not a report link"):
+        verify_report(SECRET, sign(SECRET, COUPON), now=REPORTED)
+    with pytest.raises(InvalidLink, match="not a coupon link"):
+        verify(SECRET, sign_report(SECRET, REPORT), LinkPurpose.COUPON)
 
 
 @pytest.mark.parametrize("token", ["", "abc", "a.b.c", "!!!.???", "x" * 600 + ".y", "e30.AAAA"])

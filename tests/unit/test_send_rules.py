@@ -14,12 +14,15 @@ from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.send_report import counts, outcome, report_csv
 from couponflow.domain.send_schedule import (
     TRANSITIONS,
+    Inapplicable,
     Rule,
     SendFailure,
     SendRuleBroken,
     SendStatus,
     check_cancel,
+    check_coupon,
     coupon_problem,
+    lacks_tag,
     send_time,
 )
 
@@ -99,16 +102,57 @@ def _campaign(**kw: object) -> Campaign:
     return Campaign(merchant_id="m", campaign_id="c", name="Sale", subject="s", channel="email", **kw)  # type: ignore[arg-type]
 
 
-def test_deleted_paused_unstarted_and_ended_coupons_are_invalid() -> None:
+def test_deleted_paused_and_ended_coupons_are_invalid() -> None:
     for campaign in (
         None,
         _campaign(paused=True),
-        _campaign(starts_at=NOW + timedelta(hours=1)),
+        _campaign(paused=True, starts_at=NOW + timedelta(hours=1)),  # paused wins over not started
         _campaign(ends_at=NOW - timedelta(seconds=1)),
     ):
         assert (
             coupon_problem(campaign, now=NOW, recipients=1, codes_available=10) is SendFailure.INVALID_COUPON
         )
+
+
+def test_a_campaign_not_started_at_the_send_time_is_inapplicable_naming_not_started() -> None:
+    found = check_coupon(
+        _campaign(starts_at=NOW + timedelta(hours=1)), now=NOW, recipients=1, codes_available=10
+    )
+    assert found is not None
+    assert (found.failure, found.condition) == (SendFailure.COUPON_INAPPLICABLE, Inapplicable.NOT_STARTED)
+    assert "starts at 2026-11-22T10:30:00+00:00" in found.message
+    assert check_coupon(_campaign(starts_at=NOW), now=NOW, recipients=1, codes_available=10) is None
+
+
+def test_daily_limit_left_on_the_send_day_below_the_recipients_is_inapplicable() -> None:
+    campaign = _campaign(daily_limit=50, timezone="America/New_York")
+    found = check_coupon(campaign, now=NOW, recipients=21, codes_available=100, claimed_that_day=30)
+    assert found is not None
+    assert (found.failure, found.condition) == (SendFailure.COUPON_INAPPLICABLE, Inapplicable.DAILY_LIMIT)
+    assert "leaves 20 claims on 2026-11-22 for 21 recipients" in found.message
+    assert check_coupon(campaign, now=NOW, recipients=20, codes_available=100, claimed_that_day=30) is None
+    over = check_coupon(campaign, now=NOW, recipients=1, codes_available=100, claimed_that_day=60)
+    assert over is not None and "leaves 0 claims" in over.message
+
+
+def test_recipients_lacking_the_required_tag_make_the_coupon_inapplicable() -> None:
+    campaign = _campaign(required_tag="vip")
+    found = check_coupon(campaign, now=NOW, recipients=10, codes_available=100, lacking_tag=3)
+    assert found is not None
+    assert (found.failure, found.condition) == (SendFailure.COUPON_INAPPLICABLE, Inapplicable.REQUIRED_TAG)
+    assert "'vip'" in found.message and "3 of 10" in found.message
+    assert check_coupon(campaign, now=NOW, recipients=10, codes_available=100, lacking_tag=0) is None
+    assert lacks_tag({"tags": ["a"]}, "vip") and not lacks_tag({"tags": ["vip"]}, "vip")
+    assert lacks_tag({}, "vip") and not lacks_tag({}, None)
+
+
+def test_an_invalid_coupon_is_reported_before_inapplicable_and_inapplicable_before_insufficient() -> None:
+    ended = _campaign(ends_at=NOW, required_tag="vip", daily_limit=1)
+    found = check_coupon(ended, now=NOW, recipients=5, codes_available=0, lacking_tag=5)
+    assert found is not None and found.failure is SendFailure.INVALID_COUPON
+    tagged = _campaign(required_tag="vip")
+    found = check_coupon(tagged, now=NOW, recipients=5, codes_available=0, lacking_tag=1)
+    assert found is not None and found.failure is SendFailure.COUPON_INAPPLICABLE
 
 
 def test_fewer_codes_than_recipients_is_insufficient_and_exactly_enough_is_fine() -> None:
@@ -183,6 +227,18 @@ def test_bounced_or_dropped_email_fails_the_recipient_unless_a_text_reached_them
     assert outcome(sent, MessageStatus.DROPPED).reason == "dropped"
     assert outcome(sent, MessageStatus.DELIVERED).reason is None
     assert outcome({**sent, "sms_message_id": "sms-1"}, MessageStatus.BOUNCED).reason is None
+    texted = {**sent, "sms_message_id": "msg_sms"}
+    assert outcome(texted, MessageStatus.BOUNCED, MessageStatus.DELIVERED).reason is None
+    assert outcome(texted, MessageStatus.BOUNCED, MessageStatus.FAILED).reason == "bounced"
+    assert outcome({**texted, "sms_error": "opted out"}, MessageStatus.DROPPED).reason == "dropped"
+
+
+def test_a_text_only_recipient_fails_with_sms_failed_when_sns_refused_or_the_receipt_failed() -> None:
+    texted = {"customer_id": "t", "outcome": "sent", "phone": "+14155550100", "sms_message_id": "msg_t"}
+    assert outcome(texted, None, MessageStatus.SENT).reason is None
+    assert outcome(texted, None, MessageStatus.DELIVERED).reason is None
+    assert outcome(texted, None, MessageStatus.FAILED).reason == "sms_failed"
+    assert outcome({**texted, "sms_error": "invalid number"}, None, None).reason == "sms_failed"
     assert (
         outcome({"customer_id": "b", "outcome": "failed", "reason": "unsubscribed"}, None).reason
         == "unsubscribed"

@@ -30,6 +30,7 @@ class ClaimSettings(TableSettings):
     integration_queue_url: str | None = Field(alias="INTEGRATION_QUEUE_URL", default=None)
     provider_lookup_ttl_seconds: float = Field(alias="PROVIDER_LOOKUP_TTL_SECONDS", default=60, ge=0)
     link_secret_arn: str = Field(alias="LINK_SECRET_ARN", min_length=1)  # signs coupon/unsubscribe links
+    report_bucket: str = Field(alias="REPORT_BUCKET", min_length=3)  # failure reports behind report links
 
 
 class MerchantApiSettings(TableSettings):
@@ -37,6 +38,8 @@ class MerchantApiSettings(TableSettings):
     code_import_bucket: str = Field(alias="CODE_IMPORT_BUCKET", min_length=3)
     code_import_queue_url: str = Field(alias="CODE_IMPORT_QUEUE_URL", min_length=1)
     secret_name_prefix: str = Field(alias="SECRET_NAME_PREFIX", min_length=1, default="couponflow")
+    # Merchant-set provider URLs may be http or reach internal hosts (local stack and tests only).
+    allow_private_provider_hosts: bool = Field(alias="ALLOW_PRIVATE_PROVIDER_HOSTS", default=False)
 
 
 class AuthorizerSettings(TableSettings):
@@ -62,6 +65,11 @@ class SesEventsSettings(TableSettings):
     soft_bounce_window_days: int = Field(alias="SOFT_BOUNCE_WINDOW_DAYS", default=7, ge=1)
 
 
+class SmsReceiptsSettings(TableSettings):
+    events_table_name: str = Field(alias="EVENTS_TABLE_NAME", min_length=3)
+    message_event_retention_days: int = Field(alias="MESSAGE_EVENT_RETENTION_DAYS", default=180, ge=1)
+
+
 class CodeImportSettings(TableSettings):
     bucket: str = Field(alias="CODE_IMPORT_BUCKET", min_length=3)
     queue_url: str = Field(alias="CODE_IMPORT_QUEUE_URL", min_length=1)
@@ -74,10 +82,14 @@ class HousekeepingSettings(TableSettings):
     sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)  # merchant notifications (pool alerts)
     configuration_set_name: str = Field(alias="CONFIGURATION_SET_NAME", min_length=1)
     stale_message_hours: int = Field(alias="STALE_MESSAGE_HOURS", default=72, ge=1)
+    integration_queue_url: str = Field(alias="INTEGRATION_QUEUE_URL", min_length=1)  # sync re-queues
+    pending_sync_minutes: int = Field(alias="PENDING_SYNC_MINUTES", default=15, ge=1)
+    pending_sync_max_requeues: int = Field(alias="PENDING_SYNC_MAX_REQUEUES", default=3, ge=0)
 
 
 class ProviderSyncSettings(TableSettings):
     max_attempts: int = Field(alias="PROVIDER_SYNC_MAX_ATTEMPTS", default=5, ge=1)
+    allow_private_provider_hosts: bool = Field(alias="ALLOW_PRIVATE_PROVIDER_HOSTS", default=False)
 
 
 class SendScheduleSettings(_EnvSettings):
@@ -106,3 +118,5 @@ class SendCompletionSettings(_EnvSettings):
     report_bucket: str = Field(alias="REPORT_BUCKET", min_length=3)
     sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)
     send_grace_minutes: int = Field(alias="SEND_GRACE_MINUTES", default=30, ge=1)
+    link_secret_arn: str = Field(alias="LINK_SECRET_ARN", min_length=1)  # signs the report link
+    public_base_url: HttpUrl = Field(alias="PUBLIC_BASE_URL")  # where the report link points

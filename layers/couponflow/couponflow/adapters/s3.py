@@ -43,6 +43,17 @@ def presigned_get(bucket: str, key: str, expires_in: int = SEVEN_DAYS) -> str:
     )
 
 
+def exists(bucket: str, key: str) -> bool:
+    """True when ``key`` is in ``bucket`` (a HEAD; needs s3:GetObject)."""
+    try:
+        client().head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise RetryableError(f"could not look up {key}: {error}") from error
+    return True
+
+
 def presigned_put(bucket: str, key: str, *, content_type: str, expires_in: int) -> str:
     """A PUT link that uploads ``key`` (the uploader must send the same Content-Type)."""
     return client().generate_presigned_url(

@@ -11,12 +11,14 @@ from couponflow.models.integrations import EmailProviderIn, EmailProviderOut
 from couponflow.services import email_provider
 
 
-def build(table: Table, secret_prefix: str) -> APIGatewayRouter:
+def build(table: Table, secret_prefix: str, *, allow_private_hosts: bool = False) -> APIGatewayRouter:
     router = APIGatewayRouter()
 
     @router.put("/integrations/email-provider")
     def connect(provider: EmailProviderIn) -> EmailProviderOut:
-        return email_provider.connect(table, secret_prefix, merchant_id(router), provider)
+        return email_provider.connect(
+            table, secret_prefix, merchant_id(router), provider, allow_private_hosts=allow_private_hosts
+        )
 
     @router.get("/integrations/email-provider")
     def show() -> EmailProviderOut:

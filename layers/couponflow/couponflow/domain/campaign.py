@@ -27,6 +27,7 @@ class Campaign:
     offer_lifetime_days: int | None = None
     release_undelivered_codes: bool = True
     block_disposable_emails: bool = False  # refuse claims from throwaway-address domains
+    required_tag: str | None = None  # segment sends: only for customers carrying this tag
     # Pool exhaustion marker: ``pool_version`` counts loads (and returns) of codes into the pool;
     # a claim that found every shard empty records the version it saw. The marker holds only
     # while no code has been added since, so it can never hide codes loaded after it was set.

@@ -1,4 +1,5 @@
-"""Signed links in coupon emails and pages: the coupon link and the one-click unsubscribe link.
+"""Signed links in coupon emails and pages: the coupon link and the one-click unsubscribe link,
+and the merchant's link to a send's failure report.
 
 A link token names who and what it is for, and proves we wrote it:
 
@@ -17,6 +18,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -28,10 +30,15 @@ MAX_TOKEN_LENGTH = 512
 class LinkPurpose(StrEnum):
     COUPON = "coupon"  # open the coupon page, follow it to the store
     UNSUBSCRIBE = "unsubscribe"  # leave everything of the merchant
+    REPORT = "report"  # download a send's failure report (the merchant's link; it expires)
 
 
 class InvalidLink(ValueError):
     """The token is malformed, was not signed by us, or is not for this use."""
+
+
+class ExpiredLink(InvalidLink):
+    """The token is ours and intact, but its time is over."""
 
 
 @dataclass(frozen=True)
@@ -55,15 +62,25 @@ def _mac(secret: str, payload: bytes) -> bytes:
 
 
 def sign(secret: str, claims: LinkClaims) -> str:
+    body: list[object] = [
+        VERSION,
+        str(claims.purpose),
+        claims.merchant_id,
+        claims.customer_id,
+        claims.campaign_id,
+    ]
+    return _seal(secret, body)
+
+
+def _seal(secret: str, body: list[object]) -> str:
     if not secret:
         raise ValueError("the link signing secret is empty")
-    body = [VERSION, str(claims.purpose), claims.merchant_id, claims.customer_id, claims.campaign_id]
     payload = json.dumps(body, separators=(",", ":")).encode()
     return f"{_b64(payload)}.{_b64(_mac(secret, payload))}"
 
 
-def verify(secret: str, token: str, purpose: LinkPurpose, *, merchant_id: str | None = None) -> LinkClaims:
-    """The claims of a token we signed for ``purpose`` (and ``merchant_id`` when given), or InvalidLink."""
+def _open(secret: str, token: str) -> list[object]:
+    """The signed body of a token we wrote, or InvalidLink (malformed, forged, altered)."""
     if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
         raise InvalidLink("malformed link token")
     encoded, _, signature = token.partition(".")
@@ -76,8 +93,22 @@ def verify(secret: str, token: str, purpose: LinkPurpose, *, merchant_id: str | 
     if not hmac.compare_digest(mac, _mac(secret, payload)):
         raise InvalidLink("link token signature does not match")
     try:
-        version, kind, merchant, customer, campaign = json.loads(payload)
-    except (ValueError, TypeError) as error:  # signed by us, so only a bug could get here
+        body = json.loads(payload)
+    except ValueError as error:  # signed by us, so only a bug could get here
+        raise InvalidLink("unreadable link token") from error
+    if not isinstance(body, list) or not body:
+        raise InvalidLink("unreadable link token")
+    return body
+
+
+def verify(secret: str, token: str, purpose: LinkPurpose, *, merchant_id: str | None = None) -> LinkClaims:
+    """The claims of a token we signed for ``purpose`` (and ``merchant_id`` when given), or InvalidLink."""
+    body = _open(secret, token)
+    if len(body) >= 2 and body[1] != purpose:
+        raise InvalidLink(f"this is not a {purpose} link")
+    try:
+        version, kind, merchant, customer, campaign = body
+    except ValueError as error:
         raise InvalidLink("unreadable link token") from error
     if version != VERSION:
         raise InvalidLink(f"unsupported link token version {version}")
@@ -85,7 +116,44 @@ def verify(secret: str, token: str, purpose: LinkPurpose, *, merchant_id: str | 
         raise InvalidLink(f"this is not a {purpose} link")
     if merchant_id is not None and merchant != merchant_id:
         raise InvalidLink("link token belongs to another merchant")
-    return LinkClaims(LinkPurpose(kind), str(merchant), str(customer), str(campaign))
+    return LinkClaims(LinkPurpose(str(kind)), str(merchant), str(customer), str(campaign))
+
+
+@dataclass(frozen=True)
+class ReportLink:
+    """A merchant's link to one send's failure report, good until ``expires_at``."""
+
+    merchant_id: str
+    send_id: str
+    expires_at: datetime  # aware
+
+
+def sign_report(secret: str, link: ReportLink) -> str:
+    """``[version, "report", merchant, send, expiry (epoch seconds)]``, signed like every link."""
+    expires = int(link.expires_at.timestamp())
+    return _seal(secret, [VERSION, str(LinkPurpose.REPORT), link.merchant_id, link.send_id, expires])
+
+
+def verify_report(secret: str, token: str, *, now: datetime) -> ReportLink:
+    """The report link a token names; InvalidLink if not ours or not a report link, ExpiredLink after
+    its expiry (checked after the signature, so an expired answer is only given for our own tokens)."""
+    body = _open(secret, token)
+    if len(body) >= 2 and body[1] != LinkPurpose.REPORT:
+        raise InvalidLink("this is not a report link")
+    try:
+        version, _, merchant, send, expires = body
+    except ValueError as error:
+        raise InvalidLink("unreadable link token") from error
+    if version != VERSION or not isinstance(expires, int):
+        raise InvalidLink(f"unsupported link token version {version}")
+    link = ReportLink(str(merchant), str(send), datetime.fromtimestamp(expires, UTC))
+    if now >= link.expires_at:
+        raise ExpiredLink(f"this report link expired at {link.expires_at.isoformat()}")
+    return link
+
+
+def report_path(token: str) -> str:
+    return f"/public/reports/{token}"
 
 
 def coupon_path(merchant_id: str, token: str) -> str:

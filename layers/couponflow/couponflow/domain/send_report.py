@@ -30,21 +30,27 @@ class Outcome:
         return self.reason is not None
 
 
-def outcome(recipient: Mapping[str, Any], email_status: str | None) -> Outcome:
-    """A recipient's final outcome from what the fan-out recorded and the email's status now.
+SMS_FAILED = "sms_failed"  # the report's reason for a recipient whose only message, a text, failed
+
+
+def outcome(recipient: Mapping[str, Any], email_status: str | None, sms_status: str | None = None) -> Outcome:
+    """A recipient's final outcome from what the fan-out recorded and their messages' status now.
 
     Excluded or refused at fan-out: failed with that reason. An email that bounced, was dropped
-    or failed makes the recipient failed unless a text message reached them.
+    or failed makes the recipient failed unless a text message reached them (texted, and neither
+    refused by SNS nor failed by a delivery receipt). A recipient with no email whose text failed
+    is failed with ``sms_failed``.
     """
     reason = recipient.get("reason")
-    if (
-        recipient.get("outcome") != "failed"
-        and email_status in UNDELIVERED
-        and not recipient.get("sms_message_id")
-    ):
-        reason = str(email_status)
-    elif recipient.get("outcome") != "failed":
-        reason = None
+    if recipient.get("outcome") != "failed":
+        tried_text = bool(recipient.get("sms_message_id"))
+        texted = tried_text and not recipient.get("sms_error") and sms_status not in UNDELIVERED
+        if email_status in UNDELIVERED and not texted:
+            reason = str(email_status)
+        elif email_status is None and tried_text and not texted:
+            reason = SMS_FAILED
+        else:
+            reason = None
     return Outcome(recipient["customer_id"], recipient.get("email"), recipient.get("phone"), reason)
 
 

@@ -10,11 +10,13 @@ Every refusal is a :class:`SendRuleBroken` naming the rule it broke.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from couponflow.domain.campaign import Campaign
+from couponflow.domain.claim_status import OutOfCouponsReason
 from couponflow.errors import InvalidInputError
 
 MIN_LEAD = timedelta(hours=2)
@@ -97,16 +99,88 @@ def check_cancel(status: SendStatus, send_at: datetime, now: datetime) -> None:
         )
 
 
+class Inapplicable(StrEnum):
+    """Which of the coupon's conditions does not fit the segment at the send time."""
+
+    NOT_STARTED = "not_started"  # the campaign's window opens after the send time
+    DAILY_LIMIT = "daily_limit"  # fewer claims left for that local day than recipients
+    REQUIRED_TAG = "required_tag"  # some eligible recipients lack the tag the campaign requires
+
+
+@dataclass(frozen=True)
+class CouponCheck:
+    """Why the coupon cannot serve the send: the failure, the condition (for ``coupon_inapplicable``)
+    and a sentence for the merchant."""
+
+    failure: SendFailure
+    message: str
+    condition: Inapplicable | None = None
+
+
+def check_coupon(
+    campaign: Campaign | None,
+    *,
+    now: datetime,
+    recipients: int,
+    codes_available: int,
+    claimed_that_day: int = 0,
+    lacking_tag: int = 0,
+) -> CouponCheck | None:
+    """Why the coupon cannot serve a send of ``recipients`` at ``now`` (the send time), or None.
+
+    In this order:
+    - deleted, paused or ended: ``invalid_coupon`` (the coupon is no longer valid at all);
+    - ``coupon_inapplicable``, naming the condition: the window has not started at the send time
+      (``not_started``); the campaign requires a tag that ``lacking_tag`` eligible recipients do
+      not have (``required_tag``); the daily limit left on the send's local day
+      (``daily_limit - claimed_that_day``) is below ``recipients`` (``daily_limit``);
+    - fewer codes left than recipients: ``insufficient_coupons``.
+    """
+    if campaign is None:
+        return CouponCheck(SendFailure.INVALID_COUPON, "the campaign was deleted")
+    closed = campaign.closed_reason(now)
+    if closed is OutOfCouponsReason.NOT_STARTED:
+        assert campaign.starts_at is not None
+        return CouponCheck(
+            SendFailure.COUPON_INAPPLICABLE,
+            f"the campaign starts at {campaign.starts_at.isoformat()}, after the send time {now.isoformat()}",
+            Inapplicable.NOT_STARTED,
+        )
+    if closed is not None:
+        return CouponCheck(SendFailure.INVALID_COUPON, f"the campaign is {closed} at the send time")
+    if campaign.required_tag and lacking_tag > 0:
+        return CouponCheck(
+            SendFailure.COUPON_INAPPLICABLE,
+            f"the campaign is only for customers tagged '{campaign.required_tag}'; "
+            f"{lacking_tag} of {recipients} recipients are not",
+            Inapplicable.REQUIRED_TAG,
+        )
+    if campaign.daily_limit is not None:
+        left = max(campaign.daily_limit - claimed_that_day, 0)
+        if left < recipients:
+            return CouponCheck(
+                SendFailure.COUPON_INAPPLICABLE,
+                f"the campaign's daily limit leaves {left} claims on {campaign.local_day(now)} "
+                f"for {recipients} recipients",
+                Inapplicable.DAILY_LIMIT,
+            )
+    if codes_available < recipients:
+        return CouponCheck(
+            SendFailure.INSUFFICIENT_COUPONS,
+            f"{codes_available} codes left for {recipients} recipients",
+        )
+    return None
+
+
 def coupon_problem(
     campaign: Campaign | None, *, now: datetime, recipients: int, codes_available: int
 ) -> SendFailure | None:
-    """Why the coupon cannot serve the send at ``now``, or None when it can.
+    """The failure of :func:`check_coupon` (conditions that need no extra data), or None."""
+    check = check_coupon(campaign, now=now, recipients=recipients, codes_available=codes_available)
+    return check.failure if check else None
 
-    Deleted, paused, not started or ended: ``invalid_coupon``; fewer codes left than
-    recipients: ``insufficient_coupons``.
-    """
-    if campaign is None or campaign.closed_reason(now) is not None:
-        return SendFailure.INVALID_COUPON
-    if codes_available < recipients:
-        return SendFailure.INSUFFICIENT_COUPONS
-    return None
+
+def lacks_tag(customer: Mapping[str, object], tag: str | None) -> bool:
+    """True when the campaign requires ``tag`` and the customer does not carry it."""
+    tags = customer.get("tags") or []
+    return tag is not None and tag not in (tags if isinstance(tags, list | set | tuple) else [])

@@ -54,6 +54,8 @@ def _template(value: str | None) -> str | None:
 
 Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]
+# A customer tag, as models/audience.py's ``Tag`` (which imports this module, so it is not reused).
+Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Template = Annotated[str | None, Field(default=None, max_length=100_000), AfterValidator(_template)]
 
 
@@ -79,6 +81,7 @@ class CampaignIn(_Strict):
     daily_limit: int | None = Field(default=None, ge=1)
     offer_lifetime_days: int | None = Field(default=None, ge=1, le=3650)
     release_undelivered_codes: bool = True
+    required_tag: Tag | None = None  # segment sends: only customers carrying this tag
     codes: list[Code] = Field(default_factory=list, max_length=MAX_CODES_PER_REQUEST)
 
     @model_validator(mode="after")
@@ -112,6 +115,7 @@ class CampaignUpdate(_Strict):
     release_undelivered_codes: bool | None = None
     pool_alert_threshold: int | None = Field(default=None, ge=1, le=10_000_000)
     block_disposable_emails: bool | None = None
+    required_tag: Tag | None = None
 
     @field_validator("starts_at", "ends_at")
     @classmethod

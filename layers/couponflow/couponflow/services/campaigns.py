@@ -37,6 +37,7 @@ def create_campaign(
         text_template=request.text_template,
         offer_lifetime_days=request.offer_lifetime_days,
         release_undelivered_codes=request.release_undelivered_codes,
+        required_tag=request.required_tag,
     )
     campaigns.create(table, campaign, stamp)
     loaded = campaigns.add_codes(table, merchant_id, campaign.campaign_id, request.codes, stamp)

@@ -15,7 +15,7 @@ from couponflow.errors import InvalidInputError
 from couponflow.ids import customer_id, new_id
 from couponflow.models.api import Channel, ClaimIn, ClaimOut
 from couponflow.services.email_provider import ProviderDirectory
-from couponflow.store import campaigns, claims, keys
+from couponflow.store import campaigns, claims, integrations, keys
 
 _MESSAGES = {
     ClaimStatus.CLAIMED: "Your coupon is on its way to your inbox.",
@@ -46,6 +46,10 @@ class ClaimService:
             integration_status=self._integration_status(merchant_id, request),
         )
         stamp = now.isoformat()
+        if who.integration_status == IntegrationStatus.PENDING:
+            # Watched before the claim is written, so a claim whose job is never queued (a crash,
+            # a customer who never retries) is still found by housekeeping's pending-sync sweep.
+            integrations.watch_sync(self.table, merchant_id, who.customer_id, campaign_id, since=stamp)
         closed = campaign.closed_reason(now)
         if closed is not None:
             record = claims.record_out_of_coupons(self.table, campaign, who, closed, now=stamp)

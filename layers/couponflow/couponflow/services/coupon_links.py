@@ -47,6 +47,12 @@ class LinkSigner:
         )
         return self.base_url.rstrip("/") + coupon_links.unsubscribe_path(token)
 
+    def report_url(self, merchant_id: str, send_id: str, expires_at: datetime) -> str:
+        """The merchant's link to a send's failure report: ours to redirect, good until ``expires_at``."""
+        link = coupon_links.ReportLink(merchant_id, send_id, expires_at)
+        token = coupon_links.sign_report(self.secret, link)
+        return self.base_url.rstrip("/") + coupon_links.report_path(token)
+
 
 @dataclass(frozen=True)
 class CouponPage:

@@ -16,8 +16,9 @@ from typing import Any
 
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Item, Table
-from couponflow.errors import NotFoundError
+from couponflow.errors import InvalidInputError, NotFoundError
 from couponflow.models.integrations import EmailProviderIn, EmailProviderOut
+from couponflow.providers.address_guard import UnsafeProviderUrl, check_url
 from couponflow.store import integrations
 
 
@@ -35,9 +36,22 @@ def connect(
     merchant_id: str,
     request: EmailProviderIn,
     now: datetime | None = None,
+    *,
+    allow_private_hosts: bool = False,
 ) -> EmailProviderOut:
-    """Store the credential as a new secret version, then the connection item pointing at it."""
+    """Store the credential as a new secret version, then the connection item pointing at it.
+
+    A merchant-set ``base_url`` or webhook ``url`` must be https to a public host (400 naming the
+    field otherwise), unless ``allow_private_hosts`` (local stack and tests).
+    """
     stamp = (now or datetime.now(UTC)).isoformat()
+    for name in ("base_url", "url"):
+        value = getattr(request, name)
+        if value is not None:
+            try:
+                check_url(str(value), allow_private=allow_private_hosts)
+            except UnsafeProviderUrl as error:
+                raise InvalidInputError(f"{name} {error}", name) from error
     fields: dict[str, Any]
     if request.type == "mailchimp":
         assert request.api_key is not None  # the model requires it for mailchimp

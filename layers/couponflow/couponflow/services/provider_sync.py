@@ -23,9 +23,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Item, Table
-from couponflow.domain.integration_status import FINAL, IntegrationStatus, RetryLater, after_attempts
+from couponflow.domain.integration_status import (
+    FINAL,
+    IntegrationFailure,
+    IntegrationStatus,
+    RetryLater,
+    SyncOutcome,
+    after_attempts,
+)
 from couponflow.errors import NotFoundError, RetryableError
 from couponflow.providers import Contact, EmailProvider
+from couponflow.providers.address_guard import UnsafeProviderUrl, check_url
 from couponflow.providers.mailchimp import MailchimpList, api_root
 from couponflow.providers.webhook import SignedWebhook
 from couponflow.store import integrations, keys
@@ -49,6 +57,7 @@ def idempotency_key(job: SyncJob) -> str:
 class ProviderSync:
     table: Table
     max_attempts: int = 5
+    allow_private_hosts: bool = False  # merchant-set URLs may reach internal hosts (local stack, tests)
     credential_ttl_seconds: float = 300.0
     clock: Callable[[], float] = time.monotonic
     _credentials: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
@@ -62,12 +71,15 @@ class ProviderSync:
             raise NotFoundError(f"claim {m}/{c}/{cus} does not exist")
         status = claim.get("integration_status")
         if status in FINAL:
+            integrations.unwatch_sync(self.table, m, cus, c)
             return f"already {status}"
         if status != IntegrationStatus.PENDING:
+            integrations.unwatch_sync(self.table, m, cus, c)
             return "nothing to sync"
         connection = integrations.get_connection(self.table, m)
         if connection is None:
             integrations.clear(self.table, m, cus, c)
+            integrations.unwatch_sync(self.table, m, cus, c)
             return "no provider connected"
         profile = self.table.get(keys.customer(m, cus), consistent=False) or {}
         contact = Contact(
@@ -85,16 +97,27 @@ class ProviderSync:
             if not pushed_before:
                 integrations.mark_pushed(self.table, m, cus, c, stamp)
 
-        answer = self.provider(connection).subscribe(contact, pushed_before=pushed_before, on_push=on_push)
+        try:
+            provider = self.provider(connection)
+        except UnsafeProviderUrl as error:  # set before the check existed, or resolves inward now
+            answer: SyncOutcome | RetryLater = SyncOutcome.failed(
+                IntegrationFailure.PROVIDER_ERROR, f"provider URL refused: {error}"
+            )
+        else:
+            answer = provider.subscribe(contact, pushed_before=pushed_before, on_push=on_push)
         answer = after_attempts(answer, attempt, self.max_attempts)
         if isinstance(answer, RetryLater):
             raise RetryableError(f"provider answered: {answer.detail} (attempt {attempt})")
         settled = integrations.settle(self.table, m, cus, c, outcome=answer, now=stamp)
+        integrations.unwatch_sync(self.table, m, cus, c)
         if not settled:
             return "settled by another delivery"
         return f"{answer.status} {answer.reason or ''}".strip()
 
     def provider(self, connection: Item) -> EmailProvider:
+        merchant_url = connection.get("base_url") or connection.get("url")
+        if merchant_url:
+            check_url(str(merchant_url), allow_private=self.allow_private_hosts)
         credential = self._credential(connection)
         if connection["provider"] == "mailchimp":
             return MailchimpList(

@@ -35,9 +35,10 @@ from couponflow.domain.campaign import Campaign
 from couponflow.domain.claim_status import ClaimStatus
 from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.send_message import sms_text, values_for
-from couponflow.domain.send_schedule import SendFailure, SendStatus, coupon_problem
-from couponflow.errors import NotFoundError, PermanentSendError
+from couponflow.domain.send_schedule import CouponCheck, SendStatus
+from couponflow.errors import NotFoundError, PermanentSendError, RetryableError
 from couponflow.services import audience as audience_service
+from couponflow.services import coupon_check
 from couponflow.services.notifications import Notice, notify_merchant
 from couponflow.store import audience, campaigns, claims, keys, messages, sends
 
@@ -49,6 +50,11 @@ CHUNK_SIZE = 100
 def message_id_for(send_id: str, customer_id: str) -> str:
     """The coupon message of a customer in a send: the same on every re-run of a chunk."""
     return "msg_" + hashlib.sha256(f"{send_id}\x00{customer_id}".encode()).hexdigest()[:26]
+
+
+def sms_message_id_for(send_id: str, customer_id: str) -> str:
+    """The text message of a customer in a send (a message of its own beside the email)."""
+    return "msg_" + hashlib.sha256(f"{send_id}\x00{customer_id}\x00sms".encode()).hexdigest()[:26]
 
 
 class StartSend(BaseModel):
@@ -141,10 +147,10 @@ class SendStarter:
             if campaign is not None
             else 0
         )
-        problem = coupon_problem(campaign, now=now, recipients=len(eligible), codes_available=available)
+        problem = coupon_check.check(self.table, campaign, eligible, at=now, codes_available=available)
         if problem is not None:
             self._fail(send, problem, stamp, eligible=len(eligible), available=available)
-            return str(problem)
+            return str(problem.failure)
         self.table.batch_put(
             [
                 {
@@ -188,8 +194,12 @@ class SendStarter:
         sends.set_fields(self.table, merchant_id, send_id, {"fanned_out_at": stamp})
         return "started"
 
-    def _fail(self, send: Item, problem: SendFailure, stamp: str, *, eligible: int, available: int) -> None:
+    def _fail(self, send: Item, problem: CouponCheck, stamp: str, *, eligible: int, available: int) -> None:
         m, s = send["merchant_id"], send["send_id"]
+        shown = coupon_check.as_warning(problem)
+        fields = {"reason": shown["reason"], "reason_detail": shown["message"]}
+        if "condition" in shown:
+            fields["condition"] = shown["condition"]
         sends.move(
             self.table,
             m,
@@ -197,19 +207,19 @@ class SendStarter:
             frm=SendStatus.SENDING,
             to=SendStatus.FAILED,
             at=stamp,
-            fields={"reason": str(problem), "eligible": eligible, "codes_available": available},
+            fields={**fields, "eligible": eligible, "codes_available": available},
         )
         sends.release_segment(self.table, m, send["segment_id"], s)
+        why = f"{problem.failure} ({problem.condition})" if problem.condition else str(problem.failure)
         text = (
-            f"Your send {s} to segment {send['segment_id']} did not go out: {problem}.\n"
+            f"Your send {s} to segment {send['segment_id']} did not go out: {why}.\n"
+            f"Why: {problem.message}.\n"
             f"Recipients: {eligible}; codes available: {available}.\n"
         )
         notify_quietly(
             self.table,
             m,
-            Notice(
-                "send_failed", f"Send {s} failed: {problem}", text, {"send_id": s, "reason": str(problem)}
-            ),
+            Notice("send_failed", f"Send {s} failed: {why}", text, {"send_id": s, **shown}),
             self.sender,
         )
 
@@ -298,6 +308,9 @@ class SendFanout:
         return "sent"
 
     def _text(self, send: Item, campaign: Campaign, r: Recipient, code: str, message_id: str) -> None:
+        """Text the coupon; the SMS is a message of its own (channel ``sms``) in the customer's
+        messages: ``sent`` with SNS's id when SNS took it, ``failed`` with the reason when SNS
+        refused it. Delivery receipts (``services/sms_receipts.py``) move it on from there."""
         m, s = send["merchant_id"], send["send_id"]
         values = values_for(
             r.model_dump(),
@@ -307,9 +320,53 @@ class SendFanout:
             send_id=s,
             medium="sms",
         )
+        stamp = datetime.now(UTC).isoformat()
+        sms_id = sms_message_id_for(s, r.customer_id)
+        key = keys.message(m, r.customer_id, sms_id)
+        messages.put_sms(
+            self.table,
+            {
+                **key,
+                "merchant_id": m,
+                "customer_id": r.customer_id,
+                "campaign_id": campaign.campaign_id,
+                "send_id": s,
+                "message_id": sms_id,
+                "recipient": r.phone,
+                "code": code,
+                "created_at": stamp,
+            },
+        )
+        sends.update_recipient(self.table, m, s, r.customer_id, {"sms_message_id": sms_id})
         try:
-            sms_id = sns.send_sms(r.phone or "", sms_text(send["sms_text"], values))
+            sns_id = sns.send_sms(r.phone or "", sms_text(send["sms_text"], values))
         except PermanentSendError as error:
+            messages.raise_status(
+                self.table,
+                key,
+                MessageStatus.FAILED,
+                at=stamp,
+                details={"reason": "sns_refused", "error": str(error)},
+            )
             sends.update_recipient(self.table, m, s, r.customer_id, {"sms_error": str(error)})
             return
-        sends.update_recipient(self.table, m, s, r.customer_id, {"sms_message_id": sms_id})
+        except RetryableError as error:
+            # The chunk is retried for the recipients after this one, but this recipient is on
+            # record already and is never texted twice: say so instead of leaving it queued.
+            messages.raise_status(
+                self.table,
+                key,
+                MessageStatus.FAILED,
+                at=stamp,
+                details={"reason": "sns_unavailable", "error": str(error)},
+            )
+            sends.update_recipient(self.table, m, s, r.customer_id, {"sms_error": str(error)})
+            raise
+        messages.raise_status(
+            self.table,
+            key,
+            MessageStatus.SENT,
+            at=stamp,
+            extra={"sns_message_id": sns_id, "sent_at": stamp, **keys.sms_message_index(sns_id)},
+        )
+        sends.update_recipient(self.table, m, s, r.customer_id, {"sns_message_id": sns_id})

@@ -16,11 +16,12 @@ from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.audience import Channel, exclusion
 from couponflow.domain.coupon_email import DEFAULT_HTML, DEFAULT_TEXT, fill
 from couponflow.domain.send_message import SAMPLE_CODE, sms_text, values_for
-from couponflow.domain.send_schedule import Rule, SendStatus, check_cancel, coupon_problem, send_time
+from couponflow.domain.send_schedule import Rule, SendStatus, check_cancel, send_time
 from couponflow.errors import NotFoundError
 from couponflow.ids import new_id
 from couponflow.models.sends import SendIn
 from couponflow.services import audience as audience_service
+from couponflow.services import coupon_check
 from couponflow.services.audience import public
 from couponflow.services.customers import resolve_customer_id
 from couponflow.settings import SendScheduleSettings
@@ -150,30 +151,31 @@ class SendScheduler:
         found = audience_service.members(self.table, merchant_id, send["segment_id"], now)
         suppressed = audience.suppressed_emails(self.table, merchant_id)
         channel = Channel(send["channel"])
-        reasons = Counter(
-            str(r)
-            for c in found.customers
-            if (
-                r := exclusion(
-                    c,
-                    channel=channel,
-                    now=now,
-                    suppressed=suppressed,
-                    include_inactive=bool(send.get("include_inactive")),
-                )
+        reasons: Counter[str] = Counter()
+        eligible_customers = []
+        for c in found.customers:
+            r = exclusion(
+                c,
+                channel=channel,
+                now=now,
+                suppressed=suppressed,
+                include_inactive=bool(send.get("include_inactive")),
             )
-            is not None
-        )
+            if r is None:
+                eligible_customers.append(c)
+            else:
+                reasons[str(r)] += 1
         eligible = len(found.customers) - sum(reasons.values())
         available = campaigns.count_available(self.table, merchant_id, send["campaign_id"])
         try:
             campaign = campaigns.get(self.table, merchant_id, send["campaign_id"])
         except NotFoundError:
             campaign = None
-        problem = coupon_problem(
+        problem = coupon_check.check(
+            self.table,
             campaign,
-            now=datetime.fromisoformat(send["send_at"]),
-            recipients=eligible,
+            eligible_customers,
+            at=datetime.fromisoformat(send["send_at"]),
             codes_available=available,
         )
         return {
@@ -183,7 +185,8 @@ class SendScheduler:
             "excluded": dict(reasons),
             "codes_needed": eligible,
             "codes_available": available,
-            "problem_at_send_time": str(problem) if problem else None,
+            "problem_at_send_time": str(problem.failure) if problem else None,
+            "warnings": [coupon_check.as_warning(problem)] if problem else [],
         }
 
     def get(self, merchant_id: str, send_id: str) -> dict[str, Any]:

@@ -8,6 +8,8 @@ that holds the credential itself. A claim's sync state lives on the claim item:
 
 from __future__ import annotations
 
+import contextlib
+
 from couponflow.adapters.dynamodb import ConditionFailed, Delete, Item, Table
 from couponflow.domain.integration_status import IntegrationStatus, SyncOutcome
 from couponflow.store import keys
@@ -80,6 +82,53 @@ def clear(table: Table, merchant_id: str, customer_id: str, campaign_id: str) ->
             "REMOVE integration_status, integration_pushed_at",
             condition="integration_status = :pending",
             values={":pending": str(IntegrationStatus.PENDING)},
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+# -- watching pending syncs (the sweep in services/housekeeping/pending_syncs.py) -----------------
+
+
+def watch_sync(table: Table, merchant_id: str, customer_id: str, campaign_id: str, *, since: str) -> None:
+    """Put the marker that makes housekeeping look at this claim's sync if still pending a while
+    after ``since`` (once: a repeat claim keeps the first marker)."""
+    item = {
+        **keys.sync_watch(merchant_id, customer_id, campaign_id),
+        **keys.sync_pending_index(merchant_id, customer_id, campaign_id, since),
+        "type": "sync_watch",
+        "merchant_id": merchant_id,
+        "customer_id": customer_id,
+        "campaign_id": campaign_id,
+        "requeues": 0,
+    }
+    with contextlib.suppress(ConditionFailed):  # watched already (a repeat claim)
+        table.put(item, condition="attribute_not_exists(pk)")
+
+
+def unwatch_sync(table: Table, merchant_id: str, customer_id: str, campaign_id: str) -> None:
+    table.delete(keys.sync_watch(merchant_id, customer_id, campaign_id))
+
+
+def syncs_waiting_since(table: Table, shard: int, before: str) -> list[Item]:
+    """Watched syncs of one shard last (re-)queued before ``before`` (ISO time)."""
+    return table.query(
+        "gsi2pk = :pk AND gsi2sk < :before",
+        {":pk": keys.sync_pending_partition(shard), ":before": before},
+        index=keys.GSI2,
+    )
+
+
+def requeued(table: Table, watch: Item, *, at: str) -> bool:
+    """Count one re-queue made ``at`` (the marker waits from then); False if another run did it first."""
+    index = keys.sync_pending_index(watch["merchant_id"], watch["customer_id"], watch["campaign_id"], at)
+    try:
+        table.update(
+            {"pk": watch["pk"], "sk": watch["sk"]},
+            "SET requeues = requeues + :one, gsi2sk = :due",
+            condition="requeues = :seen",
+            values={":one": 1, ":due": index["gsi2sk"], ":seen": watch["requeues"]},
         )
     except ConditionFailed:
         return False

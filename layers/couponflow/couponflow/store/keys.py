@@ -35,6 +35,10 @@ the sweep and removed after:
 - ``M#<m>#CUSTOMERS`` / ``<last_interaction_at>#<cus>``: a merchant's customers by last interaction
 - ``POOLWATCH#<shard>`` / ``<m>#<c>``: campaigns whose pool alerts housekeeping must check
   (put on the campaign item when codes enter its pool, removed once the pool-empty alert went)
+- ``SYNCPENDING#<shard>`` / ``<watched or last re-queued at>#<m>#<c>#<cus>``: provider syncs to
+  watch, on a marker item ``M#<m>#CUSTOMER#<cus>`` / ``SYNCWATCH#<c>`` beside the claim (the
+  claim's own gsi1 and gsi2 are taken); put before a consenting claim is written, deleted once
+  its sync settled
 
 Segments and sends (``<seg>`` a segment id, ``<snd>`` a send id):
 
@@ -183,6 +187,27 @@ def outbox_partition(shard: int) -> str:
 
 def ses_message_index(ses_message_id: str) -> dict[str, str]:
     return {"gsi1pk": f"SESMESSAGE#{ses_message_id}", "gsi1sk": "MESSAGE"}
+
+
+def sync_watch(merchant_id: str, customer_id: str, campaign_id: str) -> dict[str, str]:
+    return {"pk": customer_partition(merchant_id, customer_id), "sk": f"SYNCWATCH#{campaign_id}"}
+
+
+def sync_pending_partition(shard: int) -> str:
+    return f"SYNCPENDING#{shard}"
+
+
+def sync_pending_index(merchant_id: str, customer_id: str, campaign_id: str, since: str) -> dict[str, str]:
+    """Sparse gsi2 entry of a provider sync waiting since ``since`` (ISO time)."""
+    return {
+        "gsi2pk": sync_pending_partition(shard_of(customer_id, SWEEP_SHARDS)),
+        "gsi2sk": f"{since}#{merchant_id}#{campaign_id}#{customer_id}",
+    }
+
+
+def sms_message_index(sns_message_id: str) -> dict[str, str]:
+    """gsi1 of an SMS message once SNS accepted it: its delivery receipt names SNS's message id."""
+    return {"gsi1pk": f"SMSMESSAGE#{sns_message_id}", "gsi1sk": "MESSAGE"}
 
 
 def suppression(merchant_id: str, email: str) -> dict[str, str]:

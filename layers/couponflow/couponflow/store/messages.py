@@ -35,6 +35,30 @@ def find_by_ses_id(table: Table, ses_message_id: str) -> Item | None:
     return items[0] if items else None
 
 
+def find_by_sns_id(table: Table, sns_message_id: str) -> Item | None:
+    """The SMS message SNS knows as ``sns_message_id`` (delivery receipts carry only that id)."""
+    index = keys.sms_message_index(sns_message_id)
+    items = table.query("gsi1pk = :pk", {":pk": index["gsi1pk"]}, index=keys.GSI1, limit=1)
+    return items[0] if items else None
+
+
+def put_sms(table: Table, item: Item) -> bool:
+    """Record an SMS message (``queued``) once; False when it was recorded before."""
+    stored = {
+        **item,
+        "type": "message",
+        "channel": "sms",
+        "status": str(MessageStatus.QUEUED),
+        "status_rank": RANK[MessageStatus.QUEUED],
+        "status_at": item["created_at"],
+    }
+    try:
+        table.put(stored, condition="attribute_not_exists(pk)")
+    except ConditionFailed:
+        return False
+    return True
+
+
 def status_move(
     item: Item,
     status: MessageStatus,
@@ -79,7 +103,8 @@ def status_move(
             values=values,
         )
     ]
-    if item.get("campaign_id"):
+    # The campaign's counters are its emails' (the reputation guard's rates are SES's): SMS stays out.
+    if item.get("campaign_id") and item.get("channel", "email") == "email":
         actions.append(
             campaign_stats.move(item["merchant_id"], item["campaign_id"], item["message_id"], current, status)
         )

@@ -3,8 +3,12 @@
 A send is finished once all its chunks were processed and every email it queued has a final
 status (delivered, bounced, dropped...), or the grace period after the fan-out has passed
 (then what is still in flight counts as sent). Finishing: counts sent and failed by reason, the
-failure report as a CSV in S3 with a presigned link (only when something failed), ``done`` with
-one conditional write, the segment freed for its next send, and the merchant notified.
+failure report as a CSV in S3 with its link (only when something failed), ``done`` with one
+conditional write, the segment freed for its next send, and the merchant notified.
+
+The report link is our signed ``/public/reports/<token>`` redirect, good for 7 days from the
+report (``services/send_reports.py``): a URL presigned here would die with the housekeeping
+role's session credentials, hours later.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from couponflow.adapters.dynamodb import Table
 from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.send_report import IN_FLIGHT, counts, outcome, report_csv
 from couponflow.domain.send_schedule import SendStatus
+from couponflow.services.coupon_links import LinkSigner
 from couponflow.services.notifications import Notice
 from couponflow.services.send_delivery import notify_quietly
+from couponflow.services.send_reports import REPORT_LINK_LIFETIME
 from couponflow.store import keys, messages, sends
 
 
@@ -31,6 +37,7 @@ class FinishSends:
     table: Table
     report_bucket: str
     sender: str
+    links: LinkSigner
     grace: timedelta = timedelta(minutes=30)
 
     def __call__(self, now: datetime) -> Mapping[str, int]:
@@ -62,7 +69,13 @@ class FinishSends:
                 status = MessageStatus((item or {}).get("status", MessageStatus.QUEUED))
                 if status in IN_FLIGHT and not late:
                     return False
-            outcomes.append(outcome(recipient, status))
+            sms = None
+            if recipient.get("sms_message_id"):  # not waited for: receipts may never come
+                texted = messages.get(
+                    self.table, merchant_id, recipient["customer_id"], recipient["sms_message_id"]
+                )
+                sms = (texted or {}).get("status")
+            outcomes.append(outcome(recipient, status, sms))
         summary = counts(outcomes)
         stamp = now.isoformat()
         fields: dict[str, Any] = {
@@ -75,7 +88,8 @@ class FinishSends:
             key = f"reports/{merchant_id}/{send_id}.csv"
             s3.put_csv(self.report_bucket, key, report_csv(outcomes), filename=f"send-{send_id}-failures.csv")
             fields["report_key"] = key
-            fields["report_url"] = s3.presigned_get(self.report_bucket, key)
+            fields["report_url"] = self.links.report_url(merchant_id, send_id, now + REPORT_LINK_LIFETIME)
+            fields["report_expires_at"] = (now + REPORT_LINK_LIFETIME).isoformat()
         if not sends.move(
             self.table,
             merchant_id,
