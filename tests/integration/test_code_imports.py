@@ -15,9 +15,10 @@ import pytest
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.ids import customer_id
-from couponflow.services.code_imports import CodeImports
-from couponflow.store import campaigns, claims, code_imports, keys
-from couponflow.store.code_imports import JobRef
+from couponflow.services.code_imports import COUNTS, CodeImports
+from couponflow.services.import_jobs import ImportWorker
+from couponflow.store import campaigns, claims, code_imports, import_jobs, keys
+from couponflow.store.import_jobs import JobRef
 
 from tests.integration.helpers import body_of, merchant_event, sqs_event
 
@@ -149,23 +150,25 @@ def test_a_job_short_of_time_queues_its_continuation_and_resumes_from_the_saved_
     table = _new_campaign(stack, merchant[0], "cmp_resume", [])
     rows = [f"RES-{i:05d}" for i in range(300)]
     bucket = stack.physical["CodeImportBucket"]
-    service = CodeImports(table, bucket, queue, chunk_bytes=1024, reserve_ms=1000)
+    kinds = CodeImports(table, bucket, queue).kinds()
+    service = ImportWorker(table, bucket, queue, kinds, chunk_bytes=1024, reserve_ms=1000)
     ref = JobRef(merchant[0], "cmp_resume", "imp_resume0001")
     key = f"code-imports/{ref.merchant_id}/{ref.campaign_id}/{ref.job_id}.csv"
-    code_imports.create(table, ref, {"kind": "csv", "state": "awaiting_upload", "object_key": key}, NOW)
+    fields = {"kind": "csv", "state": "awaiting_upload", "object_key": key}
+    import_jobs.create(table, ref, fields, NOW, COUNTS)
     body = "\n".join(rows).encode()
     boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
     _drain(queue)  # the S3 notification; this test drives the service directly
     budget = iter([5000, 0])  # the first chunk always runs; then one more, then the time is up
 
     assert service.on_uploaded(key, len(body), lambda: next(budget)) == "continued"
-    partway = code_imports.get(table, ref)
+    partway = import_jobs.get(table, ref)
     assert partway["chunks_done"] == 2 and 0 < partway["offset"] < len(body)
     (continuation,) = [json.loads(b) for b in _drain(queue)]
     assert continuation == {"merchant_id": merchant[0], "campaign_id": "cmp_resume", "job_id": ref.job_id}
 
     assert service.run(ref, lambda: 5000) == "done"
-    done = code_imports.get(table, ref)
+    done = import_jobs.get(table, ref)
     assert (done["imported"], done["duplicate"], done["invalid"], done["rows"]) == (300, 0, 0, 300)
 
 
