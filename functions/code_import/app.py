@@ -53,9 +53,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         try:
             outcomes = _handle(record, context.get_remaining_time_in_millis)
         except Exception as error:
-            logger.warning(
-                "import failed", extra={"sqs_message_id": record.message_id, "reason": str(error)}
-            )
+            logger.warning("import failed", extra={"sqs_message_id": record.message_id, "reason": str(error)})
             raise
         logger.info("import step done", extra={"outcomes": outcomes})
         return outcomes
