@@ -89,6 +89,17 @@ def check(merchant_id: str, row: RawRow) -> tuple[str, dict[str, Any]] | Invalid
     return id_for(merchant_id, customer), fields
 
 
+def _merged(earlier: dict[str, Any] | None, later: dict[str, Any]) -> dict[str, Any]:
+    """Two rows of one customer as if written one after the other, as rows in two chunks would be:
+    the later row's values win, its blanks keep the earlier ones, and the later interaction counts."""
+    if earlier is None:
+        return later
+    merged = {**earlier, **{k: v for k, v in later.items() if v is not None}}
+    when = [t for t in (earlier.get("last_interaction_at"), later.get("last_interaction_at")) if t]
+    merged["last_interaction_at"] = max(when) if when else None
+    return merged
+
+
 @dataclass(frozen=True)
 class CustomerImports:
     table: Table
@@ -131,7 +142,7 @@ class CustomerImports:
             return Step(file.offset, failed=str(error))
         merchant_id = job["merchant_id"]
         invalid = list(chunk.invalid)
-        latest: dict[str, dict[str, Any]] = {}  # customer id -> fields of their last row in the chunk
+        latest: dict[str, dict[str, Any]] = {}  # customer id -> their rows in the chunk, merged
         valid = 0
         for row in chunk.rows:
             checked = check(merchant_id, row)
@@ -140,8 +151,7 @@ class CustomerImports:
                 continue
             valid += 1
             cid, fields = checked
-            latest.pop(cid, None)
-            latest[cid] = fields
+            latest[cid] = _merged(latest.get(cid), fields)
         outcomes = customer_imports.upsert(
             self.table, merchant_id, latest, job_id=job["job_id"], chunk=str(file.offset), now=jobs.now()
         )
