@@ -8,7 +8,8 @@ an existing one is an Update of the imported fields only, never ``unsubscribed_a
 never resubscribes anyone) nor a field the row leaves blank. A cancelled transaction (a profile
 appeared or changed in between) is read and decided again.
 
-Every written profile records ``last_import`` (job, chunk, outcome): a chunk retried after a
+Every written profile records ``last_import`` (``<job>#<chunk>#<outcome>``, one string: a map would
+cost every later read of the profile more): a chunk retried after a
 crash finds its own writes and counts them as it did the first time, and a second row for the
 same customer in a later chunk of the same file counts ``duplicate`` (the last row still wins).
 """
@@ -39,7 +40,7 @@ def _decide(
     fields: Mapping[str, Any],
     stored: Item | None,
     *,
-    stamp: dict[str, str],
+    stamp: str,
     now: str,
 ) -> tuple[str, TransactAction | None]:
     """The outcome for one customer and the write it takes (None when nothing changes)."""
@@ -56,22 +57,23 @@ def _decide(
             "customer_id": customer_id,
             "created_at": now,
             "updated_at": now,
-            "last_import": {**stamp, "outcome": CREATED},
+            "last_import": f"{stamp}#{CREATED}",
         }
         return CREATED, Put(item, condition="attribute_not_exists(pk)")
-    earlier = stored.get("last_import") or {}
-    if earlier.get("job_id") == stamp["job_id"] and earlier.get("chunk") == stamp["chunk"]:
-        return str(earlier.get("outcome", UPDATED)), None  # this very chunk wrote it on an earlier try
+    earlier_job, _, earlier_chunk_outcome = str(stored.get("last_import") or "##").partition("#")
+    earlier_chunk, _, earlier_outcome = earlier_chunk_outcome.partition("#")
+    if f"{earlier_job}#{earlier_chunk}" == stamp:
+        return earlier_outcome or UPDATED, None  # this very chunk wrote it on an earlier try
     kept = stored.get("last_interaction_at")
     if kept and given.get("last_interaction_at") and given["last_interaction_at"] < kept:
         del given["last_interaction_at"]  # an older file never makes a customer look less recent
     index = keys.customers_index(merchant_id, customer_id, given.get("last_interaction_at") or kept)
     changes = {k: v for k, v in {**given, **index}.items() if stored.get(k) != v}
-    same_file = earlier.get("job_id") == stamp["job_id"]
+    same_file = earlier_job == stamp.partition("#")[0]
     outcome = DUPLICATE if same_file else (UPDATED if changes else UNCHANGED)
     if not changes:
         return outcome, None
-    sets = {**changes, "updated_at": now, "last_import": {**stamp, "outcome": outcome}}
+    sets = {**changes, "updated_at": now, "last_import": f"{stamp}#{outcome}"}
     names = {f"#f{i}": name for i, name in enumerate(sets)}
     values = {f":f{i}": value for i, value in enumerate(sets.values())}
     expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(sets)))
@@ -89,7 +91,7 @@ def upsert(
 ) -> Counter[str]:
     """Create or update ``customers`` (customer id -> fields); the count of each outcome."""
     outcomes: Counter[str] = Counter()
-    stamp = {"job_id": job_id, "chunk": chunk}
+    stamp = f"{job_id}#{chunk}"
     pending = list(customers)
     for _ in range(_ATTEMPTS):
         if not pending:
