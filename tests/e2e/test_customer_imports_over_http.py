@@ -66,4 +66,4 @@ def test_csv_import_of_3000_customers_is_counted_with_progress_and_fills_a_segme
     assert status == 200, got
     assert got["size"] == RECENT
     status, customer = http("GET", "/customers/imported00000@example.com")
-    assert (status, customer["first_name"], customer["active"]) == (200, "First", True)
+    assert (status, customer["first_name"], customer["tags"]) == (200, "First", ["e2e-import", "newsletter"])
