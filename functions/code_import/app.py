@@ -35,12 +35,14 @@ imports = ImportWorker(
 
 def _handle(record: SQSRecord, remaining_ms: Any) -> list[str]:
     body = record.json_body
+    last = int(record.attributes.approximate_receive_count) >= settings.max_receives
     if "job_id" in body:
         job = ImportContinuation.model_validate(body)
-        return [imports.run(JobRef(job.merchant_id, job.campaign_id, job.job_id), remaining_ms)]
+        ref = JobRef(job.merchant_id, job.campaign_id, job.job_id)
+        return [imports.run(ref, remaining_ms, last_attempt=last)]
     notification = S3Notification.model_validate(body)
     return [
-        imports.on_uploaded(r.s3.object.key, r.s3.object.size, remaining_ms)
+        imports.on_uploaded(r.s3.object.key, r.s3.object.size, remaining_ms, last_attempt=last)
         for r in notification.Records
         if r.eventName.startswith("ObjectCreated") and r.s3.bucket.name == settings.bucket
     ]  # S3's s3:TestEvent has no records

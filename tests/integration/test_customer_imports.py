@@ -5,12 +5,14 @@ created / updated / unchanged / duplicate / invalid counts with the first invali
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.audience import Channel, Exclusion, exclusion
 from couponflow.ids import customer_id
@@ -20,7 +22,7 @@ from couponflow.services.import_jobs import ImportWorker
 from couponflow.store import audience, import_jobs, keys
 from couponflow.store.import_jobs import JobRef
 
-from tests.integration.helpers import body_of, drain_queue
+from tests.integration.helpers import body_of, drain_queue, sqs_event
 
 CSV = b"""email,phone,first_name,last_name,tags,last_interaction_at,marketing_consent
 Ann@Example.com,+1 415 555 0101,Ann,Lee,vip;local,2026-11-01T10:00:00+00:00,yes
@@ -299,3 +301,25 @@ def test_a_body_less_start_defaults_to_csv(merchant, api):
     assert started["statusCode"] == 202, started["body"]
     job = body_of(started)
     assert (job["format"], job["upload"]["headers"]) == ("csv", {"Content-Type": "text/csv"})
+
+
+@pytest.mark.parametrize(("receives", "state"), [("1", "running"), ("5", "failed")])
+def test_an_error_is_retried_by_the_queue_and_its_last_try_marks_the_job_failed_with_the_error(
+    stack, merchant, load_handler, lambda_context, receives, state
+):
+    m = merchant[0]
+    table = _table(stack)
+    ref = JobRef(m, None, f"cimp_gone{receives}")
+    key = f"customer-imports/{m}/{ref.job_id}.csv"  # never uploaded: every read of it fails
+    fields = {"kind": "customers", "format": "csv", "state": "running", "object_key": key, "total_bytes": 99}
+    import_jobs.create(table, ref, fields, "2026-11-22T10:00:00+00:00", COUNTS)
+    event = sqs_event([json.dumps({"merchant_id": m, "job_id": ref.job_id})])
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = receives
+
+    with pytest.raises(BatchProcessingError, match="could not read"):  # the batch of one failed: retried
+        load_handler("CodeImportFunction").lambda_handler(event, lambda_context)
+
+    job = import_jobs.get(table, ref)
+    assert job["state"] == state
+    if state == "failed":
+        assert job["reason"].startswith("the import stopped on an error: could not read")

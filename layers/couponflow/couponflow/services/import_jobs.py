@@ -117,7 +117,9 @@ class ImportWorker:
     chunk_bytes: int = 256 * 1024
     reserve_ms: int = 20_000  # stop taking chunks with less time left than this
 
-    def on_uploaded(self, key: str, size: int, remaining_ms: Callable[[], int]) -> str:
+    def on_uploaded(
+        self, key: str, size: int, remaining_ms: Callable[[], int], *, last_attempt: bool = False
+    ) -> str:
         """S3 says a file landed; objects that are not an import of ours are ignored (logged)."""
         ref = ref_of_object(key)
         if ref is None:
@@ -129,10 +131,25 @@ class ImportWorker:
         if limit and size > limit and job["state"] == import_jobs.RUNNING:
             import_jobs.fail(self.table, job, f"file is larger than {limit} bytes", now())
             return import_jobs.FAILED
-        return self.run(ref, remaining_ms)
+        return self.run(ref, remaining_ms, last_attempt=last_attempt)
 
-    def run(self, ref: JobRef, remaining_ms: Callable[[], int]) -> str:
-        """Process chunks until the job is done or time runs short (then queue its continuation)."""
+    def run(self, ref: JobRef, remaining_ms: Callable[[], int], *, last_attempt: bool = False) -> str:
+        """Process chunks until the job is done or time runs short (then queue its continuation).
+
+        An error is raised for the queue to retry the message; on its ``last_attempt`` (the next
+        failure parks it in the dead-letter queue) the job is marked ``failed`` with the error first,
+        so the merchant never watches a job that will not move stay ``running``.
+        """
+        try:
+            return self._run(ref, remaining_ms)
+        except Exception as error:
+            if last_attempt:
+                job = import_jobs.get(self.table, ref)
+                if job.get("state") == import_jobs.RUNNING:
+                    import_jobs.fail(self.table, job, f"the import stopped on an error: {error}", now())
+            raise
+
+    def _run(self, ref: JobRef, remaining_ms: Callable[[], int]) -> str:
         first = True  # every invocation moves the job on by at least one chunk
         while True:
             job = import_jobs.get(self.table, ref)
