@@ -67,13 +67,14 @@ def view(job: Item) -> dict[str, Any]:
     return shown
 
 
-def _reason(error: ValidationError) -> InvalidRow:
+def _reason(line: int, error: ValidationError) -> InvalidRow:
+    """The first problem of a row, worded for a merchant: ``field: message``."""
     first = error.errors()[0]
     field = ".".join(str(p) for p in first["loc"] if not isinstance(p, int)) or None
     message = str(first["msg"]).removeprefix("Value error, ")
     if message == "email or phone is required":
-        message = "missing both email and phone"
-    return InvalidRow(0, f"{field}: {message}" if field else message, field)
+        return InvalidRow(line, "missing both email and phone")
+    return InvalidRow(line, f"{field}: {message}" if field else message, field)
 
 
 def check(merchant_id: str, row: RawRow) -> tuple[str, dict[str, Any]] | InvalidRow:
@@ -81,8 +82,7 @@ def check(merchant_id: str, row: RawRow) -> tuple[str, dict[str, Any]] | Invalid
     try:
         customer = CustomerRowIn.model_validate(row.values)
     except ValidationError as error:
-        found = _reason(error)
-        return InvalidRow(row.line, found.reason, found.field)
+        return _reason(row.line, error)
     fields = customer_fields(customer)
     fields["name"] = customer.name or fields["name"]
     fields["marketing_consent"] = customer.marketing_consent
