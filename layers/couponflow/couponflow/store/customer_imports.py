@@ -8,10 +8,10 @@ an existing one is an Update of the imported fields only, never ``unsubscribed_a
 never resubscribes anyone) nor a field the row leaves blank. A cancelled transaction (a profile
 appeared or changed in between) is read and decided again.
 
-Every written profile records ``last_import`` (``<job>#<chunk>#<outcome>``, one string: a map would
-cost every later read of the profile more): a chunk retried after a
-crash finds its own writes and counts them as it did the first time, and a second row for the
-same customer in a later chunk of the same file counts ``duplicate`` (the last row still wins).
+Every written profile records ``last_import`` (``<job>#<chunk>#<outcome>``, one string: a map
+would make every later read of the profile cost more): a chunk retried after a crash finds its
+own writes and counts them as it did the first time, and a second row for the same customer in a
+later chunk of the same file counts ``duplicate`` (the last row still wins).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from couponflow.errors import RetryableError
 from couponflow.store import keys
 
 WRITES_PER_TRANSACTION = 100
-READS_PER_BATCH = 100
 _ATTEMPTS = 5
 
 CREATED = "created"
