@@ -1,4 +1,5 @@
-"""``make bench``: measured figures for claims and SES events, printed (never asserted).
+"""``make bench``: measured figures for claims, SES events, customer imports and sends, printed
+(never asserted).
 
 Runs against moto's real HTTP server in this process. Each benchmark counts the DynamoDB
 requests the core package makes (a botocore hook on its one DynamoDB client) and the partition
@@ -21,6 +22,7 @@ from local_stack.provision import provision_template
 from moto.server import ThreadedMotoServer
 
 from bench.claims import bench_claims, bench_claims_http
+from bench.customer_imports import bench_customer_imports
 from bench.sends import bench_sends
 from bench.ses_events import bench_ses_events
 
@@ -88,6 +90,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32, help="concurrent storefront clients over HTTP")
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--send-recipients", type=int, default=10_000, help="recipients of the segment send")
+    parser.add_argument("--customers", type=int, default=20_000, help="rows of the customer CSV import")
     args = parser.parse_args()
 
     with moto_stack() as stack:
@@ -95,6 +98,7 @@ def main() -> None:
         dynamodb.client().meta.events.register("provide-client-params.dynamodb.*", meter)
         bench_claims(stack, meter, args.claims)
         bench_ses_events(stack, meter, args.events)
+        bench_customer_imports(stack, meter, args.customers)
     bench_claims_http(args.http_claims, args.clients)
     bench_sends(args.send_recipients)
 

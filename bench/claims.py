@@ -36,7 +36,7 @@ from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.ids import customer_id
 from couponflow.store import campaigns, claims, code_imports
-from couponflow.store.code_imports import JobRef
+from couponflow.store.import_jobs import JobRef
 
 ROOT = Path(__file__).resolve().parent.parent
 

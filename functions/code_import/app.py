@@ -1,4 +1,5 @@
-"""Code import queue consumer: S3 says a CSV of codes landed (or a job asks to go on); run the job."""
+"""Import queue consumer: S3 says an uploaded file landed (codes or customers), or a job asks to go
+on; run the job, whatever its kind, chunk by chunk."""
 
 from typing import Any
 
@@ -10,26 +11,38 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
 from couponflow.models.code_imports import ImportContinuation, S3Notification
 from couponflow.services.code_imports import CodeImports
+from couponflow.services.customer_imports import CustomerImports
+from couponflow.services.import_jobs import ImportWorker
 from couponflow.settings import CodeImportSettings
-from couponflow.store.code_imports import JobRef
+from couponflow.store.import_jobs import JobRef
 
 settings = CodeImportSettings.from_env()
 logger = Logger()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
-imports = CodeImports(
-    Table(settings.table_name), settings.bucket, settings.queue_url, chunk_bytes=settings.chunk_bytes
+table = Table(settings.table_name)
+imports = ImportWorker(
+    table,
+    settings.bucket,
+    settings.queue_url,
+    kinds={
+        **CodeImports(table, settings.bucket, settings.queue_url).kinds(),
+        **CustomerImports(table, settings.bucket).kinds(),
+    },
+    chunk_bytes=settings.chunk_bytes,
 )
 
 
 def _handle(record: SQSRecord, remaining_ms: Any) -> list[str]:
     body = record.json_body
+    last = int(record.attributes.approximate_receive_count) >= settings.max_receives
     if "job_id" in body:
         job = ImportContinuation.model_validate(body)
-        return [imports.run(JobRef(job.merchant_id, job.campaign_id, job.job_id), remaining_ms)]
+        ref = JobRef(job.merchant_id, job.campaign_id, job.job_id)
+        return [imports.run(ref, remaining_ms, last_attempt=last)]
     notification = S3Notification.model_validate(body)
     return [
-        imports.on_uploaded(r.s3.object.key, r.s3.object.size, remaining_ms)
+        imports.on_uploaded(r.s3.object.key, r.s3.object.size, remaining_ms, last_attempt=last)
         for r in notification.Records
         if r.eventName.startswith("ObjectCreated") and r.s3.bucket.name == settings.bucket
     ]  # S3's s3:TestEvent has no records
@@ -42,11 +55,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         try:
             outcomes = _handle(record, context.get_remaining_time_in_millis)
         except Exception as error:
-            logger.warning(
-                "code import failed", extra={"sqs_message_id": record.message_id, "reason": str(error)}
-            )
+            logger.warning("import failed", extra={"sqs_message_id": record.message_id, "reason": str(error)})
             raise
-        logger.info("code import step done", extra={"outcomes": outcomes})
+        logger.info("import step done", extra={"outcomes": outcomes})
         return outcomes
 
     return process_partial_response(

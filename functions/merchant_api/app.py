@@ -11,6 +11,7 @@ from couponflow.api import (
     merchant_campaigns,
     merchant_code_imports,
     merchant_customer_admin,
+    merchant_customer_imports,
     merchant_customers,
     merchant_integrations,
     merchant_redemptions,
@@ -21,6 +22,7 @@ from couponflow.api import (
 )
 from couponflow.http import resolver, too_large
 from couponflow.services.code_imports import CodeImports
+from couponflow.services.customer_imports import CustomerImports
 from couponflow.services.redemptions import Redemptions
 from couponflow.services.sends import scheduler_from
 from couponflow.settings import MerchantApiSettings, SendScheduleSettings
@@ -50,6 +52,7 @@ app.include_router(
     )
 )
 app.include_router(merchant_customer_admin.build(table))
+app.include_router(merchant_customer_imports.build(CustomerImports(table, settings.code_import_bucket)))
 app.include_router(merchant_segments.build(table))
 app.include_router(merchant_sends.build(scheduler_from(table, SendScheduleSettings.from_env())))
 

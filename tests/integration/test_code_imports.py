@@ -15,11 +15,12 @@ import pytest
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.ids import customer_id
-from couponflow.services.code_imports import CodeImports
-from couponflow.store import campaigns, claims, code_imports, keys
-from couponflow.store.code_imports import JobRef
+from couponflow.services.code_imports import COUNTS, CodeImports
+from couponflow.services.import_jobs import ImportWorker
+from couponflow.store import campaigns, claims, code_imports, import_jobs, keys
+from couponflow.store.import_jobs import JobRef
 
-from tests.integration.helpers import body_of, merchant_event, sqs_event
+from tests.integration.helpers import body_of, merchant_event
 
 NOW = "2026-11-22T10:00:00+00:00"
 
@@ -45,30 +46,6 @@ def api(load_handler: Callable[[str], ModuleType], lambda_context: Any, merchant
         return response
 
     return call
-
-
-@pytest.fixture()
-def run_import_queue(
-    stack: Any, load_handler: Callable[[str], ModuleType], lambda_context: Any
-) -> Callable[[], list[str]]:
-    """Deliver what is on the import queue to the import function, as its event source mapping would."""
-    module = load_handler("CodeImportFunction")
-
-    class LongContext(type(lambda_context)):  # type: ignore[misc]
-        @staticmethod
-        def get_remaining_time_in_millis() -> int:
-            return 900_000  # the import function's Timeout
-
-    def run() -> list[str]:
-        delivered = []
-        while bodies := _drain(stack.physical["CodeImportQueue"]):
-            for body in bodies:
-                response = module.lambda_handler(sqs_event([body]), LongContext())
-                assert response == {"batchItemFailures": []}
-                delivered.append(body)
-        return delivered
-
-    return run
 
 
 def _new_campaign(stack: Any, merchant_id: str, campaign_id: str, codes: list[str]) -> Table:
@@ -107,7 +84,7 @@ def test_uploaded_csv_is_imported_through_the_s3_notification_with_counts(
 
     delivered = run_import_queue()
 
-    assert any("ObjectCreated" in body for body in delivered)  # S3 told the queue
+    assert any("ObjectCreated" in json.dumps(body) for body in delivered)  # S3 told the queue
     job = _job(api, "cmp_csv", job_id)
     assert job["state"] == "done"
     assert (job["imported"], job["duplicate"], job["invalid"], job["progress"]) == (4, 2, 1, 1.0)
@@ -149,23 +126,25 @@ def test_a_job_short_of_time_queues_its_continuation_and_resumes_from_the_saved_
     table = _new_campaign(stack, merchant[0], "cmp_resume", [])
     rows = [f"RES-{i:05d}" for i in range(300)]
     bucket = stack.physical["CodeImportBucket"]
-    service = CodeImports(table, bucket, queue, chunk_bytes=1024, reserve_ms=1000)
+    kinds = CodeImports(table, bucket, queue).kinds()
+    service = ImportWorker(table, bucket, queue, kinds, chunk_bytes=1024, reserve_ms=1000)
     ref = JobRef(merchant[0], "cmp_resume", "imp_resume0001")
     key = f"code-imports/{ref.merchant_id}/{ref.campaign_id}/{ref.job_id}.csv"
-    code_imports.create(table, ref, {"kind": "csv", "state": "awaiting_upload", "object_key": key}, NOW)
+    fields = {"kind": "csv", "state": "awaiting_upload", "object_key": key}
+    import_jobs.create(table, ref, fields, NOW, COUNTS)
     body = "\n".join(rows).encode()
     boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
     _drain(queue)  # the S3 notification; this test drives the service directly
     budget = iter([5000, 0])  # the first chunk always runs; then one more, then the time is up
 
     assert service.on_uploaded(key, len(body), lambda: next(budget)) == "continued"
-    partway = code_imports.get(table, ref)
+    partway = import_jobs.get(table, ref)
     assert partway["chunks_done"] == 2 and 0 < partway["offset"] < len(body)
     (continuation,) = [json.loads(b) for b in _drain(queue)]
     assert continuation == {"merchant_id": merchant[0], "campaign_id": "cmp_resume", "job_id": ref.job_id}
 
     assert service.run(ref, lambda: 5000) == "done"
-    done = code_imports.get(table, ref)
+    done = import_jobs.get(table, ref)
     assert (done["imported"], done["duplicate"], done["invalid"], done["rows"]) == (300, 0, 0, 300)
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from couponflow.domain.audience import E164
 from couponflow.models.api import Email
@@ -81,3 +81,32 @@ class MembersIn(_Strict):
     customers: list[Annotated[str, Field(min_length=1, max_length=254)]] = Field(
         min_length=1, max_length=MAX_MEMBERS_PER_REQUEST
     )
+
+
+def _tags(value: object) -> object:
+    """A file's tags: a list, or one string separated by ``;`` or ``|``."""
+    if isinstance(value, str):
+        return [t.strip() for t in value.replace("|", ";").split(";") if t.strip()] or None
+    return value
+
+
+class CustomerRowIn(CustomerIn):
+    """One row of a customer import: a single customer's fields, plus ``name`` and consent."""
+
+    name: str | None = Field(default=None, max_length=200)
+    tags: Annotated[list[Tag] | None, BeforeValidator(_tags), Field(max_length=50)] = None
+    marketing_consent: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blanks(cls, data: object) -> object:
+        """An empty cell is a value not given."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return data
+
+
+class CustomerImportIn(_Strict):
+    """Start a customer import: the file's format (CSV with a header row, or JSON Lines)."""
+
+    format: Literal["csv", "json"] = "csv"

@@ -21,10 +21,13 @@ class CodeGenerationIn(BaseModel):
 
 
 class ImportContinuation(BaseModel):
-    """Run (or go on with) a job: sent for generations, and by a worker whose time ran out."""
+    """Run (or go on with) a job: sent for generations, and by a worker whose time ran out.
+
+    A code import names its campaign; a customer import has none (it belongs to the merchant).
+    """
 
     merchant_id: str = Field(min_length=1)
-    campaign_id: str = Field(min_length=1)
+    campaign_id: str | None = Field(default=None, min_length=1)
     job_id: str = Field(min_length=1)
 
 

@@ -34,7 +34,8 @@ def id_for(merchant_id: str, request: CustomerIn) -> str:
     return customer_id(merchant_id, request.email or request.phone or "")
 
 
-def _fields(request: CustomerIn) -> dict[str, Any]:
+def customer_fields(request: CustomerIn) -> dict[str, Any]:
+    """The profile fields a merchant's create, update or import writes (None: keep what is stored)."""
     name = " ".join(p for p in (request.first_name, request.last_name) if p) or None
     return {
         "email": request.email,
@@ -54,7 +55,7 @@ def put_customer(
 ) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     item = audience.upsert_customer(
-        table, merchant_id, id_for(merchant_id, request), _fields(request), now=now.isoformat()
+        table, merchant_id, id_for(merchant_id, request), customer_fields(request), now=now.isoformat()
     )
     return public(item, now)
 
@@ -67,7 +68,7 @@ def import_customers(
     ids: dict[str, None] = {}
     for request in requests:
         cid = id_for(merchant_id, request)
-        audience.upsert_customer(table, merchant_id, cid, _fields(request), now=now.isoformat())
+        audience.upsert_customer(table, merchant_id, cid, customer_fields(request), now=now.isoformat())
         ids[cid] = None
     return {"imported": len(requests), "customers": len(ids), "customer_ids": list(ids)}
 

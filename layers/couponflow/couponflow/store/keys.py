@@ -13,6 +13,7 @@ Main table (``pk``/``sk``, plus ``gsi1pk``/``gsi1sk``); ``<m>`` is the merchant 
 - page view without an email (``page_viewed``): ``M#<m>#CAMPAIGN#<c>#VIEWS#<shard>`` /
   ``VISITOR#<anonymous visitor id>``, 16 shards by visitor, so a hot landing page spreads its writes
 - customer profile: ``M#<m>#CUSTOMER#<cus>`` / ``PROFILE``
+- customer import job: ``M#<m>#CUSTOMERIMPORT#<job>`` / ``IMPORT``
 - claim: ``M#<m>#CUSTOMER#<cus>`` / ``CLAIM#<c>``;
   gsi1 ``M#<m>#CAMPAIGN#<c>#CLAIMS#<shard>`` / ``<claimed_at>#<cus>``
 - message: ``M#<m>#CUSTOMER#<cus>`` / ``MESSAGE#<msg>``; gsi1 ``OUTBOX#<shard>`` / created_at...
@@ -133,6 +134,10 @@ def page_view(merchant_id: str, campaign_id: str, visitor_id: str) -> dict[str, 
 
 def code_import(merchant_id: str, campaign_id: str, job_id: str) -> dict[str, str]:
     return {"pk": f"M#{merchant_id}#CAMPAIGN#{campaign_id}#IMPORT#{job_id}", "sk": "IMPORT"}
+
+
+def customer_import(merchant_id: str, job_id: str) -> dict[str, str]:
+    return {"pk": f"M#{merchant_id}#CUSTOMERIMPORT#{job_id}", "sk": "IMPORT"}
 
 
 def daily_count(merchant_id: str, campaign_id: str, local_day: str) -> dict[str, str]:
