@@ -41,3 +41,29 @@ def counts(table: Table, merchant_id: str, campaign_id: str) -> dict[str, int]:
         for status in totals:
             totals[status] += int(item.get(status, 0))
     return totals
+
+
+def moves(
+    merchant_id: str, campaign_id: str, message_ids: list[str], old: MessageStatus, new: MessageStatus
+) -> list[Update]:
+    """The counter updates for many messages of one campaign making the same move, one per shard.
+
+    For a transaction that moves all those messages at once (a transaction may not touch one
+    item twice, and one ``ADD`` of the shard's total costs less than one per message).
+    """
+    per_shard: dict[str, tuple[dict[str, str], int]] = {}
+    for message_id in message_ids:
+        key = keys.campaign_stats_for(merchant_id, campaign_id, message_id)
+        _, count = per_shard.get(key["pk"], (key, 0))
+        per_shard[key["pk"]] = (key, count + 1)
+    updates = []
+    for key, count in per_shard.values():
+        names = {"#new": str(new)}
+        values: dict[str, int] = {":n": count}
+        expression = "ADD #new :n"
+        if old is not MessageStatus.QUEUED:
+            names["#old"] = str(old)
+            values[":minus"] = -count
+            expression += ", #old :minus"
+        updates.append(Update(key=key, expression=expression, names=names, values=values))
+    return updates
