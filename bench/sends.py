@@ -24,7 +24,7 @@ from typing import Any
 
 import boto3
 from couponflow.adapters.dynamodb import deserialize
-from local_stack import LocalStack
+from local_stack import LocalStack, moto_patches
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_KEY = "benchreader"  # requests signed with this key are the bench's own reads: not counted
@@ -85,7 +85,9 @@ class ApiMeter:
             if target
             else f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')[:40]}"
         )
-        if service in ("ses", "sns") and not target:
+        if service == "ses" and environ.get("PATH_INFO", "").startswith("/v2/"):
+            operation = environ["PATH_INFO"].removeprefix("/v2/email/")  # e.g. outbound-bulk-emails
+        elif service in ("ses", "sns") and not target:
             operation = "request"
         return service, operation, body
 
@@ -181,7 +183,10 @@ def _http(stack: LocalStack, method: str, path: str, body: Any = None) -> Any:
     return None
 
 
-def bench_sends(recipients: int) -> None:
+def bench_sends(recipients: int, send_rate: float | None = None) -> None:
+    """``send_rate``: the account's SES MaxSendRate the local SES answers (default: SES's 14/s)."""
+    if send_rate is not None:
+        moto_patches.SEND_QUOTA["MaxSendRate"] = send_rate
     with LocalStack(ROOT / "template.yaml", retry_delay=0.2, log_stream=None) as stack:
         assert stack.moto is not None
         meter = ApiMeter(stack.moto.middleware.app)
@@ -254,7 +259,7 @@ def _report(
     )
     print(
         f"  wall time: fan-out done in {fanned_out:.1f} s, send done in {elapsed:.1f} s "
-        f"({n / elapsed:.0f} recipients/s)"
+        f"({n / elapsed:.0f} recipients/s; SES MaxSendRate {moto_patches.SEND_QUOTA['MaxSendRate']:g}/s)"
     )
     print("  AWS API calls per 1,000 recipients, by service:")
     for service, count in sorted(meter.by_service().items(), key=lambda kv: -kv[1]):
@@ -265,8 +270,11 @@ def _report(
     print(
         f"  Lambda: {invocations} invocations ({invocations * per_k:.1f} per 1,000), {gb_s:.1f} GB-s "
         f"({gb_s * per_k:.2f} per 1,000; local durations, an upper bound): "
-        + ", ".join(f"{k} {v}" for k, v in lambdas.invocations.most_common())
+        + ", ".join(
+            f"{k} {v} ({lambdas.gb_seconds[k]:.0f} GB-s)" for k, v in lambdas.invocations.most_common()
+        )
     )
+    print(f"  DynamoDB units per recipient: {meter.write_units / n:.1f} WRU, {meter.read_units / n:.1f} RRU")
     calls = meter.by_service()
     sqs = calls["sqs"] * SQS_PER_REQUEST
     sns = calls["sns"] * SNS_PER_PUBLISH

@@ -2,6 +2,9 @@
 
 ``Query`` on a table's key reads one partition (moto walks and sorts the whole table).
 
+DynamoDB requests are served one at a time (moto's conditional writes have no lock; the local
+stack's WSGI serializer does the same for its server, this covers any moto in the process).
+
 ``TransactWriteItems``: moto deep-copies every table a transaction touches so it can roll back,
 which makes each transaction cost time in proportion to the table's size (127 ms per claim on a
 table of a few thousand items). DynamoDB's semantics are simpler: every condition is checked,
@@ -41,6 +44,7 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.ses.exceptions import SesError
 from moto.ses.models import ses_backends
 from moto.sesv2 import urls as sesv2_urls
@@ -291,6 +295,15 @@ def _get_account(self: Any) -> str:
 
 
 _original_send_email_v2: Any = None
+_original_dynamodb_call_action = DynamoHandler.call_action
+_dynamodb_lock = threading.Lock()
+
+
+def _serialised_dynamodb_call(self: Any) -> Any:
+    """One DynamoDB request at a time: moto checks a condition and writes without a lock, so two
+    concurrent conditional writes on one item could both pass; DynamoDB applies them in turn."""
+    with _dynamodb_lock:
+        return _original_dynamodb_call_action(self)
 
 
 def apply() -> None:
@@ -306,5 +319,6 @@ def apply() -> None:
     SESV2Response.send_bulk_email = _send_bulk_email  # type: ignore[attr-defined]
     SESV2Response.get_account = _get_account  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    DynamoHandler.call_action = _serialised_dynamodb_call  # type: ignore[method-assign]
     Table.query = _partition_query  # type: ignore[method-assign]
     _applied = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 from email.message import EmailMessage
@@ -73,7 +74,9 @@ def test_each_bulk_sent_email_is_seen_with_its_own_tags_and_links_like_a_single_
                 "Destination": {"ToAddresses": [to]},
                 "ReplacementEmailContent": {
                     "ReplacementTemplate": {
-                        "ReplacementTemplateData": f'{{"code": "C{i}", "link": "{stack.api_url}/items/bulk-{i}"}}'
+                        "ReplacementTemplateData": json.dumps(
+                            {"code": f"C{i}", "link": f"{stack.api_url}/items/bulk-{i}"}
+                        )
                     }
                 },
                 "ReplacementHeaders": [{"Name": "List-Unsubscribe", "Value": f"<https://u.example/{i}>"}],

@@ -66,7 +66,15 @@ def test_waiting_for_the_next_second_is_never_zero_and_never_more_than_a_second(
 
 
 def test_throttling_backoff_doubles_up_to_its_cap() -> None:
-    assert [throttle_backoff(n, base=0.25, cap=4.0) for n in range(0, 7)] == [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 4.0]
+    assert [throttle_backoff(n, base=0.25, cap=4.0) for n in range(0, 7)] == [
+        0.0,
+        0.25,
+        0.5,
+        1.0,
+        2.0,
+        4.0,
+        4.0,
+    ]
 
 
 # --- the bulk request ---------------------------------------------------------------------------

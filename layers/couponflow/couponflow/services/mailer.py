@@ -144,9 +144,14 @@ class Mailer:
         now = now or datetime.now(UTC)
         deadline = deadline if deadline is not None else time.time() + 20
         pending = [_Pending(i, job.merchant_id, t) for i, job in enumerate(jobs) for t in job.targets()]
-        self._lease(pending, now)
-        self._drop_unwanted([p for p in pending if p.item is not None and p.outcome is None], now)
-        self._send([p for p in pending if p.item is not None and p.outcome is None], now, deadline)
+        for wave in self._waves(pending):
+            if time.time() >= deadline:  # out of time: untouched, these go back to the queue
+                for p in wave:
+                    p.fail(RetryableError("the mailer ran out of time before this message"))
+                continue
+            self._lease(wave, now)
+            self._drop_unwanted([p for p in wave if p.item is not None and p.outcome is None], now)
+            self._send([p for p in wave if p.item is not None and p.outcome is None], now, deadline)
         results = []
         for index in range(len(jobs)):
             mine = [p for p in pending if p.job == index]
@@ -155,6 +160,22 @@ class Mailer:
         return results
 
     # -- steps ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _waves(pending: list[_Pending]) -> list[list[_Pending]]:
+        """Whole jobs in groups of about one bulk call's worth of messages, handled one after another
+        (so a batch that runs out of time leaves whole jobs untouched for the queue to retry)."""
+        waves: list[list[_Pending]] = []
+        current: list[_Pending] = []
+        for job in dict.fromkeys(p.job for p in pending):
+            mine = [p for p in pending if p.job == job]
+            if current and len(current) + len(mine) > MAX_MESSAGES_PER_JOB:
+                waves.append(current)
+                current = []
+            current += mine
+        if current:
+            waves.append(current)
+        return waves
 
     def _lease(self, pending: list[_Pending], now: datetime) -> None:
         for p in pending:

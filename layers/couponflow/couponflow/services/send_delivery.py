@@ -295,7 +295,9 @@ class SendFanout:
                 at=stamp,
                 details={"reason": "sms_only"},
             )
-        if email:  # the mailer renders the send's own subject and body for a message of a send
+        if email and (send.get("subject") or send.get("body")):
+            # the mailer renders the send's own subject and body for a message that names its send
+            # (without them it renders the campaign's, so the write is left out)
             self.table.update(
                 keys.message(m, r.customer_id, message_id), "SET send_id = :s", values={":s": s}
             )
