@@ -24,7 +24,7 @@ mailer = Mailer(
 )
 # Sending stops starting new work once this share of the time left is used, keeping the rest for
 # the writes that follow; what it could not send goes back to the queue instead of timing out.
-SENDING_SHARE_OF_TIME = 2 / 3
+SENDING_SHARE_OF_TIME = 1 / 2
 
 
 @logger.inject_lambda_context

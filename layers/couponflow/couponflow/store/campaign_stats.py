@@ -2,9 +2,11 @@
 
 A message's status moves are counted on one shard chosen by its message id (old status -1, new
 status +1, in the same transaction as the status write), so a campaign's counter writes spread
-over many partition keys; reads sum the shards (one BatchGetItem). Messages are counted from
-their first move out of ``queued`` (hand-off to SES, or dropped / failed by the mailer): the
-counts are of messages we tried to send, and ``queued`` is never counted.
+over many partition keys; reads sum the shards (one BatchGetItem). The mailer's bulk hand-off
+counts a whole call on one shard (``moves``); only the sums are ever read, so that is the same.
+Messages are counted from their first move out of ``queued`` (hand-off to SES, or dropped /
+failed by the mailer): the counts are of messages we tried to send, and ``queued`` is never
+counted.
 """
 
 from __future__ import annotations
@@ -45,25 +47,25 @@ def counts(table: Table, merchant_id: str, campaign_id: str) -> dict[str, int]:
 
 def moves(
     merchant_id: str, campaign_id: str, message_ids: list[str], old: MessageStatus, new: MessageStatus
-) -> list[Update]:
-    """The counter updates for many messages of one campaign making the same move, one per shard.
+) -> Update:
+    """One counter update for many messages of one campaign making the same move (a bulk hand-off).
 
-    For a transaction that moves all those messages at once (a transaction may not touch one
-    item twice, and one ``ADD`` of the shard's total costs less than one per message).
+    All of it lands on the shard of the first message: counts are only ever read summed over the
+    shards, so which shard holds a +1 (and which the -1 of a later move) does not change them,
+    and one update per bulk call costs less than one per shard (a transaction may not touch one
+    item twice). Successive calls start with different messages, so the writes still spread.
     """
-    per_shard: dict[str, tuple[dict[str, str], int]] = {}
-    for message_id in message_ids:
-        key = keys.campaign_stats_for(merchant_id, campaign_id, message_id)
-        _, count = per_shard.get(key["pk"], (key, 0))
-        per_shard[key["pk"]] = (key, count + 1)
-    updates = []
-    for key, count in per_shard.values():
-        names = {"#new": str(new)}
-        values: dict[str, int] = {":n": count}
-        expression = "ADD #new :n"
-        if old is not MessageStatus.QUEUED:
-            names["#old"] = str(old)
-            values[":minus"] = -count
-            expression += ", #old :minus"
-        updates.append(Update(key=key, expression=expression, names=names, values=values))
-    return updates
+    count = len(message_ids)
+    names = {"#new": str(new)}
+    values: dict[str, int] = {":n": count}
+    expression = "ADD #new :n"
+    if old is not MessageStatus.QUEUED:
+        names["#old"] = str(old)
+        values[":minus"] = -count
+        expression += ", #old :minus"
+    return Update(
+        key=keys.campaign_stats_for(merchant_id, campaign_id, message_ids[0]),
+        expression=expression,
+        names=names,
+        values=values,
+    )

@@ -151,7 +151,7 @@ def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> Non
 
     ``handed`` pairs each message as leased (still ``queued``) with SES's id; all belong to one
     campaign. Each message update is conditioned on the status read, and the campaign's
-    counters move by one ``ADD`` per shard, all or nothing. Should anything have moved meanwhile
+    counters move by one ``ADD`` for them all, all or nothing. Should anything have moved meanwhile
     (an SES event that got there first), each message is recorded on its own instead.
     """
     actions: list[TransactAction] = []
@@ -171,12 +171,14 @@ def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> Non
         if item.get("campaign_id"):
             counted.append(item["message_id"])
     campaign_ids = {item.get("campaign_id") for item, _ in handed}
-    if actions and len(campaign_ids) == 1 and len(actions) + 16 <= 100:
+    if actions and len(campaign_ids) == 1 and len(actions) < 100:
         campaign_id = next(iter(campaign_ids))
         merchant_id = handed[0][0]["merchant_id"]
         if campaign_id and counted:
-            actions += campaign_stats.moves(
-                merchant_id, campaign_id, counted, MessageStatus.QUEUED, MessageStatus.SENT
+            actions.append(
+                campaign_stats.moves(
+                    merchant_id, campaign_id, counted, MessageStatus.QUEUED, MessageStatus.SENT
+                )
             )
         try:
             table.transact(actions)
