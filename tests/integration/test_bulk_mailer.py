@@ -21,7 +21,7 @@ from couponflow.domain.message_status import RANK, MessageStatus
 from couponflow.ids import customer_id
 from couponflow.services.mailer import Mailer, MailJob
 from couponflow.services.send_pacing import SendPacer
-from couponflow.store import campaigns, keys, messages, send_budget
+from couponflow.store import campaign_stats, campaigns, keys, messages, send_budget
 from local_stack import moto_patches
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
@@ -162,6 +162,7 @@ def test_a_batch_of_60_jobs_goes_out_in_two_bulk_calls_each_recipient_with_its_o
     assert (
         len({str(Parser(policy=policy.default).parsestr(r)["List-Unsubscribe"]) for r in raws.values()}) == 60
     )
+    assert campaign_stats.counts(table, jobs[0]["merchant_id"], "cmp_bulk")["sent"] == 60  # each once
 
 
 def test_a_fan_out_job_of_many_messages_is_one_record_and_its_messages_one_bulk_call(
