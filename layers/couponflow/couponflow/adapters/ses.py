@@ -3,9 +3,9 @@
 Coupon emails go out in bulk through ``SendBulkEmail``: one inline template (subject, text,
 HTML) per call, up to 50 entries, each with its own recipient, template data, one-click
 unsubscribe headers (``ReplacementHeaders``) and message tags, and the configuration set that
-ties SES's events back to merchant, campaign, customer and message. ``send_raw`` (raw MIME
-through ``SendEmail``) and ``send_text`` remain for single messages. ``max_send_rate`` reads
-the account's sending quota (``GetAccount``), cached for a few minutes.
+ties SES's events back to merchant, campaign, customer and message. ``send_text`` remains for
+single operational messages. ``max_send_rate`` reads the account's sending quota
+(``GetAccount``), cached for a few minutes.
 """
 
 from __future__ import annotations
@@ -196,32 +196,6 @@ def send_bulk(
     if len(results) != len(entries):
         raise RetryableError(f"SES answered {len(results)} results for {len(entries)} bulk entries")
     return results
-
-
-def send_raw(
-    *,
-    sender: str,
-    recipient: str,
-    raw_message: bytes,
-    configuration_set: str,
-    tags: Mapping[str, str],
-) -> str:
-    """Hand one message to SES; returns SES's message id.
-
-    Raises :class:`PermanentSendError` when SES rejects the message and
-    :class:`RetryableError` for throttling, a paused account or any other transient failure.
-    """
-    try:
-        response = client().send_email(
-            FromEmailAddress=sender,
-            Destination={"ToAddresses": [recipient]},
-            Content={"Raw": {"Data": raw_message}},
-            ConfigurationSetName=configuration_set,
-            EmailTags=[{"Name": k, "Value": v} for k, v in tags.items()],
-        )
-    except ClientError as error:
-        raise send_failure(error, "SES", _PERMANENT) from error
-    return response["MessageId"]
 
 
 def send_text(

@@ -1,7 +1,9 @@
 """Rendering the coupon email: the campaign's templates filled in, as a complete MIME message.
 
-Pure: values in, bytes out. The mailer hands the bytes to SES as raw content, so every header
-(List-Unsubscribe included) reaches the recipient exactly as written here.
+Pure: values in, bytes out. ``render`` builds one complete message (the reference rendering);
+the mailer sends the same email in bulk as an SES template (``bulk_template``) that SES fills
+in per recipient with ``bulk_template_data``, with the one-click unsubscribe headers of
+``unsubscribe_headers``, so each recipient gets what ``render`` would have built.
 """
 
 from __future__ import annotations
