@@ -287,3 +287,23 @@ def test_two_concurrent_mailers_never_reserve_more_than_the_shared_per_second_bu
     for second, count in per_second.items():  # the shared counters agree with what was reserved
         assert count <= send_budget.used(table, second) <= 5
     assert all(stored(table, j)["status"] == "sent" for b in batches for j in b)
+
+
+def test_an_entry_ses_refuses_for_good_fails_its_own_message_and_the_others_are_sent(
+    table, queued, send_rate, bulk_calls, load_handler, lambda_context
+) -> None:
+    send_rate(200)
+    jobs = queued(3, "refused")
+    bad = jobs[1]
+    table.update(
+        keys.message(bad["merchant_id"], bad["customer_id"], bad["message_id"]),
+        "SET recipient = :r",
+        values={":r": "no-at-sign"},  # SES answers this entry INVALID_PARAMETER
+    )
+    mailer = load_handler("MailerFunction")
+    result = mailer.lambda_handler(sqs_event([json.dumps(j) for j in jobs]), lambda_context)
+
+    assert result == {"batchItemFailures": []}  # a permanent refusal is not retried
+    assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [3]  # one call for the three
+    assert [stored(table, j)["status"] for j in jobs] == ["sent", "failed", "sent"]
+    assert stored(table, bad)["status_details"]["reason"].startswith("INVALID_PARAMETER")
