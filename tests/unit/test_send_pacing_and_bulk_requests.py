@@ -173,3 +173,26 @@ def test_the_local_ses_renders_each_bulk_entry_with_its_own_unsubscribe_headers(
     assert message["List-Unsubscribe"] == f"<{UNSUB}1>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "CODE-1" in data.decode()
+
+
+# --- the mail job -----------------------------------------------------------------------------
+
+
+def test_a_mail_job_names_one_message_or_a_list_of_up_to_50() -> None:
+    from couponflow.services.mailer import MailJob
+    from pydantic import ValidationError
+
+    from tests.conftest import load_event
+
+    single = MailJob.model_validate_json(load_event("mailer/mail_job")["Records"][0]["body"])
+    bundle = MailJob.model_validate_json(load_event("mailer/mail_job_of_a_send")["Records"][0]["body"])
+    assert [t.message_id for t in single.targets()] == ["msg_0000"]
+    assert [t.message_id for t in bundle.targets()] == ["msg_0001", "msg_0002"]
+    for bad in (
+        {"merchant_id": "m1"},
+        {"merchant_id": "m1", "customer_id": "c1"},
+        {"merchant_id": "m1", "customer_id": "c1", "message_id": "x", "messages": [single.targets()[0]]},
+        {"merchant_id": "m1", "messages": [{"customer_id": "c", "message_id": f"m{i}"} for i in range(51)]},
+    ):
+        with pytest.raises(ValidationError):
+            MailJob.model_validate(bad)
