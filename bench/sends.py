@@ -24,7 +24,7 @@ from typing import Any
 
 import boto3
 from couponflow.adapters.dynamodb import deserialize
-from local_stack import LocalStack
+from local_stack import LocalStack, moto_patches
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_KEY = "benchreader"  # requests signed with this key are the bench's own reads: not counted
@@ -50,6 +50,7 @@ class ApiMeter:
         self.calls: Counter[tuple[str, str]] = Counter()
         self.write_units = 0.0
         self.read_units = 0.0
+        self.write_units_by_item: Counter[str] = Counter()  # by the kind of item written (its sort key)
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -85,7 +86,9 @@ class ApiMeter:
             if target
             else f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')[:40]}"
         )
-        if service in ("ses", "sns") and not target:
+        if service == "ses" and environ.get("PATH_INFO", "").startswith("/v2/"):
+            operation = environ["PATH_INFO"].removeprefix("/v2/email/")  # e.g. outbound-bulk-emails
+        elif service in ("ses", "sns") and not target:
             operation = "request"
         return service, operation, body
 
@@ -94,20 +97,25 @@ class ApiMeter:
         # per global secondary index whose keys the write sets (for an update: names in its
         # expression; an update that moves an index entry is counted once, a lower bound).
         if operation in ("PutItem", "UpdateItem", "DeleteItem"):
-            self.write_units += 1 + _index_writes(body)
+            self._write(body, 1 + _index_writes(body))
         elif operation == "TransactWriteItems":
             for action in body.get("TransactItems", []):
                 (kind, request), *_ = action.items()
                 if kind != "ConditionCheck":
-                    self.write_units += 2 + _index_writes(request)
+                    self._write(request, 2 + _index_writes(request))
         elif operation == "BatchWriteItem":
             for requests in body.get("RequestItems", {}).values():
                 for request in requests:
-                    self.write_units += 1 + _index_writes(next(iter(request.values())))
+                    inner = next(iter(request.values()))
+                    self._write(inner, 1 + _index_writes(inner))
         elif operation == "GetItem":
             self.read_units += 1 if body.get("ConsistentRead") else 0.5
         elif operation == "Query":
             self.read_units += 1  # small pages; a 1 MB page would be up to 128 RRU
+
+    def _write(self, request: dict[str, Any], units: int) -> None:
+        self.write_units += units
+        self.write_units_by_item[_item_kind(request)] += units
 
     def by_service(self) -> Counter[str]:
         totals: Counter[str] = Counter()
@@ -119,6 +127,14 @@ class ApiMeter:
         with self._lock:
             self.calls.clear()
             self.write_units = self.read_units = 0.0
+            self.write_units_by_item.clear()
+
+
+def _item_kind(request: dict[str, Any]) -> str:
+    """A written item's kind: its sort key's first word (MESSAGE, CLAIM, PROFILE, EVENT, ...)."""
+    key = request.get("Key") or request.get("Item") or {}
+    sort_key = str((key.get("sk") or {}).get("S", "?"))
+    return sort_key.split("#", 1)[0]
 
 
 def _index_writes(request: dict[str, Any]) -> int:
@@ -181,7 +197,10 @@ def _http(stack: LocalStack, method: str, path: str, body: Any = None) -> Any:
     return None
 
 
-def bench_sends(recipients: int) -> None:
+def bench_sends(recipients: int, send_rate: float | None = None) -> None:
+    """``send_rate``: the account's SES MaxSendRate the local SES answers (default: SES's 14/s)."""
+    if send_rate is not None:
+        moto_patches.SEND_QUOTA["MaxSendRate"] = send_rate
     with LocalStack(ROOT / "template.yaml", retry_delay=0.2, log_stream=None) as stack:
         assert stack.moto is not None
         meter = ApiMeter(stack.moto.middleware.app)
@@ -254,7 +273,7 @@ def _report(
     )
     print(
         f"  wall time: fan-out done in {fanned_out:.1f} s, send done in {elapsed:.1f} s "
-        f"({n / elapsed:.0f} recipients/s)"
+        f"({n / elapsed:.0f} recipients/s; SES MaxSendRate {moto_patches.SEND_QUOTA['MaxSendRate']:g}/s)"
     )
     print("  AWS API calls per 1,000 recipients, by service:")
     for service, count in sorted(meter.by_service().items(), key=lambda kv: -kv[1]):
@@ -265,7 +284,14 @@ def _report(
     print(
         f"  Lambda: {invocations} invocations ({invocations * per_k:.1f} per 1,000), {gb_s:.1f} GB-s "
         f"({gb_s * per_k:.2f} per 1,000; local durations, an upper bound): "
-        + ", ".join(f"{k} {v}" for k, v in lambdas.invocations.most_common())
+        + ", ".join(
+            f"{k} {v} ({lambdas.gb_seconds[k]:.0f} GB-s)" for k, v in lambdas.invocations.most_common()
+        )
+    )
+    print(
+        f"  DynamoDB units per recipient: {meter.write_units / n:.1f} WRU, {meter.read_units / n:.1f} RRU; "
+        "WRU by item written: "
+        + ", ".join(f"{kind} {units / n:.1f}" for kind, units in meter.write_units_by_item.most_common(10))
     )
     calls = meter.by_service()
     sqs = calls["sqs"] * SQS_PER_REQUEST

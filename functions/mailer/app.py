@@ -1,21 +1,20 @@
-"""Mail queue consumer: sends each queued coupon email through SES, reporting partial batch failures."""
+"""Mail queue consumer: sends a whole batch of queued coupon emails through SES in bulk calls,
+reporting the records to retry (or that could not be read) as partial batch failures."""
 
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
 from couponflow.services.mailer import Mailer, MailJob
 from couponflow.settings import MailerSettings
+from pydantic import ValidationError
 
 settings = MailerSettings.from_env()
 logger = Logger()
 tracer = Tracer()
-processor = BatchProcessor(event_type=EventType.SQS)
 mailer = Mailer(
     table=Table(settings.table_name),
     sender=settings.sender_address,
@@ -23,23 +22,32 @@ mailer = Mailer(
     public_base_url=str(settings.public_base_url),
     link_secret=secrets.secret_string(settings.link_secret_arn),  # read once per cold start
 )
-
-
-@tracer.capture_method
-def record_handler(record: SQSRecord) -> str:
-    try:
-        job = MailJob.model_validate_json(record.body)
-        outcome = mailer.deliver(job)
-    except Exception as error:
-        logger.warning("mail job failed", extra={"sqs_message_id": record.message_id, "reason": str(error)})
-        raise
-    logger.info("mail job done", extra={"message_id": job.message_id, "outcome": outcome})
-    return outcome
+# Sending stops starting new work once this share of the time left is used, keeping the rest for
+# the writes that follow; what it could not send goes back to the queue instead of timing out.
+SENDING_SHARE_OF_TIME = 1 / 2
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+    records = event.get("Records") or []
+    failures: list[dict[str, str]] = []
+    jobs: list[MailJob] = []
+    ids: list[str] = []
+    for record in records:
+        try:
+            jobs.append(MailJob.model_validate_json(record["body"]))
+            ids.append(record["messageId"])
+        except ValidationError as error:
+            logger.warning(
+                "bad mail job", extra={"sqs_message_id": record["messageId"], "reason": str(error)}
+            )
+            failures.append({"itemIdentifier": record["messageId"]})
+    deadline = time.time() + context.get_remaining_time_in_millis() / 1000 * SENDING_SHARE_OF_TIME
+    for sqs_id, job, result in zip(ids, jobs, mailer.deliver_batch(jobs, deadline=deadline), strict=True):
+        if result.error is not None:
+            logger.warning("mail job failed", extra={"sqs_message_id": sqs_id, "reason": str(result.error)})
+            failures.append({"itemIdentifier": sqs_id})
+        else:
+            logger.info("mail job done", extra={"merchant_id": job.merchant_id, "outcomes": result.outcomes})
+    return {"batchItemFailures": failures}

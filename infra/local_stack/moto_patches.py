@@ -6,21 +6,39 @@ Answers of DynamoDB's item operations are written with ``json.dumps``: moto's ge
 serializer walks botocore's shape model for every attribute of every item, which took 20 s of
 CPU for one Query page of 3,000 customers. Those answers are already DynamoDB JSON.
 
+DynamoDB requests are served one at a time, in any moto of the process: moto checks a condition
+and writes without a lock, so two concurrent conditional writes on one item could both pass;
+DynamoDB applies writes to an item one at a time (and transactions atomically).
+
 ``TransactWriteItems``: moto deep-copies every table a transaction touches so it can roll back,
 which makes each transaction cost time in proportion to the table's size (127 ms per claim on a
 table of a few thousand items). DynamoDB's semantics are simpler: every condition is checked,
-then either all writes apply or none do. Because the local stack serialises DynamoDB requests
-(see ``moto_server.DynamoDBSerializer``), we can do exactly that: evaluate all conditions
+then either all writes apply or none do. Because DynamoDB requests are served one at a time (above),
+we can do exactly that: evaluate all conditions
 first, and only then write, remembering just the touched items to restore should a write fail
 validation part-way.
+
+SES v2: moto 5.x answers neither ``GetAccount`` nor ``SendBulkEmail``. ``GetAccount`` answers
+with the account's sending quota (``SEND_QUOTA``: SES's default for an account out of the
+sandbox, 14 messages per second and 50,000 a day; tests and the bench may change it).
+``SendBulkEmail`` renders each entry the way SES does (the inline or stored template's
+``{{placeholders}}`` filled from the entry's replacement data, the template's headers with the
+entry's ``ReplacementHeaders`` over them) into a MIME message that moto records like any raw
+send, and answers one ``SUCCESS`` with a message id per entry. ``throttle_next_sends(n)``
+makes the next ``n`` SES v2 sends fail as SES does over the maximum send rate.
 """
 
 from __future__ import annotations
 
 import copy
+import html
 import json
+import re
+import threading
+from email.message import EmailMessage
 from typing import Any
 
+from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -31,7 +49,11 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
-from moto.dynamodb.responses import DynamoResult
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
+from moto.ses.exceptions import SesError
+from moto.ses.models import ses_backends
+from moto.sesv2 import urls as sesv2_urls
+from moto.sesv2.responses import SESV2Response
 
 _applied = False
 _original_query = Table.query
@@ -160,12 +182,176 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
         raise
 
 
+# ---------------------------------------------------------------------------------------------
+# SES v2: GetAccount and SendBulkEmail
+# ---------------------------------------------------------------------------------------------
+
+SEND_QUOTA: dict[str, float] = {"Max24HourSend": 50000.0, "MaxSendRate": 14.0}
+_throttle_lock = threading.Lock()
+_throttled_sends = 0
+
+
+class _SesV2Error(JsonRESTError):
+    def __init__(self, error_type: str, message: str, status: int = 400) -> None:
+        super().__init__(error_type, message)
+        self.code = status
+
+
+def throttle_next_sends(count: int) -> None:
+    """The next ``count`` SES v2 sends answer ``TooManyRequestsException`` (0 stops it)."""
+    global _throttled_sends  # noqa: PLW0603
+    with _throttle_lock:
+        _throttled_sends = count
+
+
+def _take_throttle() -> bool:
+    global _throttled_sends  # noqa: PLW0603
+    with _throttle_lock:
+        if _throttled_sends <= 0:
+            return False
+        _throttled_sends -= 1
+        return True
+
+
+_HANDLEBARS = re.compile(r"\\\{\{|\{\{\{\s*([\w.]+)\s*\}\}\}|\{\{\s*([\w.]+)\s*\}\}")
+
+
+def render_handlebars(template: str, data: dict[str, Any]) -> str:
+    """The part of SES's Handlebars our templates use: ``{{{raw}}}``, ``{{escaped}}``, ``\\{{``."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "\\{{":
+            return "{{"
+        raw, escaped = match.group(1), match.group(2)
+        value = data.get(raw or escaped, "")
+        text = "" if value is None else str(value)
+        return text if raw else html.escape(text, quote=True).replace("`", "&#x60;").replace("=", "&#x3D;")
+
+    return _HANDLEBARS.sub(one, template)
+
+
+def _stored_template(request: dict[str, Any], account_id: str, region: str) -> dict[str, str]:
+    template = (request.get("DefaultContent") or {}).get("Template") or {}
+    if "TemplateContent" in template:
+        return dict(template["TemplateContent"])
+    name = template.get("TemplateName") or str(template.get("TemplateArn", "")).rpartition("/")[2]
+    stored = ses_backends[account_id][region].templates.get(name)
+    if stored is None:
+        raise _SesV2Error("NotFoundException", f"Template {name} does not exist")
+    return {
+        "Subject": stored.get("subject_part", ""),
+        "Text": stored.get("text_part", ""),
+        "Html": stored.get("html_part", ""),
+    }
+
+
+def render_bulk_entry(
+    request: dict[str, Any], index: int, content: dict[str, str] | None = None
+) -> tuple[list[str], bytes]:
+    """Entry ``index`` of a ``SendBulkEmail`` request as SES would send it: (destinations, MIME)."""
+    template = (request.get("DefaultContent") or {}).get("Template") or {}
+    entry = request["BulkEmailEntries"][index]
+    content = content if content is not None else dict(template.get("TemplateContent") or {})
+    replacement = (entry.get("ReplacementEmailContent") or {}).get("ReplacementTemplate") or {}
+    data = json.loads(replacement.get("ReplacementTemplateData") or template.get("TemplateData") or "{}")
+    headers = {h["Name"].lower(): (h["Name"], h["Value"]) for h in template.get("Headers") or []}
+    headers.update(
+        {h["Name"].lower(): (h["Name"], h["Value"]) for h in entry.get("ReplacementHeaders") or []}
+    )
+    destination = entry.get("Destination") or {}
+    to, cc = list(destination.get("ToAddresses") or []), list(destination.get("CcAddresses") or [])
+    message = EmailMessage()
+    message["From"] = request.get("FromEmailAddress", "")
+    if to:
+        message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    message["Subject"] = render_handlebars(content.get("Subject", ""), data)
+    for name, value in headers.values():
+        message[name] = value
+    text, body = content.get("Text"), content.get("Html")
+    if text is not None:
+        message.set_content(render_handlebars(text, data))
+        if body is not None:
+            message.add_alternative(render_handlebars(body, data), subtype="html")
+    elif body is not None:
+        message.set_content(render_handlebars(body, data), subtype="html")
+    return [*to, *cc, *(destination.get("BccAddresses") or [])], message.as_bytes()
+
+
+def _send_bulk_email(self: Any) -> str:
+    if _take_throttle():
+        raise _SesV2Error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)
+    request = json.loads(self.body or "{}")
+    entries = request.get("BulkEmailEntries") or []
+    if not 1 <= len(entries) <= 50:
+        raise _SesV2Error("BadRequestException", "BulkEmailEntries must hold 1 to 50 entries")
+    content = _stored_template(request, self.current_account, self.region)
+    core = self.sesv2_backend.core_backend
+    results = []
+    for index in range(len(entries)):
+        _, data = render_bulk_entry(request, index, content)
+        bcc = list((entries[index].get("Destination") or {}).get("BccAddresses") or [])
+        try:  # moto takes To and Cc from the rendered headers
+            sent = core.send_raw_email(
+                source=request.get("FromEmailAddress"), destinations=bcc, raw_data=data.decode("utf-8")
+            )
+        except SesError as error:
+            if error.code == "MessageRejected":
+                raise _SesV2Error("MessageRejected", str(error.message)) from error
+            results.append({"Status": "INVALID_PARAMETER", "Error": str(error.message)})
+            continue
+        results.append({"Status": "SUCCESS", "MessageId": sent.id})
+    return json.dumps({"BulkEmailEntryResults": results})
+
+
+def _send_email_v2(self: Any) -> str:
+    if _take_throttle():
+        raise _SesV2Error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)
+    return _original_send_email_v2(self)  # type: ignore[no-any-return]
+
+
+def _get_account(self: Any) -> str:
+    core = self.sesv2_backend.core_backend
+    quota = {**SEND_QUOTA, "SentLast24Hours": float(core.sent_message_count)}
+    return json.dumps(
+        {
+            "DedicatedIpAutoWarmupEnabled": False,
+            "EnforcementStatus": "HEALTHY",
+            "ProductionAccessEnabled": True,
+            "SendQuota": quota,
+            "SendingEnabled": True,
+            "SuppressionAttributes": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
+        }
+    )
+
+
+_original_send_email_v2: Any = None
+_original_dynamodb_call_action = DynamoHandler.call_action
+_dynamodb_lock = threading.Lock()
+
+
+def _serialised_dynamodb_call(self: Any) -> Any:
+    """One DynamoDB request at a time: moto checks a condition and writes without a lock, so two
+    concurrent conditional writes on one item could both pass; DynamoDB applies them in turn."""
+    with _dynamodb_lock:
+        return _original_dynamodb_call_action(self)
+
+
 def apply() -> None:
     """Install the patches (idempotent); call before moto serves any request."""
-    global _applied  # noqa: PLW0603
+    global _applied, _original_send_email_v2  # noqa: PLW0603
     if _applied:
         return
+    _original_send_email_v2 = SESV2Response.send_email
+    # moto's catch-all ``/v2/.*`` route does not reach these two paths in server mode
+    sesv2_urls.url_paths["{0}/v2/email/account$"] = SESV2Response.dispatch
+    sesv2_urls.url_paths["{0}/v2/email/outbound-bulk-emails$"] = SESV2Response.dispatch
+    SESV2Response.send_email = _send_email_v2  # type: ignore[method-assign]
+    SESV2Response.send_bulk_email = _send_bulk_email  # type: ignore[attr-defined]
+    SESV2Response.get_account = _get_account  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    DynamoHandler.call_action = _serialised_dynamodb_call  # type: ignore[method-assign]
     Table.query = _partition_query  # type: ignore[method-assign]
     DynamoResult.execute_result = _execute_result  # type: ignore[method-assign,assignment]
     _applied = True

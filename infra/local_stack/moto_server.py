@@ -101,32 +101,6 @@ class SesTapMiddleware:
         return [response_body]
 
 
-class DynamoDBSerializer:
-    """Serialises DynamoDB requests to moto.
-
-    moto's DynamoDB backend has no locking: two threads can both pass a condition check before
-    either writes, so two conditional writes on one item could both "succeed". DynamoDB itself
-    applies writes to an item one at a time (and transactions atomically), so the local stack
-    runs one DynamoDB request at a time. Other services are not held up.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self._lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-            return self.app(environ, start_response)  # type: ignore[no-any-return]
-        with self._lock:
-            result = self.app(environ, start_response)
-            try:
-                return [b"".join(result)]
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
-
-
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """moto's access log is noise next to the functions' logs."""
@@ -137,7 +111,7 @@ class MotoServer:
 
     def __init__(self, port: int = 0, tap: SesTap | None = None) -> None:
         moto_patches.apply()
-        moto_app = DynamoDBSerializer(DomainDispatcherApplication(create_backend_app))
+        moto_app = DomainDispatcherApplication(create_backend_app)
         self.middleware = SesTapMiddleware(moto_app, tap)
         self._server = make_server(
             "127.0.0.1", port, self.middleware, threaded=True, request_handler=_QuietHandler

@@ -1,8 +1,10 @@
 """SES mailbox simulator: realistic event-publishing records for what moto's SES accepted.
 
 The moto middleware hands every SES request and moto's answer to :meth:`SesSimulator.tap`.
-Sends (SES v1 SendEmail / SendRawEmail / SendTemplatedEmail / SendBulkTemplatedEmail and SES v2
-SendEmail with Simple or Raw content) are parsed for what moto drops: the configuration set,
+Sends (SES v1 SendEmail / SendRawEmail / SendTemplatedEmail / SendBulkTemplatedEmail, SES v2
+SendEmail with Simple or Raw content, and SES v2 SendBulkEmail, each entry rendered as
+``moto_patches`` rendered it for moto, so it reads like a raw send) are parsed for what moto
+drops: the configuration set,
 the message tags (also ``X-SES-CONFIGURATION-SET`` / ``X-SES-MESSAGE-TAGS`` in raw MIME) and
 the message id moto returned. If the configuration set has an enabled SNS event destination,
 event records in SES's ``eventType`` format are published to its topic (moto's SNS then
@@ -48,6 +50,7 @@ from email.utils import getaddresses
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
+from local_stack.moto_patches import render_bulk_entry
 from local_stack.provision import EventDestination
 from local_stack.template import ACCOUNT_ID
 
@@ -361,6 +364,40 @@ def parse_v2(body: bytes, response: bytes) -> list[SentMessage]:
     ]
 
 
+def parse_v2_bulk(body: bytes, response: bytes) -> list[SentMessage]:
+    """One message per entry SES accepted from a v2 ``SendBulkEmail``, with its own tags and links."""
+    try:
+        request = json.loads(body or b"{}")
+        results = json.loads(response or b"{}").get("BulkEmailEntryResults") or []
+    except ValueError:
+        return []
+    default_tags = {t["Name"]: t.get("Value", "") for t in request.get("DefaultEmailTags") or []}
+    template = (request.get("DefaultContent") or {}).get("Template") or {}
+    content = dict(template["TemplateContent"]) if "TemplateContent" in template else None
+    sent = []
+    for index, result in enumerate(results):
+        if result.get("Status") != "SUCCESS" or not result.get("MessageId"):
+            continue
+        entry = request["BulkEmailEntries"][index]
+        try:
+            destinations, data = render_bulk_entry(request, index, content)
+        except (KeyError, ValueError):
+            continue
+        tags = {**default_tags, **{t["Name"]: t.get("Value", "") for t in entry.get("ReplacementTags") or []}}
+        sent.append(
+            _raw_message(
+                "SendBulkEmail",
+                message_id=result["MessageId"],
+                data=data,
+                source=request.get("FromEmailAddress") or None,
+                destinations=destinations,
+                config_set=request.get("ConfigurationSetName"),
+                tags=tags,
+            )
+        )
+    return sent
+
+
 # ---------------------------------------------------------------------------------------------
 # The simulator
 # ---------------------------------------------------------------------------------------------
@@ -456,6 +493,8 @@ class SesSimulator:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/v2/email/outbound-emails"):
             sent = parse_v2(body, response)
+        elif path.startswith("/v2/email/outbound-bulk-emails"):
+            sent = parse_v2_bulk(body, response)
         elif path.startswith("/v2/"):
             return
         else:

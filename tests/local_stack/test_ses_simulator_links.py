@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 from email.message import EmailMessage
@@ -49,3 +50,54 @@ def test_following_an_emailed_link_publishes_open_then_click(stack: LocalStack, 
     assert records["Click"]["click"]["link"] == link
     assert records["Open"]["mail"]["destination"] == [to]
     assert records["Click"]["mail"]["messageId"] == message_id
+
+
+def test_each_bulk_sent_email_is_seen_with_its_own_tags_and_links_like_a_single_send(
+    stack: LocalStack, ses_events: Any
+) -> None:
+    recipients = [f"success+bulk{i}@simulator.amazonses.com" for i in range(2)]
+    response = stack.client("sesv2").send_bulk_email(
+        FromEmailAddress=SENDER,
+        ConfigurationSetName=stack.resources["ConfigSet"],
+        DefaultContent={
+            "Template": {
+                "TemplateContent": {
+                    "Subject": "Your code {{{code}}}",
+                    "Text": "Check your coupon: {{{link}}}",
+                    "Html": '<p><a href="{{{link}}}">Check</a></p>',
+                },
+                "TemplateData": "{}",
+            }
+        },
+        BulkEmailEntries=[
+            {
+                "Destination": {"ToAddresses": [to]},
+                "ReplacementEmailContent": {
+                    "ReplacementTemplate": {
+                        "ReplacementTemplateData": json.dumps(
+                            {"code": f"C{i}", "link": f"{stack.api_url}/items/bulk-{i}"}
+                        )
+                    }
+                },
+                "ReplacementHeaders": [{"Name": "List-Unsubscribe", "Value": f"<https://u.example/{i}>"}],
+                "ReplacementTags": [{"Name": "message", "Value": f"msg-bulk-{i}"}],
+            }
+            for i, to in enumerate(recipients)
+        ],
+    )
+    results = response["BulkEmailEntryResults"]
+    assert [r["Status"] for r in results] == ["SUCCESS", "SUCCESS"]
+    second = results[1]["MessageId"]
+    records = {r["eventType"]: r for r in ses_events.wait_for(second, 2)}
+    mail = records["Delivery"]["mail"]
+    assert mail["destination"] == [recipients[1]] and mail["tags"]["message"] == ["msg-bulk-1"]
+    assert mail["commonHeaders"]["subject"] == "Your code C1"
+    assert {"name": "List-Unsubscribe", "value": "<https://u.example/1>"} in mail["headers"]
+
+    try:  # the second recipient follows their own link: their message reads clicked
+        urllib.request.urlopen(f"{stack.api_url}/items/bulk-1", timeout=10).close()
+    except urllib.error.HTTPError as answer:
+        answer.close()
+    clicked = {r["eventType"]: r for r in ses_events.wait_for(second, 4)}
+    assert clicked["Click"]["click"]["link"] == f"{stack.api_url}/items/bulk-1"
+    assert clicked["Open"]["mail"]["tags"]["message"] == ["msg-bulk-1"]

@@ -218,4 +218,5 @@ def sns_sqs_subscriptions(template: dict[str, Any]) -> Iterator[tuple[str, str, 
 # Actions that may name Resource "*" (each with why): nothing else may.
 RESOURCE_STAR_ALLOWED_ACTIONS: dict[str, str] = {
     "sns:Publish": "an SMS published straight to a phone number has no resource ARN to name",
+    "ses:GetAccount": "the account's sending quota is not a resource; IAM takes only '*' for it",
 }

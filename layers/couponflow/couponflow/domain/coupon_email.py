@@ -1,7 +1,9 @@
 """Rendering the coupon email: the campaign's templates filled in, as a complete MIME message.
 
-Pure: values in, bytes out. The mailer hands the bytes to SES as raw content, so every header
-(List-Unsubscribe included) reaches the recipient exactly as written here.
+Pure: values in, bytes out. ``render`` builds one complete message (the reference rendering);
+the mailer sends the same email in bulk as an SES template (``bulk_template``) that SES fills
+in per recipient with ``bulk_template_data``, with the one-click unsubscribe headers of
+``unsubscribe_headers``, so each recipient gets what ``render`` would have built.
 """
 
 from __future__ import annotations
@@ -81,3 +83,61 @@ def render(email: CouponEmail, *, now: datetime | None = None) -> bytes:
     message.set_content(fill(email.text_template or DEFAULT_TEXT, values, escape=False))
     message.add_alternative(fill(email.html_template or DEFAULT_HTML, values, escape=True), subtype="html")
     return message.as_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# The same email as an SES template, for bulk sending (SES v2 SendBulkEmail)
+# ---------------------------------------------------------------------------------------------
+
+_MUSTACHE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}|\{\{")
+HTML_SUFFIX = "_html"
+
+
+@dataclass(frozen=True)
+class BulkTemplate:
+    """One campaign's (or send's) email as an SES template: Handlebars placeholders per recipient."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def _to_handlebars(template: str, *, html_part: bool) -> str:
+    """Our ``{{name}}`` as ``{{{name}}}`` (SES renders it verbatim; HTML values come pre-escaped
+    as ``name_html``), and any other ``{{`` escaped so SES prints it as written, like ``fill``."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "\\{{"
+        return "{{{" + name + (HTML_SUFFIX if html_part else "") + "}}}"
+
+    return _MUSTACHE.sub(one, template)
+
+
+def bulk_template(subject: str, html_template: str | None, text_template: str | None) -> BulkTemplate:
+    """The template SES fills in for each recipient; rendered, it reads exactly like :func:`render`."""
+    return BulkTemplate(
+        subject=_to_handlebars(subject, html_part=False),
+        text=_to_handlebars(text_template or DEFAULT_TEXT, html_part=False),
+        html=_to_handlebars(html_template or DEFAULT_HTML, html_part=True),
+    )
+
+
+def bulk_template_data(values: Mapping[str, str], unsubscribe_url: str | None) -> dict[str, str]:
+    """One recipient's replacement data: every placeholder as written and HTML-escaped."""
+    plain = {name: "" for name in PLACEHOLDERS}
+    plain.update({k: v for k, v in values.items() if k in PLACEHOLDERS})
+    plain["unsubscribe_url"] = unsubscribe_url or ""
+    escaped = {name + HTML_SUFFIX: html.escape(value, quote=True) for name, value in plain.items()}
+    return {**plain, **escaped}
+
+
+def unsubscribe_headers(unsubscribe_url: str | None) -> list[tuple[str, str]]:
+    """RFC 8058 one-click unsubscribe headers of one recipient (none without a URL)."""
+    if not unsubscribe_url:
+        return []
+    return [
+        ("List-Unsubscribe", f"<{unsubscribe_url}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    ]

@@ -8,9 +8,10 @@
    queue.
 2. ``SendFanout.process`` (the fan-out queue consumer) assigns each recipient a code with
    ``store.claims.assign`` (idempotent per campaign and customer, with a message id derived from
-   send and customer), records the recipient once per send and customer, queues the email on the
-   mail queue (the mailer sends each message at most once, drops suppressed addresses, adds the
-   unsubscribe headers and is paced by its own concurrency) and texts through SNS for
+   send and customer), records the recipient once per send and customer, queues the emails on
+   the mail queue, 50 messages to a job (the mailer sends each message at most once, drops
+   suppressed addresses, sends each job's messages in one SES bulk call with every recipient's
+   own unsubscribe headers, paced under the account's sending rate) and texts through SNS for
    ``sms``/``both``. A redelivered chunk finds its recipients recorded and sends nothing again.
 3. ``housekeeping.finish_sends.FinishSends`` (a housekeeping task) finishes each fanned-out
    send once every email has SES's verdict (or the grace period passed): counts by reason,
@@ -25,6 +26,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,6 +47,7 @@ from couponflow.store import audience, campaigns, claims, keys, messages, sends
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 100
+MESSAGES_PER_MAIL_JOB = 50  # the mailer sends one job's messages in one SES bulk call
 
 
 def message_id_for(send_id: str, customer_id: str) -> str:
@@ -224,6 +227,20 @@ class SendStarter:
         )
 
 
+def bundle_mail_jobs(merchant_id: str, jobs: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """One mail-queue record per ``MESSAGES_PER_MAIL_JOB`` messages (one SES bulk call's worth)."""
+    return [
+        {
+            "merchant_id": merchant_id,
+            "messages": [
+                {"customer_id": j["customer_id"], "message_id": j["message_id"]}
+                for j in jobs[start : start + MESSAGES_PER_MAIL_JOB]
+            ],
+        }
+        for start in range(0, len(jobs), MESSAGES_PER_MAIL_JOB)
+    ]
+
+
 @dataclass(frozen=True)
 class SendFanout:
     table: Table
@@ -240,7 +257,7 @@ class SendFanout:
         tally: Counter[str] = Counter()
         for recipient in job.recipients:
             tally[self._one(send, campaign, recipient, now, mail_jobs)] += 1
-        sqs.send_json_batch(self.mail_queue_url, mail_jobs)
+        sqs.send_json_batch(self.mail_queue_url, bundle_mail_jobs(job.merchant_id, mail_jobs))
         sends.finish_chunk(
             self.table,
             job.merchant_id,
@@ -288,7 +305,9 @@ class SendFanout:
                 at=stamp,
                 details={"reason": "sms_only"},
             )
-        if email:  # the mailer renders the send's own subject and body for a message of a send
+        if email and (send.get("subject") or send.get("body")):
+            # the mailer renders the send's own subject and body for a message that names its send
+            # (without them it renders the campaign's, so the write is left out)
             self.table.update(
                 keys.message(m, r.customer_id, message_id), "SET send_id = :s", values={":s": s}
             )

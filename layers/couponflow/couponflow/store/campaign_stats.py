@@ -2,9 +2,11 @@
 
 A message's status moves are counted on one shard chosen by its message id (old status -1, new
 status +1, in the same transaction as the status write), so a campaign's counter writes spread
-over many partition keys; reads sum the shards (one BatchGetItem). Messages are counted from
-their first move out of ``queued`` (hand-off to SES, or dropped / failed by the mailer): the
-counts are of messages we tried to send, and ``queued`` is never counted.
+over many partition keys; reads sum the shards (one BatchGetItem). The mailer's bulk hand-off
+counts a whole call on one shard (``moves``); only the sums are ever read, so that is the same.
+Messages are counted from their first move out of ``queued`` (hand-off to SES, or dropped /
+failed by the mailer): the counts are of messages we tried to send, and ``queued`` is never
+counted.
 """
 
 from __future__ import annotations
@@ -41,3 +43,29 @@ def counts(table: Table, merchant_id: str, campaign_id: str) -> dict[str, int]:
         for status in totals:
             totals[status] += int(item.get(status, 0))
     return totals
+
+
+def moves(
+    merchant_id: str, campaign_id: str, message_ids: list[str], old: MessageStatus, new: MessageStatus
+) -> Update:
+    """One counter update for many messages of one campaign making the same move (a bulk hand-off).
+
+    All of it lands on the shard of the first message: counts are only ever read summed over the
+    shards, so which shard holds a +1 (and which the -1 of a later move) does not change them,
+    and one update per bulk call costs less than one per shard (a transaction may not touch one
+    item twice). Successive calls start with different messages, so the writes still spread.
+    """
+    count = len(message_ids)
+    names = {"#new": str(new)}
+    values: dict[str, int] = {":n": count}
+    expression = "ADD #new :n"
+    if old is not MessageStatus.QUEUED:
+        names["#old"] = str(old)
+        values[":minus"] = -count
+        expression += ", #old :minus"
+    return Update(
+        key=keys.campaign_stats_for(merchant_id, campaign_id, message_ids[0]),
+        expression=expression,
+        names=names,
+        values=values,
+    )

@@ -57,6 +57,11 @@ Why:
   sharded the same way, so no single key takes a flash sale's writes.
 - The code registry item outlives the pool entry: a code is never loaded or handed out twice.
 
+Account-wide (no merchant: SES's sending rate is the AWS account's):
+
+- SES send budget of one wall-clock second: ``SESRATE#<epoch second>`` / ``WINDOW`` (``used``
+  counts the sends reserved in it; TTL ``expires_at``)
+
 Message events table (``pk``/``sk``, TTL ``expires_at``): ``M#<m>#MESSAGE#<msg>`` /
 ``EVENT#<occurred_at>#<event_key>``; events we cannot tie to a message go to ``ORPHAN#<ses id>``.
 """
@@ -188,6 +193,10 @@ def outbox_index(merchant_id: str, customer_id: str, message_id: str, created_at
 
 def outbox_partition(shard: int) -> str:
     return f"OUTBOX#{shard:02d}"
+
+
+def send_budget_window(second: int) -> dict[str, str]:
+    return {"pk": f"SESRATE#{second}", "sk": "WINDOW"}
 
 
 def ses_message_index(ses_message_id: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from couponflow.adapters.dynamodb import (
@@ -161,6 +162,104 @@ def record_handoff(table: Table, key: Mapping[str, str], ses_message_id: str, *,
             ":ask": awaiting["gsi2sk"],
         },
     )
+
+
+def handoff_fields(message_id: str, ses_message_id: str, at: str) -> dict[str, str]:
+    """What the hand-off to SES writes on the message: SES's id (indexed) and the awaiting index."""
+    index = keys.ses_message_index(ses_message_id)
+    awaiting = keys.awaiting_index(message_id, at)
+    return {"ses_message_id": ses_message_id, "sent_at": at, **index, **awaiting}
+
+
+def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> None:
+    """Record SES's ids for messages just handed off and move them to ``sent``: one transaction.
+
+    ``handed`` pairs each message as leased (still ``queued``) with SES's id; all belong to one
+    campaign. Each message update is conditioned on the status read, and the campaign's
+    counters move by one ``ADD`` for them all, all or nothing. Should anything have moved meanwhile
+    (an SES event that got there first), each message is recorded on its own instead.
+    """
+    actions: list[TransactAction] = []
+    counted: list[str] = []
+    for item, ses_id in handed:
+        moves = status_move(
+            item,
+            MessageStatus.SENT,
+            at=at,
+            details={"ses_message_id": ses_id},
+            extra=handoff_fields(item["message_id"], ses_id, at),
+        )
+        if not moves:
+            actions = []
+            break
+        actions.append(moves[0])
+        if item.get("campaign_id"):
+            counted.append(item["message_id"])
+    campaign_ids = {item.get("campaign_id") for item, _ in handed}
+    if actions and len(campaign_ids) == 1 and len(actions) < 100:
+        campaign_id = next(iter(campaign_ids))
+        merchant_id = handed[0][0]["merchant_id"]
+        if campaign_id and counted:
+            actions.append(
+                campaign_stats.moves(
+                    merchant_id, campaign_id, counted, MessageStatus.QUEUED, MessageStatus.SENT
+                )
+            )
+        try:
+            table.transact(actions)
+        except (TransactionCanceled, RetryableError):  # something moved meanwhile: one by one
+            pass
+        else:
+            return
+    for item, ses_id in handed:  # one at a time, whatever each has become
+        key = {"pk": item["pk"], "sk": item["sk"]}
+        record_handoff(table, key, ses_id, at=at)
+        raise_status(table, key, MessageStatus.SENT, at=at, details={"ses_message_id": ses_id})
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The outcome of asking for a message's send lease: the message as leased, or why not."""
+
+    state: str  # "leased", "handled" (sent or no longer queued), "held" (another sender), "missing"
+    item: Item | None = None
+
+
+def lease_for_send(table: Table, key: Mapping[str, str], *, now_epoch: int, lease_seconds: int) -> Lease:
+    """Take the right to hand the message to SES, reading it in the same write (ALL_NEW)."""
+    try:
+        item = table.update(
+            dict(key),
+            "SET lease_until = :until",
+            condition=(
+                "attribute_exists(pk) AND attribute_not_exists(ses_message_id) AND status_rank = :queued "
+                "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+            ),
+            values={
+                ":until": now_epoch + lease_seconds,
+                ":now": now_epoch,
+                ":queued": RANK[MessageStatus.QUEUED],
+            },
+            return_new=True,
+        )
+    except ConditionFailed as failed:
+        old = failed.item
+        if old is None:
+            return Lease("missing")
+        if old.get("ses_message_id") or int(old.get("status_rank", 0)) != RANK[MessageStatus.QUEUED]:
+            return Lease("handled", old)
+        return Lease("held", old)
+    return Lease("leased", item)
+
+
+def release_lease(table: Table, key: Mapping[str, str]) -> None:
+    """Give a lease back when the message was not handed to SES (so a retry need not wait it out)."""
+    with contextlib.suppress(ConditionFailed):
+        table.update(
+            dict(key),
+            "REMOVE lease_until",
+            condition="attribute_exists(pk) AND attribute_not_exists(ses_message_id)",
+        )
 
 
 def take_send_lease(table: Table, key: Mapping[str, str], *, now_epoch: int, lease_seconds: int) -> bool:
