@@ -32,6 +32,7 @@ def create_campaign(
         starts_at=request.starts_at,
         ends_at=request.ends_at,
         daily_limit=request.daily_limit,
+        per_customer_limit=request.per_customer_limit,
         store_url=str(request.store_url) if request.store_url else None,
         html_template=request.html_template,
         text_template=request.text_template,
