@@ -40,11 +40,15 @@ def load_event(name: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     from local_stack import moto_patches
+    from local_stack.moto_server import DynamoDBSerializer
     from moto.server import ThreadedMotoServer
 
     moto_patches.apply()  # the local stack's moto: cheap, all-or-nothing transactions
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    # One DynamoDB request at a time, as the local stack runs moto (the patched transactions
+    # rely on it; without it two concurrent conditional writes could both pass their checks).
+    server._server.app = DynamoDBSerializer(server._server.app)  # type: ignore[union-attr]
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     os.environ["AWS_ENDPOINT_URL"] = endpoint

@@ -172,18 +172,25 @@ def pool_refilled(
 
 
 def mark_shards_empty(
-    table: Table, merchant_id: str, campaign_id: str, shards: Iterable[int], seen_version: int
+    table: Table,
+    merchant_id: str,
+    campaign_id: str,
+    shards: Iterable[int],
+    seen_version: int,
+    *,
+    exhausted: bool = False,
 ) -> bool:
     """Record pool shards a claim found empty, so later claims skip them; False if codes came since.
 
     Conditional on the pool version the claim read before it queried the shards: a load or return
     that finished since has bumped it (the mark is not set); one still in flight removes the marks
     of the shards it filled in the same write that bumps the version, after its codes are written.
+    With ``exhausted`` (every shard is now known empty) the pool-exhausted marker is set too.
     """
     try:
         table.update(
             keys.campaign(merchant_id, campaign_id),
-            "ADD empty_shards :shards",
+            "ADD empty_shards :shards" + (" SET pool_exhausted_version = :v" if exhausted else ""),
             condition="attribute_exists(pk) AND "
             "(pool_version = :v OR (attribute_not_exists(pool_version) AND :v = :zero))",
             values={":shards": set(shards), ":v": seen_version, ":zero": 0},

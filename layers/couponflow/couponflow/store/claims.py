@@ -225,11 +225,15 @@ def _mark_empty(table: Table, campaign: Campaign, found_empty: set[int]) -> None
     """Record the shards this claim found empty (and the pool exhausted once all are)."""
     if not found_empty:
         return
-    m, c = campaign.merchant_id, campaign.campaign_id
-    if campaign.empty_shards | found_empty >= set(range(keys.POOL_SHARDS)):
-        campaigns.mark_pool_exhausted(table, m, c, campaign.pool_version)
-    else:
-        campaigns.mark_shards_empty(table, m, c, found_empty, campaign.pool_version)
+    exhausted = campaign.empty_shards | found_empty >= set(range(keys.POOL_SHARDS))
+    campaigns.mark_shards_empty(
+        table,
+        campaign.merchant_id,
+        campaign.campaign_id,
+        found_empty,
+        campaign.pool_version,
+        exhausted=exhausted,
+    )
 
 
 def _candidates(table: Table, campaign: Campaign, shard: int) -> list[str]:
