@@ -19,7 +19,7 @@ from couponflow.adapters.dynamodb import Table
 from couponflow.ids import customer_id
 from couponflow.models.api import ClaimIn
 from couponflow.services.claims import ClaimService
-from couponflow.store import campaigns, keys
+from couponflow.store import campaigns, claims, keys
 
 from tests.conftest import load_event
 from tests.integration.helpers import body_of, claim_event, merchant_event, sqs_event
@@ -247,7 +247,7 @@ def test_claims_near_the_end_of_a_pool_skip_shards_found_empty_and_cost_three_re
     merchant, table, merchant_api, new_campaign, claim
 ):
     m = merchant[0]
-    full, other = 3, 11
+    full = 3
     campaign_id = new_campaign(codes_in(full, 1, "END"))
     # Two claims empty the pool: between them every shard is queried, found empty and marked.
     assert claim(campaign_id, "first@example.com")["statusCode"] == 201
@@ -259,20 +259,29 @@ def test_claims_near_the_end_of_a_pool_skip_shards_found_empty_and_cost_three_re
     with dynamodb_requests() as requests:
         assert body_of(claim(campaign_id, "third@example.com"))["reason"] == "pool_empty"
     assert "Query" not in requests.names  # the marks answer: no shard is read
+    shown = merchant_api("GET", f"/campaigns/{campaign_id}", resource="/campaigns/{campaignId}")
+    assert shown["statusCode"] == 200 and body_of(shown)["codes_available"] == 0
+    assert "empty_shards" not in body_of(shown)
 
-    # Codes loaded into two shards clear exactly those marks; no mark hides a code.
-    fresh = codes_in(full, 2, "MORE") + codes_in(other, 2, "MORE")
+    # Codes loaded into a shard clear its mark only; no mark hides a code.
     merchant_api(
-        "POST", f"/campaigns/{campaign_id}/codes", {"codes": fresh}, resource="/campaigns/{campaignId}/codes"
+        "POST",
+        f"/campaigns/{campaign_id}/codes",
+        {"codes": codes_in(full, 4, "MORE")},
+        resource="/campaigns/{campaignId}/codes",
     )
     stored = campaigns.get(table, m, campaign_id)
-    assert stored.empty_shards == frozenset(range(keys.POOL_SHARDS)) - {full, other}
+    assert stored.empty_shards == frozenset(range(keys.POOL_SHARDS)) - {full}
     assert not stored.pool_known_empty
     for i in range(4):
         with dynamodb_requests() as requests:
             assert claim(campaign_id, f"late{i}@example.com")["statusCode"] == 201
-        # the campaign, one query of a shard holding codes, the claim's transaction
+        # the campaign, one query of the one shard holding codes, the claim's transaction
         assert requests.names == Counter({"GetItem": 1, "Query": 1, "TransactWriteItems": 1})
+    with dynamodb_requests() as requests:
+        assert body_of(claim(campaign_id, "after@example.com"))["reason"] == "pool_empty"
+    # the campaign, the last shard found empty, its mark (the pool exhausted), the customer recorded
+    assert requests.names == Counter({"GetItem": 1, "Query": 1, "UpdateItem": 1, "TransactWriteItems": 1})
     assert campaigns.count_available(table, m, campaign_id) == 0
 
 
@@ -403,3 +412,25 @@ def test_per_customer_limit_is_accepted_up_to_the_maximum_and_cleared_back_to_on
     )
     cleared = merchant_api("PATCH", path, {"per_customer_limit": None}, resource=resource)
     assert body_of(cleared)["per_customer_limit"] == 1
+
+
+def test_a_send_chunk_delivered_again_after_its_code_was_used_gives_no_second_code(
+    merchant, table, merchant_api, new_campaign
+):
+    """The send fan-out assigns with a message id made from send and customer; a redelivered chunk
+    after the customer redeemed that code must find its claim, not take the next code."""
+    m, email = merchant[0], "chunk@example.com"
+    campaign_id = new_campaign(["AGAIN-001", "AGAIN-002"], per_customer_limit=2)
+    who = claims.Claimant(customer_id(m, email), email, None, False)
+
+    def deliver() -> claims.ClaimRecord:
+        campaign = campaigns.get(table, m, campaign_id)
+        stamp = datetime.now(UTC).isoformat()
+        return claims.assign(table, campaign, who, now=stamp, day="2026-11-23", message_id="msg_send_x")
+
+    first = deliver()
+    assert first.new and first.code
+    redeem(merchant_api, campaign_id, first.code, "O-1")
+    again = deliver()
+    assert (again.new, again.message_id, again.code) == (False, "msg_send_x", first.code)
+    assert campaigns.count_available(table, m, campaign_id) == 1

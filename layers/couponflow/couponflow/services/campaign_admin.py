@@ -13,14 +13,7 @@ from couponflow.store import campaigns
 from couponflow.store import page_views as page_views_store
 
 _INTERNAL = frozenset(
-    {
-        "gsi2pk",
-        "gsi2sk",
-        "pool_exhausted_version",
-        "pool_low_alerted_version",
-        "pool_empty_alerted_version",
-        "empty_shards",
-    }
+    {"gsi2pk", "gsi2sk", "pool_exhausted_version", "pool_low_alerted_version", "pool_empty_alerted_version"}
 )
 
 

@@ -11,7 +11,7 @@ from couponflow.ids import new_id
 from couponflow.models.api import CampaignIn, CodesLoaded
 from couponflow.store import campaigns, claims
 
-_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "type")
+_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "type", "empty_shards")  # empty_shards: the claim's skip list
 
 
 def public(item: Item) -> dict[str, Any]:

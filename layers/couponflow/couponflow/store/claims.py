@@ -297,6 +297,7 @@ def _try_code(
         Put(message_item, condition="attribute_not_exists(pk)"),
         _customer_update(m, who, now),
     ]
+    message_at = len(actions) - 2
     if replaces is not None:
         actions.append(_earlier_claim_put(replaces))
     daily = _daily_count(campaign, day)
@@ -314,6 +315,10 @@ def _try_code(
             return ClaimRecord.from_item(existing)
         if daily is not None and canceled.failed(len(actions) - 1):
             return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.DAILY_LIMIT, now=now)
+        if replaces is not None and canceled.failed(message_at):
+            # This message id already carried a code of this customer (a send's chunk delivered
+            # again after they used that code): the claim it made is the answer, not a new one.
+            return ClaimRecord.from_item(replaces)
         return None  # someone else took this code first: pick another
     return ClaimRecord(
         status=ClaimStatus.CLAIMED,
