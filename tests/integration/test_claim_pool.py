@@ -280,8 +280,9 @@ def test_claims_near_the_end_of_a_pool_skip_shards_found_empty_and_cost_three_re
         assert requests.names == Counter({"GetItem": 1, "Query": 1, "TransactWriteItems": 1})
     with dynamodb_requests() as requests:
         assert body_of(claim(campaign_id, "after@example.com"))["reason"] == "pool_empty"
-    # the campaign, the last shard found empty, its mark (the pool exhausted), the customer recorded
-    assert requests.names == Counter({"GetItem": 1, "Query": 1, "UpdateItem": 1, "TransactWriteItems": 1})
+    # The claim that took the shard's last code saw it was the only one and marked the shard (the
+    # pool exhausted) in its own transaction: this one reads the campaign and records the customer.
+    assert requests.names == Counter({"GetItem": 1, "TransactWriteItems": 1})
     assert campaigns.count_available(table, m, campaign_id) == 0
 
 
@@ -433,4 +434,21 @@ def test_a_send_chunk_delivered_again_after_its_code_was_used_gives_no_second_co
     redeem(merchant_api, campaign_id, first.code, "O-1")
     again = deliver()
     assert (again.new, again.message_id, again.code) == (False, "msg_send_x", first.code)
+    assert campaigns.count_available(table, m, campaign_id) == 1
+
+
+def test_a_claim_that_read_the_campaign_before_a_load_claims_without_marking_shards(
+    merchant, table, new_campaign
+):
+    m, email = merchant[0], "stale@example.com"
+    campaign_id = new_campaign(codes_in(2, 1, "STALE"))
+    stale = campaigns.get(table, m, campaign_id)  # read before the load below
+    campaigns.add_codes(table, m, campaign_id, codes_in(9, 1, "FRESH"), datetime.now(UTC).isoformat())
+    who = claims.Claimant(customer_id(m, email), email, None, False)
+    stamp = datetime.now(UTC).isoformat()
+    record = claims.assign(table, stale, who, now=stamp, day="2026-11-23", message_id="msg_stale")
+    # Its marks (the shards it found empty, the one whose last code it took) were refused with the
+    # stale pool version, and the claim was made without them.
+    assert record.new and record.code
+    assert campaigns.get(table, m, campaign_id).empty_shards == frozenset()
     assert campaigns.count_available(table, m, campaign_id) == 1

@@ -171,35 +171,6 @@ def pool_refilled(
     return int((item or {}).get("pool_version", 0))
 
 
-def mark_shards_empty(
-    table: Table,
-    merchant_id: str,
-    campaign_id: str,
-    shards: Iterable[int],
-    seen_version: int,
-    *,
-    exhausted: bool = False,
-) -> bool:
-    """Record pool shards a claim found empty, so later claims skip them; False if codes came since.
-
-    Conditional on the pool version the claim read before it queried the shards: a load or return
-    that finished since has bumped it (the mark is not set); one still in flight removes the marks
-    of the shards it filled in the same write that bumps the version, after its codes are written.
-    With ``exhausted`` (every shard is now known empty) the pool-exhausted marker is set too.
-    """
-    try:
-        table.update(
-            keys.campaign(merchant_id, campaign_id),
-            "ADD empty_shards :shards" + (" SET pool_exhausted_version = :v" if exhausted else ""),
-            condition="attribute_exists(pk) AND "
-            "(pool_version = :v OR (attribute_not_exists(pool_version) AND :v = :zero))",
-            values={":shards": set(shards), ":v": seen_version, ":zero": 0},
-        )
-    except ConditionFailed:
-        return False
-    return True
-
-
 def _watch_values(merchant_id: str, campaign_id: str) -> dict[str, str]:
     index = keys.pool_watch_index(merchant_id, campaign_id)
     return {":wpk": index["gsi2pk"], ":wsk": index["gsi2sk"]}
@@ -220,6 +191,44 @@ def mark_pool_exhausted(table: Table, merchant_id: str, campaign_id: str, seen_v
             "(pool_version = :v OR (attribute_not_exists(pool_version) AND :v = :zero))",
             values={":v": seen_version, ":zero": 0},
         )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def empty_marks(
+    merchant_id: str, campaign_id: str, shards: Iterable[int], seen_version: int, *, exhausted: bool = False
+) -> Update:
+    """The write that records pool shards found (or left) empty, for a transaction or on its own.
+
+    Conditional on the pool version the claim read before it queried the shards: a load or return
+    that finished since has bumped it (the mark is not set); one still in flight removes the marks
+    of the shards it filled in the same write that bumps the version, after its codes are written.
+    With ``exhausted`` (every shard is now known empty) the pool-exhausted marker is set too.
+    """
+    return Update(
+        keys.campaign(merchant_id, campaign_id),
+        "ADD empty_shards :shards" + (" SET pool_exhausted_version = :v" if exhausted else ""),
+        condition="attribute_exists(pk) AND "
+        "(pool_version = :v OR (attribute_not_exists(pool_version) AND :v = :zero))",
+        values={":shards": set(shards), ":v": seen_version, ":zero": 0},
+    )
+
+
+def mark_shards_empty(
+    table: Table,
+    merchant_id: str,
+    campaign_id: str,
+    shards: Iterable[int],
+    seen_version: int,
+    *,
+    exhausted: bool = False,
+) -> bool:
+    """Record pool shards a claim found empty, so later claims skip them; False if codes came since
+    (see ``empty_marks``)."""
+    mark = empty_marks(merchant_id, campaign_id, shards, seen_version, exhausted=exhausted)
+    try:
+        table.update(mark.key, mark.expression, condition=mark.condition, values=mark.values)
     except ConditionFailed:
         return False
     return True

@@ -15,11 +15,14 @@ If another claimer took the code first, the transaction is canceled on (2) and w
 code; if the customer already holds a code, it is canceled on (1) and the existing claim is the
 answer. The pool is spread over ``keys.POOL_SHARDS`` partitions, visited in random order.
 
-Empty shards: a claim that finds a shard empty records it on the campaign item (at the pool
-version it read, see ``store.campaigns.mark_shards_empty``), and later claims, which read the
-campaign item anyway, skip the shards so marked: near the end of a pool a claim still costs one
-query. Once every shard is marked the campaign answers ``pool_empty`` without any query, until
-codes are loaded or returned again (which removes the marks of the shards they went into).
+Empty shards: shards known empty are marked on the campaign item (``empty_shards``, at the pool
+version the claim read, see ``store.campaigns.empty_marks``), and later claims, which read the
+campaign item anyway, skip them. The claim that takes the only code its query saw in a shard
+marks that shard in its own transaction, as well as any shard it found empty on the way (a
+claim that ends with no code marks them with a write of its own). So near the end of a pool a
+claim still costs the campaign read, one query and the transaction. Once every shard is marked
+the campaign answers ``pool_empty`` without any query, until codes are loaded or returned again
+(which removes the marks of the shards they went into).
 
 More than one code per customer (``per_customer_limit`` N > 1): the ``CLAIM#<c>`` item is the
 customer's latest claim and carries its number (``claim_number``, 1 for the first code). While
@@ -203,17 +206,27 @@ def assign(
                 found_empty.add(shard)
                 break  # this shard is empty; try the next one
             code = rng.choice(codes)
+            # Shards to mark empty in the claim's own transaction: those found empty, and this one
+            # when the query saw its only code (taking it leaves the shard empty).
+            marks = found_empty | ({shard} if len(codes) == 1 else set())
             outcome: ClaimRecord | Item | None = None
             while attempts < MAX_ATTEMPTS:
                 attempts += 1
                 outcome = _try_code(
-                    table, campaign, who, code, now=now, day=day, message_id=message_id, replaces=replaces
+                    table,
+                    campaign,
+                    who,
+                    code,
+                    now=now,
+                    day=day,
+                    message_id=message_id,
+                    replaces=replaces,
+                    marks=marks,
                 )
                 if not isinstance(outcome, dict):
                     break
                 replaces = outcome  # the customer may have their next code: same code, replacing it
             if isinstance(outcome, ClaimRecord):
-                _mark_empty(table, campaign, found_empty)
                 return outcome
             if attempts >= MAX_ATTEMPTS:
                 raise RetryableError("too many concurrent claims on this campaign; retry shortly")
@@ -252,9 +265,14 @@ def _try_code(
     day: str,
     message_id: str,
     replaces: Item | None,
+    marks: set[int],
 ) -> ClaimRecord | Item | None:
     """The claim made; or the customer's latest claim when it makes room for their next code (try
-    again replacing it); or None when someone else took ``code`` first."""
+    again replacing it); or None when someone else took ``code`` first.
+
+    ``marks`` are pool shards to record empty with the claim (see ``campaigns.empty_marks``); if
+    codes entered the pool since the campaign was read, the claim is made without them.
+    """
     m, c = campaign.merchant_id, campaign.campaign_id
     number = int(replaces.get("claim_number") or 1) + 1 if replaces is not None else 1
     claim_fields = {
@@ -300,6 +318,10 @@ def _try_code(
     message_at = len(actions) - 2
     if replaces is not None:
         actions.append(_earlier_claim_put(replaces))
+    mark_at = len(actions)
+    if marks:
+        exhausted = campaign.empty_shards | marks >= set(range(keys.POOL_SHARDS))
+        actions.append(campaigns.empty_marks(m, c, marks, campaign.pool_version, exhausted=exhausted))
     daily = _daily_count(campaign, day)
     if daily is not None:
         actions.append(daily)
@@ -319,6 +341,18 @@ def _try_code(
             # This message id already carried a code of this customer (a send's chunk delivered
             # again after they used that code): the claim it made is the answer, not a new one.
             return ClaimRecord.from_item(replaces)
+        if marks and canceled.failed(mark_at):  # codes came since the campaign was read
+            return _try_code(
+                table,
+                campaign,
+                who,
+                code,
+                now=now,
+                day=day,
+                message_id=message_id,
+                replaces=replaces,
+                marks=set(),
+            )
         return None  # someone else took this code first: pick another
     return ClaimRecord(
         status=ClaimStatus.CLAIMED,
