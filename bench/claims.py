@@ -100,8 +100,8 @@ def bench_claims(stack: Any, meter: Meter, claims_count: int) -> None:
 
     print(f"claims (in process, moto): {claims_count} sequential claims in {elapsed:.1f} s")
     print(
-        f"  DynamoDB requests per successful claim: ours {ours_requests:.2f} (target <= 3), "
-        f"naive {naive_requests:.2f}"
+        f"  DynamoDB requests per successful claim: ours {ours_requests:.3f} (target <= 3), "
+        f"naive {naive_requests:.3f}"
     )
     print(
         f"  largest share of claim writes on one partition key over {claims_count} claims: "
