@@ -28,11 +28,14 @@ class Campaign:
     release_undelivered_codes: bool = True
     block_disposable_emails: bool = False  # refuse claims from throwaway-address domains
     required_tag: str | None = None  # segment sends: only for customers carrying this tag
+    per_customer_limit: int = 1  # codes one customer may be given, one at a time (see store.claims)
     # Pool exhaustion marker: ``pool_version`` counts loads (and returns) of codes into the pool;
     # a claim that found every shard empty records the version it saw. The marker holds only
     # while no code has been added since, so it can never hide codes loaded after it was set.
     pool_version: int = 0
     pool_exhausted_version: int | None = None
+    # Pool shards a claim found empty since the last load or return into them (claims skip them).
+    empty_shards: frozenset[int] = frozenset()
 
     @property
     def pool_known_empty(self) -> bool:

@@ -59,6 +59,12 @@ Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:
 Template = Annotated[str | None, Field(default=None, max_length=100_000), AfterValidator(_template)]
 
 
+MAX_CODES_PER_CUSTOMER = 100
+PER_CUSTOMER_LIMIT_HELP = (
+    "codes one customer may be given (default 1); the next one only once the last is redeemed or expired"
+)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -79,6 +85,9 @@ class CampaignIn(_Strict):
     ends_at: datetime | None = None
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
     daily_limit: int | None = Field(default=None, ge=1)
+    per_customer_limit: int = Field(
+        default=1, ge=1, le=MAX_CODES_PER_CUSTOMER, description=PER_CUSTOMER_LIMIT_HELP
+    )
     offer_lifetime_days: int | None = Field(default=None, ge=1, le=3650)
     release_undelivered_codes: bool = True
     required_tag: Tag | None = None  # segment sends: only customers carrying this tag
@@ -109,7 +118,7 @@ class CampaignUpdate(_Strict):
     timezone: Annotated[str | None, AfterValidator(lambda v: v if v is None else _timezone(v))] = None
     daily_limit: int | None = Field(default=None, ge=1)
     per_customer_limit: int | None = Field(
-        default=None, ge=1, le=1, description="codes per customer; 1 (the default) is the supported value"
+        default=None, ge=1, le=MAX_CODES_PER_CUSTOMER, description=PER_CUSTOMER_LIMIT_HELP
     )
     offer_lifetime_days: int | None = Field(default=None, ge=1, le=3650)
     release_undelivered_codes: bool | None = None

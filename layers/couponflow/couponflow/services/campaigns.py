@@ -11,7 +11,7 @@ from couponflow.ids import new_id
 from couponflow.models.api import CampaignIn, CodesLoaded
 from couponflow.store import campaigns, claims
 
-_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "type")
+_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "type", "empty_shards")  # empty_shards: the claim's skip list
 
 
 def public(item: Item) -> dict[str, Any]:
@@ -32,6 +32,7 @@ def create_campaign(
         starts_at=request.starts_at,
         ends_at=request.ends_at,
         daily_limit=request.daily_limit,
+        per_customer_limit=request.per_customer_limit,
         store_url=str(request.store_url) if request.store_url else None,
         html_template=request.html_template,
         text_template=request.text_template,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from couponflow.adapters.dynamodb import ConditionFailed, Item, Put, Table, TransactionCanceled
+from couponflow.adapters.dynamodb import ConditionFailed, Item, Put, Table, TransactionCanceled, Update
 from couponflow.domain.campaign import Campaign
 from couponflow.errors import NotFoundError
 from couponflow.store import keys
@@ -34,6 +34,7 @@ def to_item(campaign: Campaign, created_at: str) -> Item:
         "ends_at": campaign.ends_at.isoformat() if campaign.ends_at else None,
         "paused": campaign.paused,
         "daily_limit": campaign.daily_limit,
+        "per_customer_limit": campaign.per_customer_limit,
         "store_url": campaign.store_url,
         "html_template": campaign.html_template,
         "text_template": campaign.text_template,
@@ -64,6 +65,8 @@ def from_item(item: Item) -> Campaign:
         block_disposable_emails=bool(item.get("block_disposable_emails", False)),
         pool_version=int(item.get("pool_version", 0)),
         pool_exhausted_version=item.get("pool_exhausted_version"),
+        per_customer_limit=int(item.get("per_customer_limit") or 1),
+        empty_shards=frozenset(int(s) for s in item.get("empty_shards") or ()),
     )
 
 
@@ -94,6 +97,7 @@ def add_codes(
     or already handed out, is counted as a duplicate and never enters the pool again.
     """
     imported = duplicate = 0
+    shards: set[int] = set()
     for code in dict.fromkeys(codes):
         registry = {
             **keys.code_registry(merchant_id, campaign_id, code),
@@ -108,18 +112,38 @@ def add_codes(
                 [
                     Put(registry, condition="attribute_not_exists(pk)"),
                     Put(pool, condition="attribute_not_exists(pk)"),
+                    *pool_count_moves(merchant_id, campaign_id, [code], +1),
                 ]
             )
         except TransactionCanceled:
             duplicate += 1
             continue
         imported += 1
+        shards.add(keys.pool_shard_of(code))
     if imported:
-        pool_refilled(table, merchant_id, campaign_id)
+        pool_refilled(table, merchant_id, campaign_id, shards)
     return imported, duplicate
 
 
-def pool_refilled(table: Table, merchant_id: str, campaign_id: str) -> int:
+def pool_count_moves(merchant_id: str, campaign_id: str, codes: Iterable[str], sign: int) -> list[Update]:
+    """Counter updates, one per pool shard, for codes entering (+1) or leaving (-1) the pool.
+
+    Every write that puts a code into, or deletes one from, a pool shard carries these in the same
+    transaction, so the counts are exact whatever fails or runs concurrently.
+    """
+    per_shard: dict[int, int] = {}
+    for code in codes:
+        shard = keys.pool_shard_of(code)
+        per_shard[shard] = per_shard.get(shard, 0) + sign
+    return [
+        Update(keys.pool_count(merchant_id, campaign_id, shard), "ADD available :n", values={":n": n})
+        for shard, n in sorted(per_shard.items())
+    ]
+
+
+def pool_refilled(
+    table: Table, merchant_id: str, campaign_id: str, shards: Iterable[int] | None = None
+) -> int:
     """Count one more load of codes into the pool; call it AFTER the codes are written.
 
     Bumping ``pool_version`` invalidates a pool-exhausted marker set before (so no stale marker
@@ -127,12 +151,23 @@ def pool_refilled(table: Table, merchant_id: str, campaign_id: str) -> int:
     at the old version) and re-arms the pool alerts. It also puts the campaign on the pool
     watch index that housekeeping sweeps for alerts. Every path that returns codes to the pool
     (expiry, release) calls it too.
+
+    ``shards`` are the pool shards the codes went into (None: any): their empty marks go, in the
+    same write as the version bump, so a mark never hides a code (see ``mark_shards_empty``).
     """
+    values: dict[str, Any] = {":zero": 0, ":one": 1, **_watch_values(merchant_id, campaign_id)}
+    expression = "SET pool_version = if_not_exists(pool_version, :zero) + :one, gsi2pk = :wpk, gsi2sk = :wsk"
+    touched = None if shards is None else set(shards)
+    if touched is None or len(touched) >= keys.POOL_SHARDS:
+        expression += " REMOVE empty_shards"
+    elif touched:
+        expression += " DELETE empty_shards :filled"
+        values[":filled"] = touched
     item = table.update(
         keys.campaign(merchant_id, campaign_id),
-        "SET pool_version = if_not_exists(pool_version, :zero) + :one, gsi2pk = :wpk, gsi2sk = :wsk",
+        expression,
         condition="attribute_exists(pk)",
-        values={":zero": 0, ":one": 1, **_watch_values(merchant_id, campaign_id)},
+        values=values,
         return_new=True,
     )
     return int((item or {}).get("pool_version", 0))
@@ -158,6 +193,44 @@ def mark_pool_exhausted(table: Table, merchant_id: str, campaign_id: str, seen_v
             "(pool_version = :v OR (attribute_not_exists(pool_version) AND :v = :zero))",
             values={":v": seen_version, ":zero": 0},
         )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def empty_marks(
+    merchant_id: str, campaign_id: str, shards: Iterable[int], seen_version: int, *, exhausted: bool = False
+) -> Update:
+    """The write that records pool shards found (or left) empty, for a transaction or on its own.
+
+    Conditional on the pool version the claim read before it queried the shards: a load or return
+    that finished since has bumped it (the mark is not set); one still in flight removes the marks
+    of the shards it filled in the same write that bumps the version, after its codes are written.
+    With ``exhausted`` (every shard is now known empty) the pool-exhausted marker is set too.
+    """
+    return Update(
+        keys.campaign(merchant_id, campaign_id),
+        "ADD empty_shards :shards" + (" SET pool_exhausted_version = :v" if exhausted else ""),
+        condition="attribute_exists(pk) AND "
+        "(pool_version = :v OR (attribute_not_exists(pool_version) AND :v = :zero))",
+        values={":shards": set(shards), ":v": seen_version, ":zero": 0},
+    )
+
+
+def mark_shards_empty(
+    table: Table,
+    merchant_id: str,
+    campaign_id: str,
+    shards: Iterable[int],
+    seen_version: int,
+    *,
+    exhausted: bool = False,
+) -> bool:
+    """Record pool shards a claim found empty, so later claims skip them; False if codes came since
+    (see ``empty_marks``)."""
+    mark = empty_marks(merchant_id, campaign_id, shards, seen_version, exhausted=exhausted)
+    try:
+        table.update(mark.key, mark.expression, condition=mark.condition, values=mark.values)
     except ConditionFailed:
         return False
     return True
@@ -213,20 +286,14 @@ def available_codes(table: Table, merchant_id: str, campaign_id: str, shard: int
     return [item["code"] for item in items]
 
 
-def count_available(table: Table, merchant_id: str, campaign_id: str, at_most: int | None = None) -> int:
-    """Codes left in the pool: one COUNT query per shard (no item comes back, nothing on the claim path).
+def count_available(table: Table, merchant_id: str, campaign_id: str) -> int:
+    """Codes left in the pool: the sum of the ``POOL_SHARDS`` shard counters, one BatchGetItem.
 
-    With ``at_most``, counting stops once that many are found (enough to compare with a threshold).
+    The counters move in the same transactions as the codes (load, import, claim, expiry,
+    release), so the sum is exact; reading it costs the same for ten codes or ten million.
     """
-    total = 0
-    for shard in range(keys.POOL_SHARDS):
-        if at_most is not None and total >= at_most:
-            break
-        remaining = None if at_most is None else at_most - total
-        total += table.count(
-            "pk = :pk", {":pk": keys.pool_partition(merchant_id, campaign_id, shard)}, limit=remaining
-        )
-    return total
+    shards = [keys.pool_count(merchant_id, campaign_id, shard) for shard in range(keys.POOL_SHARDS)]
+    return sum(int(item.get("available", 0)) for item in table.batch_get(shards, consistent=True))
 
 
 def watched_for_pool_alerts(table: Table, shard: int) -> list[Item]:

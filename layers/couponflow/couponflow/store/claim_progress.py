@@ -7,9 +7,9 @@
   item already redeemed and gets the first order id back.
 - ``return_code``: expiry and release. One transaction that moves the claim to ``expired`` or
   ``released`` (only from a status that may move there, and only while it holds this code), moves
-  the registry item ``assigned -> available`` (only if assigned to this customer) and puts the
-  code back in its pool shard (only if absent). Running it twice changes nothing the second
-  time, and a code can never be available twice.
+  the registry item ``assigned -> available`` (only if assigned to this customer), puts the
+  code back in its pool shard (only if absent) and adds one to that shard's counter. Running it
+  twice changes nothing the second time, and a code can never be available twice.
 """
 
 from __future__ import annotations
@@ -183,6 +183,7 @@ def return_code(table: Table, claim: Item, to: ClaimStatus, *, at: str, reason: 
                     {**keys.pool_code(merchant_id, campaign_id, code), "type": "pool_code", "code": code},
                     condition="attribute_not_exists(pk)",
                 ),
+                *campaigns.pool_count_moves(merchant_id, campaign_id, [code], +1),
             ]
         )
     except TransactionCanceled:
@@ -190,5 +191,5 @@ def return_code(table: Table, claim: Item, to: ClaimStatus, *, at: str, reason: 
     # After the code is back: invalidates a pool-exhausted marker and re-arms the pool alerts
     # (unless the campaign itself is gone).
     with contextlib.suppress(ConditionFailed):
-        campaigns.pool_refilled(table, merchant_id, campaign_id)
+        campaigns.pool_refilled(table, merchant_id, campaign_id, [keys.pool_shard_of(code)])
     return True

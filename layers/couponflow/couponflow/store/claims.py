@@ -3,18 +3,34 @@
 One claim is one ``TransactWriteItems`` call that, all or nothing:
 
 1. puts the claim on the customer's partition, only if the customer holds no code for this
-   campaign yet (one claim per campaign and customer);
+   campaign yet (one claim per campaign and customer), or, for a campaign with a
+   ``per_customer_limit`` above 1, only if the claim it replaces is still the one read (see below);
 2. deletes the chosen code from its pool shard, only if it is still there (no code twice);
 3. marks the code's registry item assigned, only if it was available;
-4. counts the claim against the campaign's day, only if the daily limit is not reached;
-5. puts the queued message that will carry the code, and upserts the customer profile.
+4. takes one from the shard's counter of available codes (``keys.pool_count``);
+5. puts the queued message that will carry the code, and upserts the customer profile;
+6. counts the claim against the campaign's day, only if the daily limit is not reached.
 
 If another claimer took the code first, the transaction is canceled on (2) and we try another
 code; if the customer already holds a code, it is canceled on (1) and the existing claim is the
 answer. The pool is spread over ``keys.POOL_SHARDS`` partitions, visited in random order.
-The claim that finds every shard empty marks the campaign's pool exhausted (at the pool version
-it read, see ``store.campaigns.mark_pool_exhausted``); later claims answer ``pool_empty`` from
-the campaign item they read anyway, without querying the shards, until codes are loaded again.
+
+Empty shards: shards known empty are marked on the campaign item (``empty_shards``, at the pool
+version the claim read, see ``store.campaigns.empty_marks``), and later claims, which read the
+campaign item anyway, skip them. The claim that takes the only code its query saw in a shard
+marks that shard in its own transaction, as well as any shard it found empty on the way (a
+claim that ends with no code marks them with a write of its own). So near the end of a pool a
+claim still costs the campaign read, one query and the transaction. Once every shard is marked
+the campaign answers ``pool_empty`` without any query, until codes are loaded or returned again
+(which removes the marks of the shards they went into).
+
+More than one code per customer (``per_customer_limit`` N > 1): the ``CLAIM#<c>`` item is the
+customer's latest claim and carries its number (``claim_number``, 1 for the first code). While
+that claim holds an unredeemed code, a repeat claim answers it again. Once it is ``redeemed`` or
+``expired`` and fewer than N codes were given, a claim assigns the next code: the same
+transaction copies the latest claim to ``CLAIM#<c>#<n>`` and replaces it, on the condition that
+the stored claim is still the one read (same message id and status), so two concurrent claims
+of one customer never get two new codes. After N codes the latest claim is the answer.
 """
 
 from __future__ import annotations
@@ -34,6 +50,8 @@ from couponflow.store import campaigns, keys
 CANDIDATES_PER_READ = 8
 MAX_ATTEMPTS = 24
 _NO_CODE = [str(s) for s in sorted(HOLDS_NO_CODE)]
+# A latest claim in one of these states lets the customer claim their next code (per_customer_limit).
+MAKES_ROOM = frozenset({ClaimStatus.REDEEMED, ClaimStatus.EXPIRED})
 
 
 @dataclass(frozen=True)
@@ -56,11 +74,13 @@ class ClaimRecord:
     message_id: str | None = None
     new: bool = False  # True when this call assigned the code (so the message must be queued)
     integration_status: str | None = None
+    claim_number: int = 1  # the how-manieth code of this campaign the customer was given
 
     @classmethod
     def from_item(cls, item: Item) -> ClaimRecord:
         reason = item.get("reason")
         return cls(
+            claim_number=int(item.get("claim_number") or 1),
             status=ClaimStatus(item["status"]),
             customer_id=item["customer_id"],
             campaign_id=item["campaign_id"],
@@ -77,7 +97,19 @@ def get(table: Table, merchant_id: str, customer_id: str, campaign_id: str) -> C
     return ClaimRecord.from_item(item) if item else None
 
 
-def _claim_put(campaign: Campaign, who: Claimant, now: str, fields: dict[str, Any]) -> Put:
+def makes_room(claim: Item | None, campaign: Campaign) -> bool:
+    """True when ``claim`` (the customer's latest) lets them be given their next code."""
+    return (
+        claim is not None
+        and claim.get("status") in MAKES_ROOM
+        and int(claim.get("claim_number") or 1) < campaign.per_customer_limit
+    )
+
+
+def _claim_put(
+    campaign: Campaign, who: Claimant, now: str, fields: dict[str, Any], replaces: Item | None = None
+) -> Put:
+    """The customer's latest claim; ``replaces`` is the latest claim read, when this is their next code."""
     item = {
         **keys.claim(campaign.merchant_id, who.customer_id, campaign.campaign_id),
         **keys.claim_index(campaign.merchant_id, campaign.campaign_id, who.customer_id, now),
@@ -89,6 +121,13 @@ def _claim_put(campaign: Campaign, who: Claimant, now: str, fields: dict[str, An
         "updated_at": now,
         **fields,
     }
+    if replaces is not None:  # only while the stored claim is still the one read
+        return Put(
+            item,
+            condition="message_id = :previous AND #status = :status",
+            names={"#status": "status"},
+            values={":previous": replaces.get("message_id"), ":status": replaces.get("status")},
+        )
     return Put(
         item,
         condition="attribute_not_exists(pk) OR #status IN (:s0, :s1)",
@@ -152,47 +191,96 @@ def assign(
     rng: random.Random | None = None,
 ) -> ClaimRecord:
     """Assign a code to ``who`` or tell why not; returns the existing claim on a repeat."""
-    if campaign.pool_known_empty:  # a claim already found every shard empty: no queries
+    shards = [s for s in range(keys.POOL_SHARDS) if s not in campaign.empty_shards]
+    if campaign.pool_known_empty or not shards:  # claims found every shard empty: no queries
         return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.POOL_EMPTY, now=now)
     rng = rng or random.Random()
-    shards = list(range(keys.POOL_SHARDS))
     rng.shuffle(shards)
+    found_empty: set[int] = set()
+    replaces: Item | None = None  # the latest claim this one replaces (per_customer_limit above 1)
     attempts = 0
     for shard in shards:
         while True:
             codes = _candidates(table, campaign, shard)
             if not codes:
+                found_empty.add(shard)
                 break  # this shard is empty; try the next one
             code = rng.choice(codes)
-            attempts += 1
-            outcome = _try_code(table, campaign, who, code, now=now, day=day, message_id=message_id)
-            if outcome is not None:
+            # Shards to mark empty in the claim's own transaction: those found empty, and this one
+            # when the query saw its only code (taking it leaves the shard empty).
+            marks = found_empty | ({shard} if len(codes) == 1 else set())
+            outcome: ClaimRecord | Item | None = None
+            while attempts < MAX_ATTEMPTS:
+                attempts += 1
+                outcome = _try_code(
+                    table,
+                    campaign,
+                    who,
+                    code,
+                    now=now,
+                    day=day,
+                    message_id=message_id,
+                    replaces=replaces,
+                    marks=marks,
+                )
+                if not isinstance(outcome, dict):
+                    break
+                replaces = outcome  # the customer may have their next code: same code, replacing it
+            if isinstance(outcome, ClaimRecord):
                 return outcome
             if attempts >= MAX_ATTEMPTS:
                 raise RetryableError("too many concurrent claims on this campaign; retry shortly")
-    campaigns.mark_pool_exhausted(table, campaign.merchant_id, campaign.campaign_id, campaign.pool_version)
+    _mark_empty(table, campaign, found_empty)
     return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.POOL_EMPTY, now=now)
 
 
-def _candidates(table: Table, campaign: Campaign, shard: int) -> list[str]:
-    items = table.query(
-        "pk = :pk",
-        {":pk": keys.pool_partition(campaign.merchant_id, campaign.campaign_id, shard)},
-        limit=CANDIDATES_PER_READ,
-        consistent=True,
+def _mark_empty(table: Table, campaign: Campaign, found_empty: set[int]) -> None:
+    """Record the shards this claim found empty (and the pool exhausted once all are)."""
+    if not found_empty:
+        return
+    exhausted = campaign.empty_shards | found_empty >= set(range(keys.POOL_SHARDS))
+    campaigns.mark_shards_empty(
+        table,
+        campaign.merchant_id,
+        campaign.campaign_id,
+        found_empty,
+        campaign.pool_version,
+        exhausted=exhausted,
     )
-    return [item["code"] for item in items]
+
+
+def _candidates(table: Table, campaign: Campaign, shard: int) -> list[str]:
+    return campaigns.available_codes(
+        table, campaign.merchant_id, campaign.campaign_id, shard, CANDIDATES_PER_READ
+    )
 
 
 def _try_code(
-    table: Table, campaign: Campaign, who: Claimant, code: str, *, now: str, day: str, message_id: str
-) -> ClaimRecord | None:
+    table: Table,
+    campaign: Campaign,
+    who: Claimant,
+    code: str,
+    *,
+    now: str,
+    day: str,
+    message_id: str,
+    replaces: Item | None,
+    marks: set[int],
+) -> ClaimRecord | Item | None:
+    """The claim made; or the customer's latest claim when it makes room for their next code (try
+    again replacing it); or None when someone else took ``code`` first.
+
+    ``marks`` are pool shards to record empty with the claim (see ``campaigns.empty_marks``); if
+    codes entered the pool since the campaign was read, the claim is made without them.
+    """
     m, c = campaign.merchant_id, campaign.campaign_id
+    number = int(replaces.get("claim_number") or 1) + 1 if replaces is not None else 1
     claim_fields = {
         "status": str(ClaimStatus.CLAIMED),
         "code": code,
         "claimed_at": now,
         "message_id": message_id,
+        "claim_number": number,
         "reason": None,
         "integration_status": who.integration_status,
     }
@@ -214,7 +302,7 @@ def _try_code(
         **keys.outbox_index(m, who.customer_id, message_id, now),
     }
     actions: list[TransactAction] = [
-        _claim_put(campaign, who, now, claim_fields),
+        _claim_put(campaign, who, now, claim_fields, replaces),
         Delete(keys.pool_code(m, c, code), condition="attribute_exists(pk)"),
         Update(
             keys.code_registry(m, c, code),
@@ -223,9 +311,17 @@ def _try_code(
             names={"#state": "state"},
             values={":assigned": "assigned", ":available": "available", ":cus": who.customer_id, ":now": now},
         ),
+        *campaigns.pool_count_moves(m, c, [code], -1),
         Put(message_item, condition="attribute_not_exists(pk)"),
         _customer_update(m, who, now),
     ]
+    message_at = len(actions) - 2
+    if replaces is not None:
+        actions.append(_earlier_claim_put(replaces))
+    mark_at = len(actions)
+    if marks:
+        exhausted = campaign.empty_shards | marks >= set(range(keys.POOL_SHARDS))
+        actions.append(campaigns.empty_marks(m, c, marks, campaign.pool_version, exhausted=exhausted))
     daily = _daily_count(campaign, day)
     if daily is not None:
         actions.append(daily)
@@ -236,9 +332,27 @@ def _try_code(
             existing = canceled.items[0] or table.get(keys.claim(m, who.customer_id, c))
             if existing is None:  # the holder vanished between the two reads: try again
                 return None
+            if makes_room(existing, campaign):
+                return existing
             return ClaimRecord.from_item(existing)
         if daily is not None and canceled.failed(len(actions) - 1):
             return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.DAILY_LIMIT, now=now)
+        if replaces is not None and canceled.failed(message_at):
+            # This message id already carried a code of this customer (a send's chunk delivered
+            # again after they used that code): the claim it made is the answer, not a new one.
+            return ClaimRecord.from_item(replaces)
+        if marks and canceled.failed(mark_at):  # codes came since the campaign was read
+            return _try_code(
+                table,
+                campaign,
+                who,
+                code,
+                now=now,
+                day=day,
+                message_id=message_id,
+                replaces=replaces,
+                marks=set(),
+            )
         return None  # someone else took this code first: pick another
     return ClaimRecord(
         status=ClaimStatus.CLAIMED,
@@ -248,13 +362,29 @@ def _try_code(
         claimed_at=now,
         message_id=message_id,
         new=True,
+        claim_number=number,
     )
+
+
+def _earlier_claim_put(latest: Item) -> Put:
+    """The customer's latest claim, kept under its number once their next code replaces it."""
+    number = int(latest.get("claim_number") or 1)
+    kept = {k: v for k, v in latest.items() if k not in ("gsi2pk", "gsi2sk")}
+    kept.update(
+        keys.earlier_claim(latest["merchant_id"], latest["customer_id"], latest["campaign_id"], number)
+    )
+    kept["claim_number"] = number
+    return Put(kept, condition="attribute_not_exists(pk)")
 
 
 def record_out_of_coupons(
     table: Table, campaign: Campaign, who: Claimant, reason: OutOfCouponsReason, *, now: str
 ) -> ClaimRecord:
-    """Record the customer with ``out_of_coupons`` and the reason, unless they already hold a code."""
+    """Record the customer with ``out_of_coupons`` and the reason, unless they already hold a code.
+
+    A customer whose latest code is used up (redeemed, expired) and who may have another is told
+    ``out_of_coupons`` with the reason, and their latest claim stays as it is.
+    """
     fields = {"status": str(ClaimStatus.OUT_OF_COUPONS), "reason": str(reason), "attempted_at": now}
     try:
         table.transact(
@@ -264,9 +394,17 @@ def record_out_of_coupons(
         existing = canceled.items[0] or table.get(
             keys.claim(campaign.merchant_id, who.customer_id, campaign.campaign_id)
         )
-        if existing is not None:
-            return ClaimRecord.from_item(existing)
-        raise RetryableError("claim changed while recording it; retry") from canceled
+        if existing is None:
+            raise RetryableError("claim changed while recording it; retry") from canceled
+        if makes_room(existing, campaign):  # their next code is what is out: say so, keep the claim
+            return ClaimRecord(
+                status=ClaimStatus.OUT_OF_COUPONS,
+                customer_id=who.customer_id,
+                campaign_id=campaign.campaign_id,
+                reason=reason,
+                claim_number=int(existing.get("claim_number") or 1),
+            )
+        return ClaimRecord.from_item(existing)
     return ClaimRecord(
         status=ClaimStatus.OUT_OF_COUPONS,
         customer_id=who.customer_id,

@@ -8,14 +8,18 @@ Main table (``pk``/``sk``, plus ``gsi1pk``/``gsi1sk``); ``<m>`` is the merchant 
 - campaign: ``M#<m>#CAMPAIGN#<c>`` / ``CAMPAIGN``; gsi1 ``M#<m>#CAMPAIGNS`` / created_at
 - code registry: ``M#<m>#CAMPAIGN#<c>#CODE#<code>`` / ``CODE``
 - available code: ``M#<m>#CAMPAIGN#<c>#POOL#<shard>`` / ``CODE#<code>``
+- codes available in one pool shard (a counter moved in the same transaction as the codes):
+  ``M#<m>#CAMPAIGN#<c>#POOLCOUNT#<shard>`` / ``COUNT``; the pool's size is the sum of the shards'
 - daily claim count: ``M#<m>#CAMPAIGN#<c>#DAY#<local date>`` / ``COUNT`` (only with a daily limit)
 - code import or generation job: ``M#<m>#CAMPAIGN#<c>#IMPORT#<job>`` / ``IMPORT``
 - page view without an email (``page_viewed``): ``M#<m>#CAMPAIGN#<c>#VIEWS#<shard>`` /
   ``VISITOR#<anonymous visitor id>``, 16 shards by visitor, so a hot landing page spreads its writes
 - customer profile: ``M#<m>#CUSTOMER#<cus>`` / ``PROFILE``
 - customer import job: ``M#<m>#CUSTOMERIMPORT#<job>`` / ``IMPORT``
-- claim: ``M#<m>#CUSTOMER#<cus>`` / ``CLAIM#<c>``;
+- claim: ``M#<m>#CUSTOMER#<cus>`` / ``CLAIM#<c>`` (the customer's latest claim of the campaign);
   gsi1 ``M#<m>#CAMPAIGN#<c>#CLAIMS#<shard>`` / ``<claimed_at>#<cus>``
+- earlier claim of the same campaign (``per_customer_limit`` above 1; kept when the next code is
+  given): ``M#<m>#CUSTOMER#<cus>`` / ``CLAIM#<c>#<n>``, same gsi1
 - message: ``M#<m>#CUSTOMER#<cus>`` / ``MESSAGE#<msg>``; gsi1 ``OUTBOX#<shard>`` / created_at...
   while queued (housekeeping re-queues messages stuck there), then ``SESMESSAGE#<ses id>`` /
   ``MESSAGE`` once SES took it (for identity notifications, which carry no tags)
@@ -105,9 +109,13 @@ def pool_partition(merchant_id: str, campaign_id: str, shard: int) -> str:
     return f"M#{merchant_id}#CAMPAIGN#{campaign_id}#POOL#{shard:02d}"
 
 
+def pool_shard_of(code: str) -> int:
+    return shard_of(code, POOL_SHARDS)
+
+
 def pool_code(merchant_id: str, campaign_id: str, code: str) -> dict[str, str]:
     """An available code; its shard is a hash of the code, so loading is spread and idempotent."""
-    return {"pk": pool_partition(merchant_id, campaign_id, shard_of(code, POOL_SHARDS)), "sk": f"CODE#{code}"}
+    return {"pk": pool_partition(merchant_id, campaign_id, pool_shard_of(code)), "sk": f"CODE#{code}"}
 
 
 POOL_WATCH_SHARDS = 16
@@ -137,6 +145,11 @@ def page_view(merchant_id: str, campaign_id: str, visitor_id: str) -> dict[str, 
     return {"pk": page_view_partition(merchant_id, campaign_id, shard), "sk": f"VISITOR#{visitor_id}"}
 
 
+def pool_count(merchant_id: str, campaign_id: str, shard: int) -> dict[str, str]:
+    """How many codes pool shard ``shard`` holds (own key: the shard's claim writes spread over two keys)."""
+    return {"pk": f"M#{merchant_id}#CAMPAIGN#{campaign_id}#POOLCOUNT#{shard:02d}", "sk": "COUNT"}
+
+
 def code_import(merchant_id: str, campaign_id: str, job_id: str) -> dict[str, str]:
     return {"pk": f"M#{merchant_id}#CAMPAIGN#{campaign_id}#IMPORT#{job_id}", "sk": "IMPORT"}
 
@@ -159,6 +172,11 @@ def customer(merchant_id: str, customer_id: str) -> dict[str, str]:
 
 def claim(merchant_id: str, customer_id: str, campaign_id: str) -> dict[str, str]:
     return {"pk": customer_partition(merchant_id, customer_id), "sk": f"CLAIM#{campaign_id}"}
+
+
+def earlier_claim(merchant_id: str, customer_id: str, campaign_id: str, number: int) -> dict[str, str]:
+    """The customer's ``number``-th claim of the campaign, kept once a later one replaced it."""
+    return {"pk": customer_partition(merchant_id, customer_id), "sk": f"CLAIM#{campaign_id}#{number:04d}"}
 
 
 def campaign_claims_partition(merchant_id: str, campaign_id: str, shard: int) -> str:

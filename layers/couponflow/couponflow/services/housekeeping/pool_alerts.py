@@ -63,8 +63,7 @@ class PoolAlerts:
         m, c = campaign["merchant_id"], campaign["campaign_id"]
         version = int(campaign.get("pool_version", 0))
         threshold = campaign.get("pool_alert_threshold")
-        # Only "none left" and "fewer than the threshold" matter, so stop counting past them.
-        available = campaigns.count_available(self.table, m, c, at_most=max(int(threshold or 0), 1))
+        available = campaigns.count_available(self.table, m, c)  # 16 counters, whatever the pool size
         due = alerts_due(
             available,
             threshold,
