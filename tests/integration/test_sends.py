@@ -263,6 +263,10 @@ def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_se
 
     holders = claims.list_for_campaign(table, m, cmp, limit=1000)
     assert len(holders) == 60 and len({h["code"] for h in holders}) == 60
+    # Being sent a coupon is not the customer's interaction: nobody became more recently active.
+    a_day_ago = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    profiles = [table.get(keys.customer(m, h["customer_id"])) or {} for h in holders]
+    assert all(p["last_interaction_at"] < a_day_ago for p in profiles)
     stored = sends.get(table, m, send["send_id"])
     assert (stored["chunks_done"], stored["count_processed"]) == (3, 60)
 

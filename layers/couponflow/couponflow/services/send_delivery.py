@@ -276,7 +276,9 @@ class SendFanout:
         message_id = message_id_for(s, r.customer_id)
         job = {"merchant_id": m, "customer_id": r.customer_id, "message_id": message_id}
         stamp = now.isoformat()
-        who = claims.Claimant(r.customer_id, r.email or "", r.first_name or r.name, r.marketing_consent)
+        who = claims.Claimant(
+            r.customer_id, r.email or "", r.first_name or r.name, r.marketing_consent, interacted=False
+        )
         record = claims.assign(
             self.table, campaign, who, now=stamp, day=campaign.local_day(now), message_id=message_id
         )

@@ -61,6 +61,9 @@ class Claimant:
     name: str | None
     marketing_consent: bool
     integration_status: str | None = None  # "pending" when a provider sync will follow the claim
+    # A claim is the customer's own interaction: it upserts their profile (last interaction,
+    # consent). A code a segment send assigns is ours, not theirs: it must not make anyone active.
+    interacted: bool = True
 
 
 @dataclass(frozen=True)
@@ -313,9 +316,10 @@ def _try_code(
         ),
         *campaigns.pool_count_moves(m, c, [code], -1),
         Put(message_item, condition="attribute_not_exists(pk)"),
-        _customer_update(m, who, now),
     ]
-    message_at = len(actions) - 2
+    message_at = len(actions) - 1
+    if who.interacted:
+        actions.append(_customer_update(m, who, now))
     if replaces is not None:
         actions.append(_earlier_claim_put(replaces))
     mark_at = len(actions)
@@ -387,9 +391,8 @@ def record_out_of_coupons(
     """
     fields = {"status": str(ClaimStatus.OUT_OF_COUPONS), "reason": str(reason), "attempted_at": now}
     try:
-        table.transact(
-            [_claim_put(campaign, who, now, fields), _customer_update(campaign.merchant_id, who, now)]
-        )
+        profile = [_customer_update(campaign.merchant_id, who, now)] if who.interacted else []
+        table.transact([_claim_put(campaign, who, now, fields), *profile])
     except TransactionCanceled as canceled:
         existing = canceled.items[0] or table.get(
             keys.claim(campaign.merchant_id, who.customer_id, campaign.campaign_id)
