@@ -90,6 +90,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32, help="concurrent storefront clients over HTTP")
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--send-recipients", type=int, default=10_000, help="recipients of the segment send")
+    parser.add_argument(
+        "--send-rate",
+        type=float,
+        default=None,
+        help="the SES MaxSendRate the local SES answers (default 14/s)",
+    )
     parser.add_argument("--customers", type=int, default=20_000, help="rows of the customer CSV import")
     args = parser.parse_args()
 
@@ -105,7 +111,7 @@ def main() -> None:
     if args.http_claims:
         bench_claims_http(args.http_claims, args.clients)
     if args.send_recipients:
-        bench_sends(args.send_recipients)
+        bench_sends(args.send_recipients, args.send_rate)
 
 
 if __name__ == "__main__":

@@ -197,6 +197,21 @@ def _http(stack: LocalStack, method: str, path: str, body: Any = None) -> Any:
     return None
 
 
+def _import(stack: LocalStack, path: str, body: Any, csv: str) -> None:
+    """Load codes or customers as a merchant with thousands would: the async CSV import."""
+    job = _http(stack, "POST", path, body)
+    upload = urllib.request.Request(
+        job["upload"]["url"], data=csv.encode(), method="PUT", headers=job["upload"]["headers"]
+    )
+    with urllib.request.urlopen(upload, timeout=120):
+        pass
+    job_id = job.get("job_id") or job["import_id"]
+    while (state := _http(stack, "GET", f"{path}/{job_id}"))["state"] not in ("done", "failed"):
+        time.sleep(1)
+    if state["state"] != "done":
+        raise RuntimeError(f"{path}: the import failed: {state}")
+
+
 def bench_sends(recipients: int, send_rate: float | None = None) -> None:
     """``send_rate``: the account's SES MaxSendRate the local SES answers (default: SES's 14/s)."""
     if send_rate is not None:
@@ -208,19 +223,16 @@ def bench_sends(recipients: int, send_rate: float | None = None) -> None:
         lambdas = LambdaMeter(stack)
 
         campaign = _http(stack, "POST", "/campaigns", {"name": "Bench send"})["campaign_id"]
-        for start in range(0, recipients, 50):  # small requests: the API function times out at 10 s
-            codes = [f"BS-{i:07d}" for i in range(start, min(start + 50, recipients))]
-            _http(stack, "POST", f"/campaigns/{campaign}/codes", {"codes": codes})
+        codes = "\n".join(f"BS-{i:07d}" for i in range(recipients))
+        _import(stack, f"/campaigns/{campaign}/code-imports", None, codes)
         segment = _http(
             stack, "POST", "/segments", {"name": "Bench segment", "rule": {"active_within_days": 30}}
         )
         recent = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-        for start in range(0, recipients, 50):
-            people = [
-                {"email": f"success+b{i}@simulator.amazonses.com", "last_interaction_at": recent}
-                for i in range(start, min(start + 50, recipients))
-            ]
-            _http(stack, "POST", "/customers/import", {"customers": people})
+        people = (f"success+b{i}@simulator.amazonses.com,{recent}" for i in range(recipients))
+        _import(
+            stack, "/customers/imports", {"format": "csv"}, "email,last_interaction_at\n" + "\n".join(people)
+        )
         send_at = (datetime.now(UTC) + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
         send = _http(
             stack,
