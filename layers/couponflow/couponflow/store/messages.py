@@ -262,27 +262,6 @@ def release_lease(table: Table, key: Mapping[str, str]) -> None:
         )
 
 
-def take_send_lease(table: Table, key: Mapping[str, str], *, now_epoch: int, lease_seconds: int) -> bool:
-    """Claim the right to hand this message to SES; False if it was sent or another sender holds it."""
-    try:
-        table.update(
-            dict(key),
-            "SET lease_until = :until",
-            condition=(
-                "attribute_exists(pk) AND attribute_not_exists(ses_message_id) AND status_rank = :queued "
-                "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
-            ),
-            values={
-                ":until": now_epoch + lease_seconds,
-                ":now": now_epoch,
-                ":queued": RANK[MessageStatus.QUEUED],
-            },
-        )
-    except ConditionFailed:
-        return False
-    return True
-
-
 def outbox_older_than(table: Table, shard: int, before: str) -> list[Item]:
     """Messages in one outbox shard created before ``before`` (ISO time) and not yet handed to SES."""
     return table.query(
