@@ -38,7 +38,7 @@ SIM = "simulator.amazonses.com"
 # minutes here: moto spends about 10 ms on each update expression; `make bench` runs 10,000.)
 DELIVERED = 92
 RECIPIENTS = DELIVERED + 8
-CODES = 1100
+CODES = 200
 Call = Callable[..., tuple[int, Any]]
 
 
@@ -229,15 +229,11 @@ def test_scheduled_sends_fire_fan_out_and_finish_with_counts_report_and_merchant
             {
                 "name": "Winter sale",
                 "store_url": "https://shop.example.com/winter",
-                "codes": [f"WIN-{i:04d}" for i in range(1000)],
+                "codes": [f"WIN-{i:04d}" for i in range(CODES)],
             },
         ),
         201,
     )["campaign_id"]
-    loaded = http(
-        "POST", f"/campaigns/{campaign}/codes", {"codes": [f"WIN-{i:04d}" for i in range(1000, CODES)]}
-    )
-    assert ok(loaded)["imported"] == CODES - 1000
 
     send_at = (datetime.now(UTC) + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
     email_send = ok(
