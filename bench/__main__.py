@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from couponflow.adapters import dynamodb
-from local_stack import moto_patches
+from local_stack.moto_server import MotoServer
 from local_stack.provision import provision_template
-from moto.server import ThreadedMotoServer
 
 from bench.claims import bench_claims, bench_claims_http
 from bench.customer_imports import bench_customer_imports
@@ -71,14 +70,11 @@ class DynamoDBMeter:
 
 @contextmanager
 def moto_stack() -> Iterator[Any]:
-    moto_patches.apply()  # the local stack's moto: cheap, all-or-nothing transactions
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = MotoServer(port=0)  # the local stack's moto, with its patches
     server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ["AWS_ENDPOINT_URL"] = server.url
     try:
-        yield provision_template(ROOT / "template.yaml", endpoint, "us-east-1")
+        yield provision_template(ROOT / "template.yaml", server.url, "us-east-1")
     finally:
         server.stop()
 
