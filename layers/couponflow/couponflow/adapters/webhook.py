@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from couponflow.errors import PermanentSendError, RetryableError
+from couponflow.providers.http import open_url
 
 TIMEOUT_SECONDS = 5
 
@@ -26,7 +27,8 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def post_signed(url: str, secret: str, payload: Mapping[str, Any], *, now: int | None = None) -> int:
-    """POST ``payload``; returns the HTTP status. 4xx (but 429) is permanent, anything else retryable."""
+    """POST ``payload``; returns the HTTP status. A redirect and 4xx (but 429) are permanent,
+    anything else retryable."""
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     request = urllib.request.Request(
         url,
@@ -39,9 +41,11 @@ def post_signed(url: str, secret: str, payload: Mapping[str, Any], *, now: int |
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        with open_url(request, TIMEOUT_SECONDS) as response:
             return int(response.status)
     except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:  # never followed: where it points was not checked
+            raise PermanentSendError(f"webhook answered {error.code}, a redirect (not followed)") from error
         if 400 <= error.code < 500 and error.code != 429:
             raise PermanentSendError(f"webhook answered {error.code}") from error
         raise RetryableError(f"webhook answered {error.code}") from error

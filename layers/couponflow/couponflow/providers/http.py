@@ -11,6 +11,22 @@ from typing import Any
 TIMEOUT_SECONDS = 5
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as the HTTP status it is, never followed: the URL a merchant gave
+    was checked (https, a public host), where it points next was not (an internal address)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_RefuseRedirects)
+
+
+def open_url(request: urllib.request.Request, timeout: float) -> Any:
+    """``urlopen`` without following redirects (for every call to a merchant-given URL)."""
+    return _OPENER.open(request, timeout=timeout)
+
+
 def call(
     method: str,
     url: str,
@@ -22,7 +38,7 @@ def call(
     """(HTTP status, JSON body or {}); status 0 when the provider could not be reached at all."""
     request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with open_url(request, timeout) as response:
             return int(response.status), _json(response.read())
     except urllib.error.HTTPError as error:
         return int(error.code), _json(error.read())
