@@ -30,10 +30,10 @@ def redirecting_server() -> Iterator[tuple[str, list[str]]]:
             self.end_headers()
             self.wfile.write(b'{"secret": "internal"}')
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             self._answer()
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             self._answer()
 
         def log_message(self, *args: object) -> None:
