@@ -153,7 +153,8 @@ def test_an_expired_link_and_a_deleted_report_are_gone_and_a_send_without_report
     assert claim_function.lambda_handler(_report_event(coupon), lambda_context)["statusCode"] == 403
 
     other = links.report_url(m, "snd_never", datetime.now(UTC) + timedelta(days=7))
-    assert claim_function.lambda_handler(_report_event(other), lambda_context)["statusCode"] == 404
+    missing = claim_function.lambda_handler(_report_event(other), lambda_context)
+    assert (missing["statusCode"], body_of(missing)["field"]) == (404, "token")
 
     valid = links.report_url(m, send_id, datetime.now(UTC) + timedelta(days=7))
     key = sends.get(table, m, send_id)["report_key"]

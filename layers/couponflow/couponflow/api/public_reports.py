@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.domain.coupon_links import ExpiredLink, InvalidLink
+from couponflow.errors import NotFoundError
 from couponflow.http import error
 from couponflow.services.send_reports import ReportGone, SendReports
 
@@ -33,6 +34,8 @@ def build(reports: SendReports) -> APIGatewayRouter:
             return error(403, str(invalid), "token")
         except ReportGone as gone:
             return error(410, str(gone), "token")
+        except NotFoundError as missing:  # no such send, or a send without a report
+            return error(404, str(missing), "token")
         return Response(status_code=302, body="", headers={"Location": location, **_NO_STORE})
 
     return router
