@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from botocore.exceptions import ClientError
 from couponflow.adapters.client_errors import send_failure
 from couponflow.errors import PermanentSendError, RetryableError
@@ -23,3 +24,16 @@ def test_other_codes_are_retryable_and_name_the_service():
     failure = send_failure(_error("Throttling"), "SNS", frozenset({"InvalidParameter"}))
     assert isinstance(failure, RetryableError)
     assert str(failure).startswith("SNS Throttling")
+
+
+def test_an_sms_that_sns_never_answered_is_retryable_not_an_escaping_botocore_error(monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+    from couponflow.adapters import sns
+
+    class Unreachable:
+        def publish(self, **_: object) -> dict[str, str]:
+            raise EndpointConnectionError(endpoint_url="https://sns.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(sns, "client", Unreachable)
+    with pytest.raises(RetryableError, match="did not answer"):
+        sns.send_sms("+14155550100", "Your code")

@@ -6,9 +6,10 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from couponflow.adapters.client_errors import send_failure
+from couponflow.errors import RetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_sns.client import SNSClient
@@ -34,4 +35,6 @@ def send_sms(phone: str, text: str, *, sender_id: str | None = None) -> str:
         response = client().publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)  # type: ignore[arg-type]
     except ClientError as error:
         raise send_failure(error, "SNS", _PERMANENT) from error
+    except BotoCoreError as error:  # no answer (connection, read timeout): whether it went is unknown
+        raise RetryableError(f"SNS did not answer: {error}") from error
     return response["MessageId"]
