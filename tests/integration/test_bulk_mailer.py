@@ -18,6 +18,7 @@ from couponflow.adapters import ses
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.domain.message_status import RANK, MessageStatus
+from couponflow.errors import RetryableError
 from couponflow.ids import customer_id
 from couponflow.services.mailer import Mailer, MailJob
 from couponflow.services.send_pacing import SendPacer
@@ -243,6 +244,27 @@ def test_a_redelivered_job_is_not_sent_again_and_a_leased_message_waits_for_its_
     assert stored(table, jobs[0])["ses_message_id"] == ses_id
     assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [1]  # one email, once
     assert stored(table, held)["status"] == "queued" and "ses_message_id" not in stored(table, held)
+
+
+def test_messages_ses_accepted_but_not_recorded_are_never_given_back_nor_sent_again(
+    table, queued, send_rate, bulk_calls, load_handler, lambda_context, monkeypatch
+) -> None:
+    send_rate(200)
+    jobs = queued(3, "unrecorded")
+    mailer = load_handler("MailerFunction")
+
+    def table_unavailable(*_: Any, **__: Any) -> None:
+        raise RetryableError("DynamoDB throttled the hand-off")
+
+    recorded = messages.record_sent
+    monkeypatch.setattr(messages, "record_sent", table_unavailable)
+    event = sqs_event([json.dumps(j) for j in jobs])
+    assert mailer.lambda_handler(event, lambda_context) == {"batchItemFailures": []}  # none given back
+    monkeypatch.setattr(messages, "record_sent", recorded)
+    redelivered = mailer.lambda_handler(event, lambda_context)  # say the batch came back anyway
+    assert len(redelivered["batchItemFailures"]) == 3  # their leases hold: they wait, unsent
+    assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [3]  # sent once, never again
+    assert all(stored(table, j)["status"] == "queued" for j in jobs)  # until SES's events record them
 
 
 def test_two_concurrent_mailers_never_reserve_more_than_the_shared_per_second_budget(

@@ -45,7 +45,10 @@ from couponflow.store import campaigns, keys, messages
 
 logger = logging.getLogger(__name__)
 
-SEND_LEASE_SECONDS = 120
+# A message's send lease outlives the mail queue's visibility timeout (180 s) by far: a batch
+# redelivered after SES accepted a call whose hand-off was not recorded (a crash, a timeout) must
+# find its messages still leased (and by then SES's events have recorded them), not send again.
+SEND_LEASE_SECONDS = 900
 MAX_MESSAGES_PER_JOB = 50
 
 
@@ -323,7 +326,13 @@ class Mailer:
             else:
                 self._give_back([p], RetryableError(f"SES {result.status}: {result.error or ''}"))
         if handed:
-            messages.record_sent(self.table, handed, at=stamp)
+            try:
+                messages.record_sent(self.table, handed, at=stamp)
+            except Exception:  # SES has them: never give these back (that would send them twice)
+                logger.exception(
+                    "SES accepted messages whose hand-off could not be recorded; their leases hold",
+                    extra={"ses_message_ids": {item["message_id"]: sid for item, sid in handed}},
+                )
 
     # -- outcomes -------------------------------------------------------------------------------
 
