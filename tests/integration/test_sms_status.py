@@ -206,3 +206,27 @@ def test_a_text_sns_could_not_take_now_is_failed_not_left_queued_and_the_chunk_i
     a = _sms_message(api, m, ids["a"])
     assert (a["status"], a["status_details"]["reason"]) == ("failed", "sns_unavailable")
     assert [_sms_message(api, m, ids[n])["status"] for n in "bc"] == ["sent", "sent"]
+
+
+def test_a_texted_code_is_never_released_when_its_email_bounces_or_is_dropped(
+    stack: Any,
+    table: Table,
+    merchant: tuple[str, str],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+) -> None:
+    from couponflow.domain.message_status import MessageStatus
+    from couponflow.services import release
+    from couponflow.store import claims
+
+    m = merchant[0]
+    fanout = load_handler("SendFanoutFunction")
+    _, chunk, ids, campaign = _sms_send(stack, table, m, load_handler, lambda_context)
+    assert fanout.lambda_handler(sqs_event([json.dumps(chunk)]), lambda_context) == {"batchItemFailures": []}
+    claim = claims.get(table, m, ids["a"], campaign["campaign_id"])
+    assert claim is not None and claim.code and claim.message_id
+
+    # Its coupon email bounced (a "both" send to a bad address, say): the texted code stays theirs.
+    assert not release.release_if_undelivered(table, m, ids["a"], claim.message_id, MessageStatus.BOUNCED)
+    after = claims.get(table, m, ids["a"], campaign["campaign_id"])
+    assert after is not None and (after.status, after.code) == ("claimed", claim.code)

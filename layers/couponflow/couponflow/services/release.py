@@ -47,6 +47,8 @@ def release_if_undelivered(
     claim = table.get(keys.claim(merchant_id, customer_id, message["campaign_id"]))
     if claim is None or claim.get("message_id") != message_id or claim.get("status") != ClaimStatus.CLAIMED:
         return False
+    if claim.get("texted_at"):  # the code also went out by SMS: the customer has it
+        return False
     try:
         campaign = campaigns.get(table, merchant_id, message["campaign_id"])
     except NotFoundError:

@@ -42,7 +42,7 @@ from couponflow.errors import NotFoundError, PermanentSendError, RetryableError
 from couponflow.services import audience as audience_service
 from couponflow.services import coupon_check
 from couponflow.services.notifications import Notice, notify_merchant
-from couponflow.store import audience, campaigns, claims, keys, messages, sends
+from couponflow.store import audience, campaigns, claim_progress, claims, keys, messages, sends
 
 logger = logging.getLogger(__name__)
 
@@ -359,6 +359,9 @@ class SendFanout:
             },
         )
         sends.update_recipient(self.table, m, s, r.customer_id, {"sms_message_id": sms_id})
+        # The code is out from here on (even if SNS's answer is lost): an undelivered email must
+        # not release it to the pool (see services/release.py).
+        claim_progress.mark_texted(self.table, m, r.customer_id, campaign.campaign_id, at=stamp)
         try:
             sns_id = sns.send_sms(r.phone or "", sms_text(send["sms_text"], values))
         except PermanentSendError as error:

@@ -141,6 +141,16 @@ def redeem(
     raise RetryableError("the code keeps changing; retry")
 
 
+def mark_texted(table: Table, merchant_id: str, customer_id: str, campaign_id: str, *, at: str) -> None:
+    """Note on the claim that its code went out by SMS: an undelivered email no longer releases it."""
+    table.update(
+        keys.claim(merchant_id, customer_id, campaign_id),
+        "SET texted_at = if_not_exists(texted_at, :at)",
+        condition="attribute_exists(pk)",
+        values={":at": at},
+    )
+
+
 def return_code(table: Table, claim: Item, to: ClaimStatus, *, at: str, reason: str) -> bool:
     """Give the claim's code back to the pool, the claim becoming ``to`` (expired / released).
 
@@ -162,7 +172,9 @@ def return_code(table: Table, claim: Item, to: ClaimStatus, *, at: str, reason: 
                     keys.claim(merchant_id, customer_id, campaign_id),
                     f"SET #status = :to, {to}_at = :at, updated_at = :at, return_reason = :reason "
                     "REMOVE gsi2pk, gsi2sk",
-                    condition=f"code = :code AND #status IN {clause}",
+                    condition=f"code = :code AND #status IN {clause}"
+                    # a code that also went out by SMS is the customer's: never released
+                    + (" AND attribute_not_exists(texted_at)" if to is ClaimStatus.RELEASED else ""),
                     names={"#status": "status"},
                     values=values,
                 ),
