@@ -452,3 +452,39 @@ def test_a_claim_that_read_the_campaign_before_a_load_claims_without_marking_sha
     assert record.new and record.code
     assert campaigns.get(table, m, campaign_id).empty_shards == frozenset()
     assert campaigns.count_available(table, m, campaign_id) == 1
+
+
+def test_a_returned_code_whose_pool_bump_failed_is_unhidden_by_the_next_try(
+    merchant, table, new_campaign, claim, monkeypatch
+):
+    from couponflow.domain.claim_status import ClaimStatus
+    from couponflow.errors import RetryableError
+    from couponflow.store import claim_progress
+
+    m = merchant[0]
+    shard = 9
+    campaign_id = new_campaign(codes_in(shard, 1, "BUMP"))
+    assert claim(campaign_id, "holder@example.com")["statusCode"] == 201
+    assert body_of(claim(campaign_id, "late@example.com"))["reason"] == "pool_empty"  # all shards marked
+    held = claims.get(table, m, customer_id(m, "holder@example.com"), campaign_id)
+    assert held is not None
+    stored = table.get(keys.claim(m, held.customer_id, campaign_id))
+
+    bumps = campaigns.pool_refilled
+
+    def bump_fails(*_: Any, **__: Any) -> int:
+        raise RetryableError("throttled")
+
+    monkeypatch.setattr(campaigns, "pool_refilled", bump_fails)
+    with pytest.raises(RetryableError):  # the code went back, but the mark over its shard stayed
+        claim_progress.return_code(
+            table, stored, ClaimStatus.EXPIRED, at="2026-11-23T00:00:00+00:00", reason="t"
+        )
+    assert shard in campaigns.get(table, m, campaign_id).empty_shards
+    monkeypatch.setattr(campaigns, "pool_refilled", bumps)
+    # The retry finds it returned already, and bumps the pool: the code can be claimed again.
+    assert not claim_progress.return_code(
+        table, stored, ClaimStatus.EXPIRED, at="2026-11-23T00:00:01+00:00", reason="t"
+    )
+    assert shard not in campaigns.get(table, m, campaign_id).empty_shards
+    assert claim(campaign_id, "next@example.com")["statusCode"] == 201

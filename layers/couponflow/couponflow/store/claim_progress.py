@@ -199,9 +199,18 @@ def return_code(table: Table, claim: Item, to: ClaimStatus, *, at: str, reason: 
             ]
         )
     except TransactionCanceled:
+        # Returned already? Then bump the pool again: the call that returned it may have failed
+        # between its transaction and the bump, and an empty-shard mark would hide the code.
+        now_item = table.get(keys.claim(merchant_id, customer_id, campaign_id)) or {}
+        if now_item.get("status") == str(to) and now_item.get("code") == code:
+            _refilled(table, merchant_id, campaign_id, code)
         return False
-    # After the code is back: invalidates a pool-exhausted marker and re-arms the pool alerts
-    # (unless the campaign itself is gone).
+    _refilled(table, merchant_id, campaign_id, code)
+    return True
+
+
+def _refilled(table: Table, merchant_id: str, campaign_id: str, code: str) -> None:
+    """After a code is back: invalidate a pool-exhausted marker and the code's shard's empty mark,
+    and re-arm the pool alerts (unless the campaign itself is gone)."""
     with contextlib.suppress(ConditionFailed):
         campaigns.pool_refilled(table, merchant_id, campaign_id, [keys.pool_shard_of(code)])
-    return True
