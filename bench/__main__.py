@@ -76,6 +76,7 @@ def moto_stack() -> Iterator[Any]:
     try:
         yield provision_template(ROOT / "template.yaml", server.url, "us-east-1")
     finally:
+        server.reset()  # moto's state is per process: the local stacks below start from nothing
         server.stop()
 
 
@@ -95,6 +96,15 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000, help="rows of the customer CSV import")
     args = parser.parse_args()
 
+    if args.claims or args.events or args.customers:
+        _in_process(args)
+    if args.http_claims:
+        bench_claims_http(args.http_claims, args.clients)
+    if args.send_recipients:
+        bench_sends(args.send_recipients, args.send_rate)
+
+
+def _in_process(args: argparse.Namespace) -> None:
     with moto_stack() as stack:
         meter = DynamoDBMeter()
         dynamodb.client().meta.events.register("provide-client-params.dynamodb.*", meter)
@@ -104,10 +114,6 @@ def main() -> None:
             bench_ses_events(stack, meter, args.events)
         if args.customers:
             bench_customer_imports(stack, meter, args.customers)
-    if args.http_claims:
-        bench_claims_http(args.http_claims, args.clients)
-    if args.send_recipients:
-        bench_sends(args.send_recipients, args.send_rate)
 
 
 if __name__ == "__main__":
