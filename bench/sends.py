@@ -26,6 +26,8 @@ import boto3
 from couponflow.adapters.dynamodb import deserialize
 from local_stack import LocalStack, moto_patches
 
+from bench.dynamodb_units import WRITES, UnitPricer, read_units
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_KEY = "benchreader"  # requests signed with this key are the bench's own reads: not counted
 
@@ -43,20 +45,27 @@ SCHEDULER_PER_INVOCATION = 1.00 / 1e6
 
 
 class ApiMeter:
-    """WSGI wrapper around moto: counts requests by service and operation, and DynamoDB units."""
+    """WSGI wrapper around moto: counts requests by service and operation, and DynamoDB units.
 
-    def __init__(self, app: Any) -> None:
+    DynamoDB units are priced from the items each request really touched (``bench/dynamodb_units``):
+    item sizes, transactions at twice the units, and the writes of every index the item is in.
+    """
+
+    def __init__(self, app: Any, region: str) -> None:
         self.app = app
+        self.pricer = UnitPricer(region)
         self.calls: Counter[tuple[str, str]] = Counter()
         self.write_units = 0.0
         self.read_units = 0.0
         self.write_units_by_item: Counter[str] = Counter()  # by the kind of item written (its sort key)
+        self.index_units_by_item: Counter[str] = Counter()  # of those, the units its indexes took
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if f"Credential={BENCH_KEY}/" in environ.get("HTTP_AUTHORIZATION", ""):
             return self.app(environ, start_response)  # type: ignore[no-any-return]
         service, operation, body = self._classify(environ)
+        written = self._before(operation, body) if service == "dynamodb" else []
         result = b"".join(self.app(environ, start_response))
         if service == "scheduler" and environ.get("REQUEST_METHOD") == "GET":
             return [result]  # the local scheduler loop's listing: AWS bills invocations, not this
@@ -64,9 +73,42 @@ class ApiMeter:
             return [result]  # an empty poll: a fixed cost per queue (long polling), not per recipient
         with self._lock:
             self.calls[(service, operation)] += 1
-            if service == "dynamodb":
-                self._units(operation, body)
+        if service == "dynamodb":
+            self._price(operation, body, written, result)
         return [result]
+
+    def _before(self, operation: str, body: dict[str, Any]) -> list[tuple[str, dict[str, Any], int, Any]]:
+        if operation not in WRITES:
+            return []
+        try:
+            touched = self.pricer.keys_written(operation, body)
+        except KeyError:
+            return []  # a malformed request: moto refuses it
+        return [(table, key, times, self.pricer.read(table, key)) for table, key, times in touched]
+
+    def _price(
+        self,
+        operation: str,
+        body: dict[str, Any],
+        written: list[tuple[str, dict[str, Any], int, Any]],
+        result: bytes,
+    ) -> None:
+        if operation in WRITES:
+            for table, key, times, before in written:
+                after = self.pricer.read(table, key)
+                table_units, index_units = self.pricer.write_units(table, before, after, times)
+                kind = str(key.get("sk", {}).get("S", key.get("pk", {}).get("S", "?"))).split("#", 1)[0]
+                with self._lock:
+                    self.write_units += table_units + index_units
+                    self.write_units_by_item[kind] += table_units + index_units
+                    self.index_units_by_item[kind] += index_units
+            return
+        try:
+            answer = json.loads(result or b"{}")
+        except ValueError:
+            return
+        with self._lock:
+            self.read_units += read_units(operation, body, answer)
 
     def _classify(self, environ: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -92,31 +134,6 @@ class ApiMeter:
             operation = "request"
         return service, operation, body
 
-    def _units(self, operation: str, body: dict[str, Any]) -> None:
-        # Small items (< 1 KB): a write is 1 WRU on the table (2 inside a transaction) plus 1 WRU
-        # per global secondary index whose keys the write sets (for an update: names in its
-        # expression; an update that moves an index entry is counted once, a lower bound).
-        if operation in ("PutItem", "UpdateItem", "DeleteItem"):
-            self._write(body, 1 + _index_writes(body))
-        elif operation == "TransactWriteItems":
-            for action in body.get("TransactItems", []):
-                (kind, request), *_ = action.items()
-                if kind != "ConditionCheck":
-                    self._write(request, 2 + _index_writes(request))
-        elif operation == "BatchWriteItem":
-            for requests in body.get("RequestItems", {}).values():
-                for request in requests:
-                    inner = next(iter(request.values()))
-                    self._write(inner, 1 + _index_writes(inner))
-        elif operation == "GetItem":
-            self.read_units += 1 if body.get("ConsistentRead") else 0.5
-        elif operation == "Query":
-            self.read_units += 1  # small pages; a 1 MB page would be up to 128 RRU
-
-    def _write(self, request: dict[str, Any], units: int) -> None:
-        self.write_units += units
-        self.write_units_by_item[_item_kind(request)] += units
-
     def by_service(self) -> Counter[str]:
         totals: Counter[str] = Counter()
         for (service, _), n in self.calls.items():
@@ -128,19 +145,7 @@ class ApiMeter:
             self.calls.clear()
             self.write_units = self.read_units = 0.0
             self.write_units_by_item.clear()
-
-
-def _item_kind(request: dict[str, Any]) -> str:
-    """A written item's kind: its sort key's first word (MESSAGE, CLAIM, PROFILE, EVENT, ...)."""
-    key = request.get("Key") or request.get("Item") or {}
-    sort_key = str((key.get("sk") or {}).get("S", "?"))
-    return sort_key.split("#", 1)[0]
-
-
-def _index_writes(request: dict[str, Any]) -> int:
-    item = request.get("Item") or {}
-    text = str(request.get("UpdateExpression", "")) + json.dumps(request.get("ExpressionAttributeNames", {}))
-    return sum(1 for gsi in ("gsi1pk", "gsi2pk") if gsi in item or gsi in text)
+            self.index_units_by_item.clear()
 
 
 class _Replay:
@@ -218,7 +223,7 @@ def bench_sends(recipients: int, send_rate: float | None = None) -> None:
         moto_patches.SEND_QUOTA["MaxSendRate"] = send_rate
     with LocalStack(ROOT / "template.yaml", retry_delay=0.2, log_stream=None) as stack:
         assert stack.moto is not None
-        meter = ApiMeter(stack.moto.middleware.app)
+        meter = ApiMeter(stack.moto.middleware.app, stack.region)
         stack.moto.middleware.app = meter
         lambdas = LambdaMeter(stack)
 
@@ -302,8 +307,11 @@ def _report(
     )
     print(
         f"  DynamoDB units per recipient: {meter.write_units / n:.1f} WRU, {meter.read_units / n:.1f} RRU; "
-        "WRU by item written: "
-        + ", ".join(f"{kind} {units / n:.1f}" for kind, units in meter.write_units_by_item.most_common(10))
+        "WRU by item written (of which its indexes): "
+        + ", ".join(
+            f"{kind} {units / n:.1f} ({meter.index_units_by_item[kind] / n:.1f})"
+            for kind, units in meter.write_units_by_item.most_common(10)
+        )
     )
     calls = meter.by_service()
     sqs = calls["sqs"] * SQS_PER_REQUEST

@@ -42,5 +42,5 @@ def test_a_message_stuck_in_queued_is_queued_again_and_a_sent_one_leaves_the_out
     jobs = drain_queue(stack.physical["MailQueue"])
     ours = {j["message_id"] for j in jobs if j["merchant_id"] == merchant[0]}
     assert ours == {stuck.message_id}
-    assert "gsi1pk" not in (table.get(moved_key) or {})
+    assert "gsi3pk" not in (table.get(moved_key) or {})
     assert fresh.message_id not in ours

@@ -377,7 +377,7 @@ def test_messages_without_a_final_status_after_72_hours_are_flagged_once_and_fin
         lambda_context,
         [ses_record("delivery_delay", delayed), ses_record("delivery", delivered)],
     )
-    assert "gsi2pk" not in table.get(delivered.key), "a final status leaves the awaiting index"
+    assert "gsi3pk" not in table.get(delivered.key), "a final status leaves the awaiting index"
 
     housekeeping = load_handler("HousekeepingFunction")
     first = housekeeping.lambda_handler(load_event("housekeeping/scheduled"), lambda_context)

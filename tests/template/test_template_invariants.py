@@ -34,8 +34,8 @@ SQS_EVENTS = [
     for event_id, event in events_of_type(props, "SQS")
 ]
 TABLES = resources_of_type(TEMPLATE, "AWS::DynamoDB::Table")
+# Every SES event type but `send`: SES's API answer already says `sent` (the mailer records it).
 SES_EVENT_TYPES = {
-    "send",
     "delivery",
     "bounce",
     "complaint",

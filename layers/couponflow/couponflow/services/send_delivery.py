@@ -280,7 +280,13 @@ class SendFanout:
             r.customer_id, r.email or "", r.first_name or r.name, r.marketing_consent, interacted=False
         )
         record = claims.assign(
-            self.table, campaign, who, now=stamp, day=campaign.local_day(now), message_id=message_id
+            self.table,
+            campaign,
+            who,
+            now=stamp,
+            day=campaign.local_day(now),
+            message_id=message_id,
+            outbox=False,  # a redelivered chunk queues the email again (below)
         )
         base = {"customer_id": r.customer_id, "email": r.email, "phone": r.phone, "at": stamp}
         if not record.new and record.message_id == message_id:

@@ -192,8 +192,14 @@ def assign(
     day: str,
     message_id: str,
     rng: random.Random | None = None,
+    outbox: bool = True,
 ) -> ClaimRecord:
-    """Assign a code to ``who`` or tell why not; returns the existing claim on a repeat."""
+    """Assign a code to ``who`` or tell why not; returns the existing claim on a repeat.
+
+    The claim's email message is written with it, on the outbox index (housekeeping queues it
+    again should the caller die before queueing it), unless ``outbox`` is False: a segment send's
+    fan-out, whose redelivered chunk queues its emails again, spares those index writes.
+    """
     shards = [s for s in range(keys.POOL_SHARDS) if s not in campaign.empty_shards]
     if campaign.pool_known_empty or not shards:  # claims found every shard empty: no queries
         return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.POOL_EMPTY, now=now)
@@ -225,6 +231,7 @@ def assign(
                     message_id=message_id,
                     replaces=replaces,
                     marks=marks,
+                    outbox=outbox,
                 )
                 if not isinstance(outcome, dict):
                     break
@@ -269,6 +276,7 @@ def _try_code(
     message_id: str,
     replaces: Item | None,
     marks: set[int],
+    outbox: bool = True,
 ) -> ClaimRecord | Item | None:
     """The claim made; or the customer's latest claim when it makes room for their next code (try
     again replacing it); or None when someone else took ``code`` first.
@@ -302,7 +310,7 @@ def _try_code(
         "status_rank": RANK[MessageStatus.QUEUED],
         "status_at": now,
         "created_at": now,
-        **keys.outbox_index(m, who.customer_id, message_id, now),
+        **(keys.outbox_index(m, who.customer_id, message_id, now) if outbox else {}),
     }
     actions: list[TransactAction] = [
         _claim_put(campaign, who, now, claim_fields, replaces),
@@ -356,6 +364,7 @@ def _try_code(
                 message_id=message_id,
                 replaces=replaces,
                 marks=set(),
+                outbox=outbox,
             )
         return None  # someone else took this code first: pick another
     return ClaimRecord(

@@ -20,9 +20,7 @@ Main table (``pk``/``sk``, plus ``gsi1pk``/``gsi1sk``); ``<m>`` is the merchant 
   gsi1 ``M#<m>#CAMPAIGN#<c>#CLAIMS#<shard>`` / ``<claimed_at>#<cus>``
 - earlier claim of the same campaign (``per_customer_limit`` above 1; kept when the next code is
   given): ``M#<m>#CUSTOMER#<cus>`` / ``CLAIM#<c>#<n>``, same gsi1
-- message: ``M#<m>#CUSTOMER#<cus>`` / ``MESSAGE#<msg>``; gsi1 ``OUTBOX#<shard>`` / created_at...
-  while queued (housekeeping re-queues messages stuck there), then ``SESMESSAGE#<ses id>`` /
-  ``MESSAGE`` once SES took it (for identity notifications, which carry no tags)
+- message: ``M#<m>#CUSTOMER#<cus>`` / ``MESSAGE#<msg>``; its indexes are gsi3 and gsi4 (below)
 - suppression: ``M#<m>#SUPPRESSION`` / ``EMAIL#<address>``
 - soft bounces of an address (until they suppress it): ``M#<m>#SUPPRESSION`` / ``SOFTBOUNCE#<address>``
 - campaign counts of messages by status: ``M#<m>#CAMPAIGN#<c>#STATS#<shard>`` / ``STATS``, one of
@@ -35,7 +33,6 @@ the sweep and removed after:
 - ``EXPIRES#<shard>`` / ``<offer_expires_at>#<m>#<c>#<cus>``: claims holding a code until their
   offer lapses (written at claim time when the campaign has an offer lifetime; removed when the
   claim is redeemed, expired or released)
-- ``AWAITING#<shard>`` / ``<sent_at>#...``: messages handed to SES without a final status yet
 - ``M#<m>#...``: merchant-scoped listings (e.g. customers by last interaction)
 - ``M#<m>#CUSTOMERS`` / ``<last_interaction_at>#<cus>``: a merchant's customers by last interaction
 - ``POOLWATCH#<shard>`` / ``<m>#<c>``: campaigns whose pool alerts housekeeping must check
@@ -44,6 +41,16 @@ the sweep and removed after:
   watch, on a marker item ``M#<m>#CUSTOMER#<cus>`` / ``SYNCWATCH#<c>`` beside the claim (the
   claim's own gsi1 and gsi2 are taken); put before a consenting claim is written, deleted once
   its sync settled
+
+Messages have indexes of their own, projecting keys only (a message is rewritten at its lease,
+its hand-off and each event; an index projecting ``ALL`` would be rewritten every time):
+
+- gsi3 (sweeps, time-ordered): ``OUTBOX#<shard>`` / ``<created_at>#<m>#<cus>#<msg>`` while a
+  claim's message is queued (housekeeping re-queues messages stuck there; a segment send's
+  messages skip it, a redelivered chunk queues them again), then ``AWAITING#<shard>`` /
+  ``<sent_at>#<msg>`` from the hand-off to SES until a final status
+- gsi4 (lookups): ``SESMESSAGE#<ses id>`` / ``MESSAGE`` once SES took the email (identity
+  notifications carry no tags), ``SMSMESSAGE#<sns id>`` / ``MESSAGE`` once SNS took the text
 
 Segments and sends (``<seg>`` a segment id, ``<snd>`` a send id):
 
@@ -78,6 +85,8 @@ POOL_SHARDS = 16
 CLAIM_INDEX_SHARDS = 16
 GSI1 = "gsi1"
 GSI2 = "gsi2"
+MESSAGE_SWEEPS = "gsi3"  # keys only: outbox, then awaiting
+MESSAGE_LOOKUPS = "gsi4"  # keys only: SES and SNS message ids
 SWEEP_SHARDS = 16
 
 
@@ -204,8 +213,8 @@ def outbox_index(merchant_id: str, customer_id: str, message_id: str, created_at
     An operator index across merchants, for housekeeping; the item's own key names its merchant.
     """
     return {
-        "gsi1pk": outbox_partition(shard_of(message_id, OUTBOX_SHARDS)),
-        "gsi1sk": f"{created_at}#{merchant_id}#{customer_id}#{message_id}",
+        "gsi3pk": outbox_partition(shard_of(message_id, OUTBOX_SHARDS)),
+        "gsi3sk": f"{created_at}#{merchant_id}#{customer_id}#{message_id}",
     }
 
 
@@ -218,7 +227,7 @@ def send_budget_window(second: int) -> dict[str, str]:
 
 
 def ses_message_index(ses_message_id: str) -> dict[str, str]:
-    return {"gsi1pk": f"SESMESSAGE#{ses_message_id}", "gsi1sk": "MESSAGE"}
+    return {"gsi4pk": f"SESMESSAGE#{ses_message_id}", "gsi4sk": "MESSAGE"}
 
 
 def sync_watch(merchant_id: str, customer_id: str, campaign_id: str) -> dict[str, str]:
@@ -238,8 +247,8 @@ def sync_pending_index(merchant_id: str, customer_id: str, campaign_id: str, sin
 
 
 def sms_message_index(sns_message_id: str) -> dict[str, str]:
-    """gsi1 of an SMS message once SNS accepted it: its delivery receipt names SNS's message id."""
-    return {"gsi1pk": f"SMSMESSAGE#{sns_message_id}", "gsi1sk": "MESSAGE"}
+    """gsi4 of an SMS message once SNS accepted it: its delivery receipt names SNS's message id."""
+    return {"gsi4pk": f"SMSMESSAGE#{sns_message_id}", "gsi4sk": "MESSAGE"}
 
 
 def suppression(merchant_id: str, email: str) -> dict[str, str]:
@@ -271,13 +280,13 @@ def awaiting_partition(shard: int) -> str:
 
 
 def awaiting_index(message_id: str, sent_at: str) -> dict[str, str]:
-    """A message handed to SES without a final status yet (sparse gsi2; removed at a final status).
+    """A message handed to SES without a final status yet (sparse gsi3; removed at a final status).
 
     An operator index across merchants, for housekeeping; the item's own key names its merchant.
     """
     return {
-        "gsi2pk": awaiting_partition(shard_of(message_id, SWEEP_SHARDS)),
-        "gsi2sk": f"{sent_at}#{message_id}",
+        "gsi3pk": awaiting_partition(shard_of(message_id, SWEEP_SHARDS)),
+        "gsi3sk": f"{sent_at}#{message_id}",
     }
 
 

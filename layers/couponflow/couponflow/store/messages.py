@@ -29,18 +29,30 @@ def get(table: Table, merchant_id: str, customer_id: str, message_id: str) -> It
     return table.get(keys.message(merchant_id, customer_id, message_id))
 
 
+def _looked_up(table: Table, index_key: Mapping[str, str]) -> Item | None:
+    """The message whose lookup index (keys only) entry is ``index_key``, read from the table."""
+    found = table.query("gsi4pk = :pk", {":pk": index_key["gsi4pk"]}, index=keys.MESSAGE_LOOKUPS, limit=1)
+    return table.get({"pk": found[0]["pk"], "sk": found[0]["sk"]}) if found else None
+
+
 def find_by_ses_id(table: Table, ses_message_id: str) -> Item | None:
     """The message SES knows as ``ses_message_id`` (for identity notifications, which carry no tags)."""
-    index = keys.ses_message_index(ses_message_id)
-    items = table.query("gsi1pk = :pk", {":pk": index["gsi1pk"]}, index=keys.GSI1, limit=1)
-    return items[0] if items else None
+    return _looked_up(table, keys.ses_message_index(ses_message_id))
 
 
 def find_by_sns_id(table: Table, sns_message_id: str) -> Item | None:
     """The SMS message SNS knows as ``sns_message_id`` (delivery receipts carry only that id)."""
-    index = keys.sms_message_index(sns_message_id)
-    items = table.query("gsi1pk = :pk", {":pk": index["gsi1pk"]}, index=keys.GSI1, limit=1)
-    return items[0] if items else None
+    return _looked_up(table, keys.sms_message_index(sns_message_id))
+
+
+def _swept(table: Table, partition: str, before: str) -> list[Item]:
+    """Messages of one sweep partition (gsi3, keys only) older than ``before``, read from the table."""
+    entries = table.query(
+        "gsi3pk = :pk AND gsi3sk < :before",
+        {":pk": partition, ":before": before},
+        index=keys.MESSAGE_SWEEPS,
+    )
+    return table.batch_get([{"pk": e["pk"], "sk": e["sk"]} for e in entries])
 
 
 def put_sms(table: Table, item: Item) -> bool:
@@ -94,7 +106,7 @@ def status_move(
         sets.append(f"#x{i} = :x{i}")
     expression = "SET " + ", ".join(sets)
     if status in FINAL_STATUSES:
-        expression += " REMOVE gsi2pk, gsi2sk, needs_attention, needs_attention_at"
+        expression += " REMOVE gsi3pk, gsi3sk, needs_attention, needs_attention_at"
     actions: list[TransactAction] = [
         Update(
             key={"pk": item["pk"], "sk": item["sk"]},
@@ -150,16 +162,16 @@ def record_handoff(table: Table, key: Mapping[str, str], ses_message_id: str, *,
     awaiting = keys.awaiting_index(key["sk"].removeprefix("MESSAGE#"), at)
     table.update(
         dict(key),
-        "SET ses_message_id = :id, sent_at = :at, gsi1pk = :gpk, gsi1sk = :gsk, "
-        "gsi2pk = :apk, gsi2sk = :ask REMOVE lease_until",
+        "SET ses_message_id = :id, sent_at = :at, gsi4pk = :gpk, gsi4sk = :gsk, "
+        "gsi3pk = :apk, gsi3sk = :ask REMOVE lease_until",
         condition="attribute_exists(pk)",
         values={
             ":id": ses_message_id,
             ":at": at,
-            ":gpk": index["gsi1pk"],
-            ":gsk": index["gsi1sk"],
-            ":apk": awaiting["gsi2pk"],
-            ":ask": awaiting["gsi2sk"],
+            ":gpk": index["gsi4pk"],
+            ":gsk": index["gsi4sk"],
+            ":apk": awaiting["gsi3pk"],
+            ":ask": awaiting["gsi3sk"],
         },
     )
 
@@ -264,11 +276,7 @@ def release_lease(table: Table, key: Mapping[str, str]) -> None:
 
 def outbox_older_than(table: Table, shard: int, before: str) -> list[Item]:
     """Messages in one outbox shard created before ``before`` (ISO time) and not yet handed to SES."""
-    return table.query(
-        "gsi1pk = :pk AND gsi1sk < :before",
-        {":pk": keys.outbox_partition(shard), ":before": before},
-        index=keys.GSI1,
-    )
+    return _swept(table, keys.outbox_partition(shard), before)
 
 
 def leave_outbox(table: Table, key: Mapping[str, str]) -> None:
@@ -276,8 +284,8 @@ def leave_outbox(table: Table, key: Mapping[str, str]) -> None:
     with contextlib.suppress(ConditionFailed):  # already out, or still queued
         table.update(
             dict(key),
-            "REMOVE gsi1pk, gsi1sk",
-            condition="attribute_exists(pk) AND status_rank > :queued AND begins_with(gsi1pk, :outbox)",
+            "REMOVE gsi3pk, gsi3sk",
+            condition="attribute_exists(pk) AND status_rank > :queued AND begins_with(gsi3pk, :outbox)",
             values={":queued": RANK[MessageStatus.QUEUED], ":outbox": "OUTBOX#"},
         )
 
@@ -303,11 +311,7 @@ def is_suppressed(table: Table, merchant_id: str, email: str) -> Item | None:
 
 def awaiting_older_than(table: Table, shard: int, before: str) -> list[Item]:
     """Messages of one awaiting shard handed to SES before ``before`` (ISO time), still not final."""
-    return table.query(
-        "gsi2pk = :pk AND gsi2sk < :before",
-        {":pk": keys.awaiting_partition(shard), ":before": before},
-        index=keys.GSI2,
-    )
+    return _swept(table, keys.awaiting_partition(shard), before)
 
 
 def flag_needs_attention(table: Table, key: Mapping[str, str], *, at: str, reason: str) -> bool:
@@ -320,7 +324,7 @@ def flag_needs_attention(table: Table, key: Mapping[str, str], *, at: str, reaso
         table.update(
             dict(key),
             "SET needs_attention = :yes, needs_attention_at = :at, needs_attention_reason = :reason "
-            "REMOVE gsi2pk, gsi2sk",
+            "REMOVE gsi3pk, gsi3sk",
             condition=f"attribute_exists(pk) AND NOT status_rank IN ({', '.join(finals)})",
             values={":yes": True, ":at": at, ":reason": reason, **finals},
         )
@@ -334,7 +338,7 @@ def leave_awaiting(table: Table, key: Mapping[str, str]) -> None:
     with contextlib.suppress(ConditionFailed):
         table.update(
             dict(key),
-            "REMOVE gsi2pk, gsi2sk",
-            condition="begins_with(gsi2pk, :awaiting)",
+            "REMOVE gsi3pk, gsi3sk",
+            condition="begins_with(gsi3pk, :awaiting)",
             values={":awaiting": "AWAITING#"},
         )
