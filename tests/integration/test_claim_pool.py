@@ -488,3 +488,93 @@ def test_a_returned_code_whose_pool_bump_failed_is_unhidden_by_the_next_try(
     )
     assert shard not in campaigns.get(table, m, campaign_id).empty_shards
     assert claim(campaign_id, "next@example.com")["statusCode"] == 201
+
+
+def _assignments(m: str, emails: list[str], prefix: str) -> list[claims.Assignment]:
+    return [
+        claims.Assignment(
+            claims.Claimant(customer_id(m, e), e, None, False, interacted=False), f"msg_{prefix}_{i:03d}"
+        )
+        for i, e in enumerate(emails)
+    ]
+
+
+def test_assigning_a_send_chunk_in_bulk_gives_distinct_codes_and_moves_each_counter_once_per_group(
+    merchant, table, new_campaign
+):
+    """Given a pool of 60 codes and a chunk of 45 recipients, when the chunk is assigned in bulk,
+    then everyone gets their own code and message, the counters stay exact, and the groups'
+    transactions are all the writes (no per-recipient counter updates)."""
+    m = merchant[0]
+    campaign_id = new_campaign([f"BULK-{i:03d}" for i in range(60)])
+    campaign = campaigns.get(table, m, campaign_id)
+    wanted = _assignments(m, [f"bulk{i}@example.com" for i in range(45)], "bulk")
+    writes: Counter[str] = Counter()
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        writes[params.get("TableName", "transaction")] += 1
+
+    client = dynamodb.client()
+    client.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", count)
+    client.meta.events.register("provide-client-params.dynamodb.UpdateItem", count)
+    try:
+        records = claims.assign_many(
+            table, campaign, wanted, now=datetime.now(UTC).isoformat(), day="2026-11-23", outbox=False
+        )
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", count)
+        client.meta.events.unregister("provide-client-params.dynamodb.UpdateItem", count)
+
+    assert [r.new for r in records] == [True] * 45
+    assert len({r.code for r in records}) == 45
+    assert [r.message_id for r in records] == [a.message_id for a in wanted]
+    assert sum(writes.values()) == 3  # one transaction per group of 20 (20 + 20 + 5), nothing else
+    assert campaigns.count_available(table, m, campaign_id) == codes_in_pool(table, m, campaign_id) == 15
+    message = table.get(keys.message(m, wanted[0].who.customer_id, wanted[0].message_id))
+    assert message is not None and message["code"] == records[0].code and "gsi3pk" not in message
+
+
+def test_a_bulk_group_with_a_customer_who_holds_a_code_falls_back_to_one_by_one(
+    merchant, table, new_campaign
+):
+    """A redelivered chunk, or a customer who claimed on the storefront before the send: their
+    group's transaction is refused as a whole, and one by one gives them their existing claim and
+    the others their new codes."""
+    m = merchant[0]
+    campaign_id = new_campaign([f"BACK-{i:03d}" for i in range(10)])
+    emails = [f"back{i}@example.com" for i in range(4)]
+    first = claims.assign_many(
+        table,
+        campaigns.get(table, m, campaign_id),
+        _assignments(m, emails[:1], "early"),
+        now=datetime.now(UTC).isoformat(),
+        day="2026-11-23",
+    )
+    records = claims.assign_many(
+        table,
+        campaigns.get(table, m, campaign_id),
+        _assignments(m, emails, "send"),
+        now=datetime.now(UTC).isoformat(),
+        day="2026-11-23",
+    )
+    assert (records[0].new, records[0].code, records[0].message_id) == (False, first[0].code, "msg_early_000")
+    assert [r.new for r in records[1:]] == [True, True, True]
+    assert len({r.code for r in records}) == 4
+    assert campaigns.count_available(table, m, campaign_id) == codes_in_pool(table, m, campaign_id) == 6
+
+
+def test_a_bulk_group_the_pool_cannot_fill_gives_what_is_left_and_says_pool_empty(
+    merchant, table, new_campaign
+):
+    m = merchant[0]
+    campaign_id = new_campaign(["LAST-1", "LAST-2", "LAST-3"])
+    records = claims.assign_many(
+        table,
+        campaigns.get(table, m, campaign_id),
+        _assignments(m, [f"late{i}@example.com" for i in range(5)], "late"),
+        now=datetime.now(UTC).isoformat(),
+        day="2026-11-23",
+    )
+    assert Counter(str(r.status) for r in records) == {"claimed": 3, "out_of_coupons": 2}
+    assert {str(r.reason) for r in records if r.reason} == {"pool_empty"}
+    assert campaigns.count_available(table, m, campaign_id) == codes_in_pool(table, m, campaign_id) == 0

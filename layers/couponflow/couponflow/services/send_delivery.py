@@ -253,10 +253,36 @@ class SendFanout:
         if send["status"] != SendStatus.SENDING:
             return {"skipped": len(job.recipients)}
         campaign = campaigns.get(self.table, job.merchant_id, send["campaign_id"])
+        stamp = now.isoformat()
+        wanted = [
+            claims.Assignment(
+                claims.Claimant(
+                    r.customer_id,
+                    r.email or "",
+                    r.first_name or r.name,
+                    r.marketing_consent,
+                    interacted=False,  # a code we send is not the customer's own interaction
+                ),
+                message_id_for(job.send_id, r.customer_id),
+            )
+            for r in job.recipients
+        ]
+        # the mailer renders the send's own subject and body for a message that names its send
+        # (without them it renders the campaign's)
+        named = {"send_id": job.send_id} if send.get("subject") or send.get("body") else None
+        records = claims.assign_many(
+            self.table,
+            campaign,
+            wanted,
+            now=stamp,
+            day=campaign.local_day(now),
+            outbox=False,  # a redelivered chunk queues the emails again (``_one``)
+            message_fields=named,
+        )
         mail_jobs: list[dict[str, str]] = []
         tally: Counter[str] = Counter()
-        for recipient in job.recipients:
-            tally[self._one(send, campaign, recipient, now, mail_jobs)] += 1
+        for recipient, record in zip(job.recipients, records, strict=True):
+            tally[self._one(send, campaign, recipient, record, stamp=stamp, mail_jobs=mail_jobs)] += 1
         sqs.send_json_batch(self.mail_queue_url, bundle_mail_jobs(job.merchant_id, mail_jobs))
         sends.finish_chunk(
             self.table,
@@ -264,30 +290,24 @@ class SendFanout:
             job.send_id,
             job.chunk,
             counts={"processed": len(job.recipients)},
-            at=now.isoformat(),
+            at=stamp,
         )
         return dict(tally)
 
     def _one(
-        self, send: Item, campaign: Campaign, r: Recipient, now: datetime, mail_jobs: list[dict[str, str]]
+        self,
+        send: Item,
+        campaign: Campaign,
+        r: Recipient,
+        record: claims.ClaimRecord,
+        *,
+        stamp: str,
+        mail_jobs: list[dict[str, str]],
     ) -> str:
         m, s = send["merchant_id"], send["send_id"]
         channel = Channel(send["channel"])
         message_id = message_id_for(s, r.customer_id)
         job = {"merchant_id": m, "customer_id": r.customer_id, "message_id": message_id}
-        stamp = now.isoformat()
-        who = claims.Claimant(
-            r.customer_id, r.email or "", r.first_name or r.name, r.marketing_consent, interacted=False
-        )
-        record = claims.assign(
-            self.table,
-            campaign,
-            who,
-            now=stamp,
-            day=campaign.local_day(now),
-            message_id=message_id,
-            outbox=False,  # a redelivered chunk queues the email again (below)
-        )
         base = {"customer_id": r.customer_id, "email": r.email, "phone": r.phone, "at": stamp}
         if not record.new and record.message_id == message_id:
             # A redelivered chunk (or a retry after a crash): the claim is ours already. Queue the
@@ -312,12 +332,6 @@ class SendFanout:
                 MessageStatus.DROPPED,
                 at=stamp,
                 details={"reason": "sms_only"},
-            )
-        if email and (send.get("subject") or send.get("body")):
-            # the mailer renders the send's own subject and body for a message that names its send
-            # (without them it renders the campaign's, so the write is left out)
-            self.table.update(
-                keys.message(m, r.customer_id, message_id), "SET send_id = :s", values={":s": s}
             )
         recorded = {
             **base,

@@ -193,12 +193,14 @@ def assign(
     message_id: str,
     rng: random.Random | None = None,
     outbox: bool = True,
+    message_fields: dict[str, Any] | None = None,
 ) -> ClaimRecord:
     """Assign a code to ``who`` or tell why not; returns the existing claim on a repeat.
 
     The claim's email message is written with it, on the outbox index (housekeeping queues it
     again should the caller die before queueing it), unless ``outbox`` is False: a segment send's
     fan-out, whose redelivered chunk queues its emails again, spares those index writes.
+    ``message_fields`` are set on the message too (a send's id, so the mailer renders its template).
     """
     shards = [s for s in range(keys.POOL_SHARDS) if s not in campaign.empty_shards]
     if campaign.pool_known_empty or not shards:  # claims found every shard empty: no queries
@@ -232,6 +234,7 @@ def assign(
                     replaces=replaces,
                     marks=marks,
                     outbox=outbox,
+                    message_fields=message_fields,
                 )
                 if not isinstance(outcome, dict):
                     break
@@ -277,6 +280,7 @@ def _try_code(
     replaces: Item | None,
     marks: set[int],
     outbox: bool = True,
+    message_fields: dict[str, Any] | None = None,
 ) -> ClaimRecord | Item | None:
     """The claim made; or the customer's latest claim when it makes room for their next code (try
     again replacing it); or None when someone else took ``code`` first.
@@ -286,44 +290,12 @@ def _try_code(
     """
     m, c = campaign.merchant_id, campaign.campaign_id
     number = int(replaces.get("claim_number") or 1) + 1 if replaces is not None else 1
-    claim_fields = {
-        "status": str(ClaimStatus.CLAIMED),
-        "code": code,
-        "claimed_at": now,
-        "message_id": message_id,
-        "claim_number": number,
-        "reason": None,
-        "integration_status": who.integration_status,
-    }
-    claim_fields.update(_offer_expiry(campaign, who.customer_id, now))
-    message_item = {
-        **keys.message(m, who.customer_id, message_id),
-        "type": "message",
-        "merchant_id": m,
-        "customer_id": who.customer_id,
-        "campaign_id": c,
-        "message_id": message_id,
-        "channel": "email",
-        "recipient": who.email,
-        "code": code,
-        "status": str(MessageStatus.QUEUED),
-        "status_rank": RANK[MessageStatus.QUEUED],
-        "status_at": now,
-        "created_at": now,
-        **(keys.outbox_index(m, who.customer_id, message_id, now) if outbox else {}),
-    }
+    claim_fields = _claimed(campaign, who, code, now=now, message_id=message_id, number=number)
     actions: list[TransactAction] = [
         _claim_put(campaign, who, now, claim_fields, replaces),
-        Delete(keys.pool_code(m, c, code), condition="attribute_exists(pk)"),
-        Update(
-            keys.code_registry(m, c, code),
-            "SET #state = :assigned, customer_id = :cus, assigned_at = :now",
-            condition="#state = :available",
-            names={"#state": "state"},
-            values={":assigned": "assigned", ":available": "available", ":cus": who.customer_id, ":now": now},
-        ),
+        *_code_taken(campaign, who, code, now),
         *campaigns.pool_count_moves(m, c, [code], -1),
-        Put(message_item, condition="attribute_not_exists(pk)"),
+        _message_put(campaign, who, code, message_id, now, outbox=outbox, fields=message_fields),
     ]
     message_at = len(actions) - 1
     if who.interacted:
@@ -365,6 +337,7 @@ def _try_code(
                 replaces=replaces,
                 marks=set(),
                 outbox=outbox,
+                message_fields=message_fields,
             )
         return None  # someone else took this code first: pick another
     return ClaimRecord(
@@ -379,6 +352,69 @@ def _try_code(
     )
 
 
+def _claimed(
+    campaign: Campaign, who: Claimant, code: str, *, now: str, message_id: str, number: int = 1
+) -> dict[str, Any]:
+    """The fields of a claim that holds ``code``."""
+    return {
+        "status": str(ClaimStatus.CLAIMED),
+        "code": code,
+        "claimed_at": now,
+        "message_id": message_id,
+        "claim_number": number,
+        "reason": None,
+        "integration_status": who.integration_status,
+        **_offer_expiry(campaign, who.customer_id, now),
+    }
+
+
+def _code_taken(campaign: Campaign, who: Claimant, code: str, now: str) -> list[TransactAction]:
+    """The code leaves its pool shard (only if still there) and its registry names the holder."""
+    m, c = campaign.merchant_id, campaign.campaign_id
+    return [
+        Delete(keys.pool_code(m, c, code), condition="attribute_exists(pk)"),
+        Update(
+            keys.code_registry(m, c, code),
+            "SET #state = :assigned, customer_id = :cus, assigned_at = :now",
+            condition="#state = :available",
+            names={"#state": "state"},
+            values={":assigned": "assigned", ":available": "available", ":cus": who.customer_id, ":now": now},
+        ),
+    ]
+
+
+def _message_put(
+    campaign: Campaign,
+    who: Claimant,
+    code: str,
+    message_id: str,
+    now: str,
+    *,
+    outbox: bool,
+    fields: dict[str, Any] | None,
+) -> Put:
+    """The queued email that carries the code (on the outbox index unless ``outbox`` is False)."""
+    m = campaign.merchant_id
+    item = {
+        **(fields or {}),
+        **keys.message(m, who.customer_id, message_id),
+        "type": "message",
+        "merchant_id": m,
+        "customer_id": who.customer_id,
+        "campaign_id": campaign.campaign_id,
+        "message_id": message_id,
+        "channel": "email",
+        "recipient": who.email,
+        "code": code,
+        "status": str(MessageStatus.QUEUED),
+        "status_rank": RANK[MessageStatus.QUEUED],
+        "status_at": now,
+        "created_at": now,
+        **(keys.outbox_index(m, who.customer_id, message_id, now) if outbox else {}),
+    }
+    return Put(item, condition="attribute_not_exists(pk)")
+
+
 def _earlier_claim_put(latest: Item) -> Put:
     """The customer's latest claim, kept under its number once their next code replaces it."""
     number = int(latest.get("claim_number") or 1)
@@ -388,6 +424,120 @@ def _earlier_claim_put(latest: Item) -> Put:
     )
     kept["claim_number"] = number
     return Put(kept, condition="attribute_not_exists(pk)")
+
+
+BULK_GROUP = 20  # claimants per transaction: 4 writes each plus a pool counter per shard (<= 100)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One claimant of ``assign_many`` and the message id their code goes out with."""
+
+    who: Claimant
+    message_id: str
+
+
+def assign_many(
+    table: Table,
+    campaign: Campaign,
+    wanted: list[Assignment],
+    *,
+    now: str,
+    day: str,
+    outbox: bool = True,
+    message_fields: dict[str, Any] | None = None,
+    rng: random.Random | None = None,
+) -> list[ClaimRecord]:
+    """Assign codes to many claimants at once (a segment send's chunk); one record each, in order.
+
+    Each group of up to ``BULK_GROUP`` claimants is one transaction: per claimant the claim, the
+    code leaving its shard and its registry item, and the message, with the same conditions as
+    ``assign``; and one counter move per pool shard for the whole group (``assign`` moves a
+    counter per claim). If any condition fails (a claimant who holds a code already, as on a
+    redelivered chunk; a code a storefront claim took meanwhile) the group is canceled as a
+    whole and assigned one by one with ``assign``, which has the answer for each case; so is a
+    group the pool cannot fill, and a campaign with a daily limit.
+    """
+    rng = rng or random.Random()
+    records: list[ClaimRecord] = []
+    for start in range(0, len(wanted), BULK_GROUP):
+        group = wanted[start : start + BULK_GROUP]
+        done = None
+        if campaign.daily_limit is None and not campaign.pool_known_empty:
+            done = _assign_group(
+                table, campaign, group, now=now, outbox=outbox, fields=message_fields, rng=rng
+            )
+        if done is None:
+            done = [
+                assign(
+                    table,
+                    campaign,
+                    a.who,
+                    now=now,
+                    day=day,
+                    message_id=a.message_id,
+                    rng=rng,
+                    outbox=outbox,
+                    message_fields=message_fields,
+                )
+                for a in group
+            ]
+        records.extend(done)
+    return records
+
+
+def _assign_group(
+    table: Table,
+    campaign: Campaign,
+    group: list[Assignment],
+    *,
+    now: str,
+    outbox: bool,
+    fields: dict[str, Any] | None,
+    rng: random.Random,
+) -> list[ClaimRecord] | None:
+    """The group's claims made in one transaction, or None when it has to go one by one."""
+    codes = _codes_for(table, campaign, len(group), rng)
+    if len(codes) < len(group):
+        return None  # the pool is running out: one by one marks the empty shards and says why
+    actions: list[TransactAction] = []
+    for a, code in zip(group, codes, strict=True):
+        claim = _claimed(campaign, a.who, code, now=now, message_id=a.message_id)
+        actions.append(_claim_put(campaign, a.who, now, claim))
+        actions.extend(_code_taken(campaign, a.who, code, now))
+        actions.append(_message_put(campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields))
+    actions.extend(campaigns.pool_count_moves(campaign.merchant_id, campaign.campaign_id, codes, -1))
+    try:
+        table.transact(actions)
+    except TransactionCanceled:
+        return None
+    return [
+        ClaimRecord(
+            status=ClaimStatus.CLAIMED,
+            customer_id=a.who.customer_id,
+            campaign_id=campaign.campaign_id,
+            code=code,
+            claimed_at=now,
+            message_id=a.message_id,
+            new=True,
+        )
+        for a, code in zip(group, codes, strict=True)
+    ]
+
+
+def _codes_for(table: Table, campaign: Campaign, count: int, rng: random.Random) -> list[str]:
+    """Up to ``count`` available codes, from pool shards visited in random order."""
+    shards = [s for s in range(keys.POOL_SHARDS) if s not in campaign.empty_shards]
+    rng.shuffle(shards)
+    codes: list[str] = []
+    for shard in shards:
+        need = count - len(codes)
+        if need <= 0:
+            break
+        # twice what is needed, and a random pick of them, so concurrent chunks rarely collide
+        found = campaigns.available_codes(table, campaign.merchant_id, campaign.campaign_id, shard, 2 * need)
+        codes.extend(rng.sample(found, min(need, len(found))))
+    return codes
 
 
 def record_out_of_coupons(
