@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.send_schedule import SendRuleBroken
 from couponflow.models.api import CampaignIn
@@ -367,3 +368,45 @@ def test_a_coupon_whose_conditions_do_not_fit_warns_in_preflight_and_fails_the_s
     send = scheduler.schedule(m, _send_in(seg, fits))
     flight = body_of(api(m, "GET", "/sends/{sendId}/preflight", f"/sends/{send['send_id']}/preflight"))
     assert (flight["problem_at_send_time"], flight["warnings"]) == (None, [])
+
+
+def test_a_chunk_that_died_before_writing_its_messages_gets_them_back_when_delivered_again(
+    stack: Any,
+    table: Table,
+    merchant: tuple[str, str],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fan-out writes a group's claims in one transaction and their messages in a batch write
+    after it. Given a first delivery that dies in between, when the chunk comes again, then every
+    recipient has their one code and their message, and every email is queued."""
+    m = merchant[0]
+    starter = load_handler("SendStarterFunction")
+    fanout = load_handler("SendFanoutFunction")
+    load_handler("MerchantApiFunction")  # the scheduling settings
+    drain_queue(stack.physical["SendFanoutQueue"])
+    drain_queue(stack.physical["MailQueue"])
+    seg = _audience(table, m, [{"email": f"died{i}@example.com"} for i in range(5)])
+    cmp = _campaign(table, m, 10)
+    send = scheduler_from(table, SendScheduleSettings.from_env()).schedule(m, _send_in(seg, cmp))
+    starter.lambda_handler({"merchant_id": m, "send_id": send["send_id"]}, lambda_context)
+    (chunk,) = [c for c in drain_queue(stack.physical["SendFanoutQueue"]) if c["send_id"] == send["send_id"]]
+
+    def dies(self: Table, items: Any) -> None:
+        raise ConnectionError("the function died here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Table, "batch_put", dies)
+        with pytest.raises(BatchProcessingError):  # Powertools: every record of the batch failed
+            fanout.lambda_handler(sqs_event([json.dumps(chunk)]), lambda_context)
+    assert fanout.lambda_handler(sqs_event([json.dumps(chunk)]), lambda_context) == {"batchItemFailures": []}
+
+    jobs = drain_queue(stack.physical["MailQueue"])
+    queued = {t["message_id"]: t["customer_id"] for j in jobs for t in j["messages"]}
+    assert len(queued) == 5
+    held = [claims.get(table, m, c, cmp) for c in queued.values()]
+    assert len({h.code for h in held if h}) == 5
+    for message_id, customer in queued.items():
+        message = table.get(keys.message(m, customer, message_id))
+        assert message is not None and message["status"] == "queued", message_id

@@ -40,7 +40,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from couponflow.adapters.dynamodb import Delete, Item, Put, Table, TransactAction, TransactionCanceled, Update
+from couponflow.adapters.dynamodb import (
+    ConditionFailed,
+    Delete,
+    Item,
+    Put,
+    Table,
+    TransactAction,
+    TransactionCanceled,
+    Update,
+)
 from couponflow.domain.campaign import Campaign
 from couponflow.domain.claim_status import HOLDS_NO_CODE, ClaimStatus, OutOfCouponsReason
 from couponflow.domain.message_status import RANK, MessageStatus
@@ -451,9 +460,11 @@ def assign_many(
     """Assign codes to many claimants at once (a segment send's chunk); one record each, in order.
 
     Each group of up to ``BULK_GROUP`` claimants is one transaction: per claimant the claim, the
-    code leaving its shard and its registry item, and the message, with the same conditions as
-    ``assign``; and one counter move per pool shard for the whole group (``assign`` moves a
-    counter per claim). If any condition fails (a claimant who holds a code already, as on a
+    code leaving its shard and its registry item, with the same conditions as ``assign``; and
+    one counter move per pool shard for the whole group (``assign`` moves a counter per claim).
+    The group's messages follow in one batch write, at half a transaction's price: should the
+    caller die in between, its retry finds the claims made and puts the missing messages back
+    (``restore_message``). If any condition fails (a claimant who holds a code already, as on a
     redelivered chunk; a code a storefront claim took meanwhile) the group is canceled as a
     whole and assigned one by one with ``assign``, which has the answer for each case; so is a
     group the pool cannot fill, and a campaign with a daily limit.
@@ -505,12 +516,17 @@ def _assign_group(
         claim = _claimed(campaign, a.who, code, now=now, message_id=a.message_id)
         actions.append(_claim_put(campaign, a.who, now, claim))
         actions.extend(_code_taken(campaign, a.who, code, now))
-        actions.append(_message_put(campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields))
     actions.extend(campaigns.pool_count_moves(campaign.merchant_id, campaign.campaign_id, codes, -1))
     try:
         table.transact(actions)
     except TransactionCanceled:
         return None
+    table.batch_put(
+        [
+            _message_put(campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields).item
+            for a, code in zip(group, codes, strict=True)
+        ]
+    )
     return [
         ClaimRecord(
             status=ClaimStatus.CLAIMED,
@@ -523,6 +539,28 @@ def _assign_group(
         )
         for a, code in zip(group, codes, strict=True)
     ]
+
+
+def restore_message(
+    table: Table,
+    campaign: Campaign,
+    who: Claimant,
+    record: ClaimRecord,
+    *,
+    fields: dict[str, Any] | None = None,
+) -> bool:
+    """Put back the message of a claim ``assign_many`` made, if its batch write never happened
+    (the caller died in between); True when it was missing. Written as it was first meant."""
+    if record.code is None or record.message_id is None or record.claimed_at is None:
+        return False
+    put = _message_put(
+        campaign, who, record.code, record.message_id, record.claimed_at, outbox=False, fields=fields
+    )
+    try:
+        table.put(put.item, condition=put.condition)
+    except ConditionFailed:
+        return False
+    return True
 
 
 def _codes_for(table: Table, campaign: Campaign, count: int, rng: random.Random) -> list[str]:
