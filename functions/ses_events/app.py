@@ -40,28 +40,39 @@ applier = SesEventApplier(
 )
 
 
-@tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
-    try:
-        applied = applier.apply_record(record.body)
-    except SesNotificationError as error:
-        # Unparseable: fail this record only; after the queue's maxReceiveCount it lands in the DLQ.
-        logger.error(
-            "unparseable SES event record", extra={"sqs_message_id": record.message_id, "reason": str(error)}
-        )
-        raise
-    if applied.ignored_reason:
-        logger.info(
-            "SES record ignored",
-            extra={"sqs_message_id": record.message_id, "reason": applied.ignored_reason},
-        )
-    else:
-        logger.info("SES record applied", extra={"sqs_message_id": record.message_id, **applied.__dict__})
-
-
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    # The batch is applied as a whole (status moves on the delivery path are written together),
+    # then reported record by record, so a bad record fails alone.
+    records = event.get("Records", [])
+    outcomes = dict(
+        zip(
+            (r.get("messageId") for r in records),
+            applier.apply_records([str(r.get("body", "")) for r in records]),
+            strict=True,
+        )
+    )
+
+    def record_handler(record: SQSRecord) -> None:
+        applied = outcomes[record.message_id]
+        if isinstance(applied, SesNotificationError):
+            # Unparseable: fail this record only; after the queue's maxReceiveCount it lands in the DLQ.
+            logger.error(
+                "unparseable SES event record",
+                extra={"sqs_message_id": record.message_id, "reason": str(applied)},
+            )
+            raise applied
+        if isinstance(applied, Exception):
+            raise applied
+        if applied.ignored_reason:
+            logger.info(
+                "SES record ignored",
+                extra={"sqs_message_id": record.message_id, "reason": applied.ignored_reason},
+            )
+        else:
+            logger.info("SES record applied", extra={"sqs_message_id": record.message_id, **applied.__dict__})
+
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from couponflow.adapters.dynamodb import Table
+from couponflow.adapters import dynamodb
+from couponflow.adapters.dynamodb import Table, TransactionCanceled
 from couponflow.domain.campaign import Campaign
 from couponflow.store import campaign_stats, campaigns, keys, messages
 from hypothesis import HealthCheck, given, settings
@@ -451,3 +452,60 @@ def test_any_order_with_duplicates_counts_each_message_once_under_its_final_stat
         "pk = :pk", {":pk": keys.message_events_partition(sent.merchant_id, sent.message_id)}
     )
     assert len(timeline) == len(STREAM), "each event is in the timeline once"
+
+
+# --- delivery-path events of a batch move together -------------------------------------------
+
+
+def test_a_batch_of_deliveries_moves_its_messages_in_one_transaction_with_exact_counts(
+    table, campaign_with, load_handler, lambda_context
+):
+    """Given 20 sent messages of a campaign, when a batch brings each one's Delivery and two Opens,
+    then one transaction moves them all (one counter update for the campaign, not one each),
+    and the counts are those of the one-by-one path."""
+    sent = campaign_with(20)
+    bodies = [ses_record("delivery", s) for s in sent] + [ses_record("open", s) for s in sent[:2]]
+    transactions: list[int] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        transactions.append(len(params["TransactItems"]))
+
+    client = dynamodb.client()
+    client.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", count)
+    try:
+        assert apply(load_handler, lambda_context, bodies) == {"batchItemFailures": []}
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", count)
+
+    assert transactions == [21]  # 20 messages and the campaign's counter
+    counts = stats(load_handler, lambda_context, sent[0])["counts"]
+    assert {k: v for k, v in counts.items() if v} == {"delivered": 18, "opened": 2}
+    assert [messages.get(table, s.merchant_id, s.customer_id, s.message_id)["status"] for s in sent[:3]] == [
+        "opened",
+        "opened",
+        "delivered",
+    ]
+
+
+def test_when_a_message_moved_under_the_batch_each_event_is_applied_on_its_own(
+    table, campaign_with, load_handler, lambda_context, monkeypatch
+):
+    """The batch's transaction is conditioned on each status read; given one message that moved
+    meanwhile (the transaction is canceled), every event is still applied, one by one."""
+    sent = campaign_with(4)
+    real = Table.transact
+    canceled: list[int] = []
+
+    def first_batch_canceled(self: Table, actions: list[Any]) -> None:
+        if len(actions) > 2 and not canceled:
+            canceled.append(len(actions))
+            raise TransactionCanceled(["ConditionalCheckFailed"] + ["None"] * (len(actions) - 1), [None])
+        real(self, actions)
+
+    monkeypatch.setattr(Table, "transact", first_batch_canceled)
+    assert apply(load_handler, lambda_context, [ses_record("delivery", s) for s in sent]) == {
+        "batchItemFailures": []
+    }
+    assert canceled == [5]
+    counts = stats(load_handler, lambda_context, sent[0])["counts"]
+    assert {k: v for k, v in counts.items() if v} == {"delivered": 4}

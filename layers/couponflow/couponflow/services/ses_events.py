@@ -24,18 +24,59 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from couponflow.adapters.dynamodb import Table, TransactionCanceled, Update
-from couponflow.domain.message_status import MessageStatus
+from couponflow.adapters.dynamodb import Table, TransactAction, TransactionCanceled, Update
+from couponflow.domain.message_status import RANK, MessageStatus
 from couponflow.domain.reputation import SoftBounceRule, Thresholds, soft_bounce_burst
 from couponflow.errors import RetryableError
 from couponflow.services.release import release_if_undelivered
 from couponflow.services.reputation import ReputationGuard
 from couponflow.ses_notifications import MessageEvent, SesEventType, parse_record_body
-from couponflow.store import keys, messages, suppressions
+from couponflow.store import campaign_stats, keys, messages, suppressions
 
 logger = logging.getLogger(__name__)
+
+
+# Statuses on the delivery path: nothing to suppress, release or guard; moved together per batch.
+TOGETHER = frozenset(
+    {
+        MessageStatus.SENT,
+        MessageStatus.DELAYED,
+        MessageStatus.DELIVERED,
+        MessageStatus.OPENED,
+        MessageStatus.CLICKED,
+    }
+)
+
+
+# Message moves per transaction: each may bring its campaign's counter, and a transaction takes 100.
+MOVES_PER_TRANSACTION = 45
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """An event of a message of ours, with its timeline entry written (or found written before)."""
+
+    merchant_id: str
+    customer_id: str
+    message_id: str
+    occurred: str
+    stored: bool  # False: the same event was stored before (a duplicate)
+    event_sk: str
+
+    @property
+    def key(self) -> dict[str, str]:
+        return keys.message(self.merchant_id, self.customer_id, self.message_id)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A delivery-path event whose timeline is stored and whose status move waits for the batch."""
+
+    record: int  # index of its SQS record in the batch
+    event: MessageEvent
+    at: _Stored
 
 
 @dataclass
@@ -88,12 +129,45 @@ class SesEventApplier:
 
     def apply_record(self, body: str, now: datetime | None = None) -> Applied:
         """Apply every event of one SQS record body; raises SesNotificationError if unparseable."""
+        outcome = self.apply_records([body], now)[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def apply_records(self, bodies: list[str], now: datetime | None = None) -> list[Applied | Exception]:
+        """Apply a batch of SQS record bodies; per body, what it did or why it failed.
+
+        Events that only move a status up the delivery path (sent, delayed, delivered, opened,
+        clicked: nothing to suppress, release or guard) have their timelines stored one by one
+        and their status moves written together: one transaction for the batch's messages and
+        one counter update per campaign (instead of a transaction and a counter write each).
+        Should anything have moved meanwhile, each is applied on its own. Every other event
+        takes the one-by-one path of step 3.
+        """
         now = now or datetime.now(UTC)
-        parsed = parse_record_body(body)
-        result = Applied(ignored_reason=parsed.ignored_reason)
-        for event in parsed.events:
-            self._apply(event, now, result)
-        return result
+        outcomes: list[Applied | Exception] = []
+        together: list[_Pending] = []
+        for index, body in enumerate(bodies):
+            try:
+                parsed = parse_record_body(body)
+                result = Applied(ignored_reason=parsed.ignored_reason)
+                for event in parsed.events:
+                    if event.status in TOGETHER and event.event_type is not SesEventType.SUBSCRIPTION:
+                        stored = self._store(event, now, result)
+                        if stored is not None:
+                            together.append(_Pending(index, event, stored))
+                    else:
+                        self._apply(event, now, result)
+                outcomes.append(result)
+            except Exception as error:  # this record fails alone; its retry is idempotent
+                outcomes.append(error)
+        if together:
+            try:
+                self._move_together(together, outcomes)
+            except Exception as error:  # e.g. DynamoDB unavailable: these records are retried
+                for p in together:
+                    outcomes[p.record] = error
+        return outcomes
 
     def _locate(self, event: MessageEvent) -> tuple[str, str, str] | None:
         tags = event.tags
@@ -104,22 +178,10 @@ class SesEventApplier:
             return None
         return item["merchant_id"], item["customer_id"], item["message_id"]
 
-    def _apply(self, event: MessageEvent, now: datetime, result: Applied) -> None:
-        expires_at = int((now + timedelta(days=self.retention_days)).timestamp())
-        occurred = event.occurred_at.astimezone(UTC).isoformat()
-        record: dict[str, Any] = {
-            "type": "message_event",
-            "event_type": str(event.event_type),
-            "event_key": event.event_key,
-            "ses_message_id": event.ses_message_id,
-            "recipient": event.recipient,
-            "status": str(event.status) if event.status else None,
-            "details": dict(event.details),
-            "occurred_at": occurred,
-            "received_at": now.isoformat(),
-            "expires_at": expires_at,
-        }
+    def _store(self, event: MessageEvent, now: datetime, result: Applied) -> _Stored | None:
+        """Steps 1 and 2 for one event; None for an orphan (kept as such)."""
         located = self._locate(event)
+        occurred = event.occurred_at.astimezone(UTC).isoformat()
         if located is None:
             result.orphans += 1
             logger.info(
@@ -129,19 +191,18 @@ class SesEventApplier:
                 self.events_table,
                 {
                     **keys.orphan_event(event.ses_message_id, occurred, event.event_key),
-                    **record,
+                    **self._record(event, now, occurred, None),
                     "tags": dict(event.tags),
                 },
             )
-            return
+            return None
         merchant_id, customer_id, message_id = located
         event_key = keys.message_event(merchant_id, message_id, occurred, event.event_key)
-        record["expires_at"] = int((now + timedelta(days=self._retention_days(merchant_id))).timestamp())
         stored = messages.put_event(
             self.events_table,
             {
                 **event_key,
-                **record,
+                **self._record(event, now, occurred, merchant_id),
                 "merchant_id": merchant_id,
                 "customer_id": customer_id,
                 "message_id": message_id,
@@ -151,28 +212,114 @@ class SesEventApplier:
             result.applied += 1
         else:
             result.duplicates += 1
-        if event.status is None or event.event_type is SesEventType.SUBSCRIPTION:
+        return _Stored(merchant_id, customer_id, message_id, occurred, stored, event_key["sk"])
+
+    def _move_together(self, together: list[_Pending], outcomes: list[Applied | Exception]) -> None:
+        """Step 3 for the batch's delivery-path events: the highest status per message, all in
+        one transaction with a netted counter update per campaign; one by one if it is canceled."""
+        best: dict[tuple[str, str], _Pending] = {}
+        for p in together:
+            if isinstance(outcomes[p.record], Exception):
+                continue
+            k = (p.at.key["pk"], p.at.key["sk"])
+            if (
+                k not in best
+                or RANK[cast(MessageStatus, p.event.status)] > RANK[cast(MessageStatus, best[k].event.status)]
+            ):
+                best[k] = p
+        ordered = list(best.items())
+        for start in range(0, len(ordered), MOVES_PER_TRANSACTION):
+            self._move_group(dict(ordered[start : start + MOVES_PER_TRANSACTION]), outcomes)
+
+    def _move_group(self, best: dict[tuple[str, str], _Pending], outcomes: list[Applied | Exception]) -> None:
+        found = {
+            (i["pk"], i["sk"]): i
+            for i in self.table.batch_get([p.at.key for p in best.values()], consistent=True)
+        }
+        actions: list[TransactAction] = []
+        moved: dict[tuple[str, str], list[tuple[str, str, str]]] = {}  # campaign -> (message, old, new)
+        applied: list[_Pending] = []
+        for k, p in best.items():
+            item = found.get(k)
+            status = cast(MessageStatus, p.event.status)
+            if item is None:
+                continue
+            details = {"event_type": str(p.event.event_type), **p.event.details}
+            moves = messages.status_move(item, status, at=p.at.occurred, details=details)
+            if not moves:
+                continue
+            actions.append(moves[0])
+            applied.append(p)
+            if len(moves) > 1:  # an email of a campaign: its counters move too
+                old = str(item.get("status", MessageStatus.QUEUED))
+                moved.setdefault((item["merchant_id"], item["campaign_id"]), []).append(
+                    (item["message_id"], old, str(status))
+                )
+        for (merchant_id, campaign_id), changes in moved.items():
+            counter = campaign_stats.net_moves(
+                merchant_id, campaign_id, [c[0] for c in changes], [(c[1], c[2]) for c in changes]
+            )
+            if counter is not None:
+                actions.append(counter)
+        if not actions:
             return
-        message_key = keys.message(merchant_id, customer_id, message_id)
-        moved, campaign_id = self._move(
-            event, message_key, occurred=occurred, stored=stored, event_sk=event_key["sk"]
-        )
+        try:
+            self.table.transact(actions)
+        except TransactionCanceled:  # something moved meanwhile: each on its own, re-read
+            for p in best.values():
+                result = outcomes[p.record]
+                if isinstance(result, Applied):
+                    moved_one, _ = self._move(p.event, p.at)
+                    if moved_one:
+                        result.status_changes += 1
+                        result.statuses.append(str(p.event.status))
+            return
+        for p in applied:
+            result = outcomes[p.record]
+            if isinstance(result, Applied):
+                result.status_changes += 1
+                result.statuses.append(str(p.event.status))
+
+    def _record(
+        self, event: MessageEvent, now: datetime, occurred: str, merchant_id: str | None
+    ) -> dict[str, Any]:
+        """The timeline item's fields for ``event``, kept the merchant's retention (an orphan's: ours)."""
+        days = self._retention_days(merchant_id) if merchant_id else self.retention_days
+        return {
+            "type": "message_event",
+            "event_type": str(event.event_type),
+            "event_key": event.event_key,
+            "ses_message_id": event.ses_message_id,
+            "recipient": event.recipient,
+            "status": str(event.status) if event.status else None,
+            "details": dict(event.details),
+            "occurred_at": occurred,
+            "received_at": now.isoformat(),
+            "expires_at": int((now + timedelta(days=days)).timestamp()),
+        }
+
+    def _apply(self, event: MessageEvent, now: datetime, result: Applied) -> None:
+        """Steps 1 to 4 for one event."""
+        at = self._store(event, now, result)
+        if at is None or event.status is None or event.event_type is SesEventType.SUBSCRIPTION:
+            return
+        moved, campaign_id = self._move(event, at)
         if moved:
             result.status_changes += 1
             result.statuses.append(str(event.status))
-        release_if_undelivered(self.table, merchant_id, customer_id, message_id, event.status, now=now)
+        m = at.merchant_id
+        release_if_undelivered(self.table, m, at.customer_id, at.message_id, event.status, now=now)
         if campaign_id and event.status in (MessageStatus.BOUNCED, MessageStatus.COMPLAINED):
-            (self.guard or ReputationGuard(self.table, Thresholds())).check(merchant_id, campaign_id, now)
+            (self.guard or ReputationGuard(self.table, Thresholds())).check(m, campaign_id, now)
 
-    def _move(
-        self, event: MessageEvent, message_key: dict[str, str], *, occurred: str, stored: bool, event_sk: str
-    ) -> tuple[bool, str | None]:
+    def _move(self, event: MessageEvent, at: _Stored) -> tuple[bool, str | None]:
         """One transaction: the status move (conditioned on the rank just read), the campaign
         counter, and the suppression or soft-bounce record; re-read and retried on a lost race."""
         assert event.status is not None
         details = {"event_type": str(event.event_type), **event.details}
         reason = suppression_reason(event)
         soft = is_soft_bounce(event)
+        occurred, stored, event_sk, message_key = at.occurred, at.stored, at.event_sk, at.key
         for _ in range(messages.MOVE_ATTEMPTS):
             item = self.table.get(message_key)
             if item is None:

@@ -69,3 +69,26 @@ def moves(
         names=names,
         values=values,
     )
+
+
+def net_moves(
+    merchant_id: str, campaign_id: str, message_ids: list[str], moved: list[tuple[str, str]]
+) -> Update | None:
+    """One counter update for many messages of one campaign making different moves (``moved``:
+    (old, new) status pairs), netted per status, on the shard of the first message (see ``moves``)."""
+    deltas: dict[str, int] = {}
+    for old, new in moved:
+        deltas[new] = deltas.get(new, 0) + 1
+        if old != MessageStatus.QUEUED:
+            deltas[old] = deltas.get(old, 0) - 1
+    changed = sorted((status, n) for status, n in deltas.items() if n)
+    if not changed:
+        return None
+    names = {f"#s{i}": status for i, (status, _) in enumerate(changed)}
+    values = {f":n{i}": n for i, (_, n) in enumerate(changed)}
+    return Update(
+        key=keys.campaign_stats_for(merchant_id, campaign_id, message_ids[0]),
+        expression="ADD " + ", ".join(f"#s{i} :n{i}" for i in range(len(changed))),
+        names=names,
+        values=values,
+    )
