@@ -93,3 +93,29 @@ def http(local: Running) -> Call:
             return error.code, json.loads(error.read() or b"null")
 
     return call
+
+
+def run_import(
+    http: Call, path: str, data: bytes, body: Any = None, *, timeout: float = 240.0
+) -> list[dict[str, Any]]:
+    """An async import as a merchant runs one: start the job at ``path``, upload ``data`` to its
+    presigned URL, and poll the job until it is done or failed; every state seen, the final last.
+    ``timeout`` is a liveness bound for a loaded machine, not a speed check."""
+    status, job = http("POST", path, body)
+    assert status == 202 and job["state"] == "awaiting_upload", job
+    upload = urllib.request.Request(
+        job["upload"]["url"], data=data, method="PUT", headers=job["upload"]["headers"]
+    )
+    with urllib.request.urlopen(upload, timeout=60) as response:
+        assert response.status == 200
+    job_id = job.get("job_id") or job["import_id"]
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, current = http("GET", f"{path}/{job_id}")
+        assert status == 200, current
+        seen.append(current)
+        if current["state"] in ("done", "failed"):
+            return seen
+        time.sleep(0.3)
+    raise AssertionError(f"{path}/{job_id} did not finish within {timeout:.0f} s: {seen[-1:]}")

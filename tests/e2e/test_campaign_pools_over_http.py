@@ -4,14 +4,12 @@ the import queue and the import function."""
 
 from __future__ import annotations
 
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Call, Running
+from tests.e2e.conftest import Call, Running, run_import
 
 pytestmark = pytest.mark.e2e
 
@@ -56,23 +54,7 @@ def test_csv_import_of_20000_codes_reports_counts_and_progress_and_its_codes_are
     campaign_id = new_campaign(http, ["IMPORT-E2E-000000-ALREADY"])
     rows = [f"IMPORT-E2E-{i:06d}-LOADED" for i in range(20_000)]
     csv = "\n".join(["code", "IMPORT-E2E-000000-ALREADY", *rows, rows[0], "not a code"]).encode()
-    status, job = http("POST", f"/campaigns/{campaign_id}/code-imports")
-    assert status == 202 and job["state"] == "awaiting_upload", job
-    upload = urllib.request.Request(
-        job["upload"]["url"], data=csv, method="PUT", headers=job["upload"]["headers"]
-    )
-    with urllib.request.urlopen(upload, timeout=60) as response:
-        assert response.status == 200
-
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        status, current = http("GET", f"/campaigns/{campaign_id}/code-imports/{job['job_id']}")
-        assert status == 200
-        seen.append(current)
-        if current["state"] in ("done", "failed"):
-            break
-        time.sleep(0.5)
+    seen = run_import(http, f"/campaigns/{campaign_id}/code-imports", csv)
     final = seen[-1]
     assert final["state"] == "done", final
     assert (final["imported"], final["duplicate"], final["invalid"]) == (20_000, 2, 1)

@@ -8,14 +8,11 @@ API's 10 s timeout on a busy machine, a limit of moto, not of DynamoDB."""
 
 from __future__ import annotations
 
-import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Call
+from tests.e2e.conftest import Call, run_import
 
 pytestmark = pytest.mark.e2e
 
@@ -36,23 +33,7 @@ def _csv() -> bytes:
 
 
 def test_csv_import_of_3000_customers_is_counted_with_progress_and_fills_a_segment(http: Call) -> None:
-    status, job = http("POST", "/customers/imports", {"format": "csv"})
-    assert status == 202 and job["state"] == "awaiting_upload", job
-    upload = urllib.request.Request(
-        job["upload"]["url"], data=_csv(), method="PUT", headers=job["upload"]["headers"]
-    )
-    with urllib.request.urlopen(upload, timeout=30) as response:
-        assert response.status == 200
-
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 120  # a liveness bound for a loaded machine, not a speed check
-    while time.monotonic() < deadline:
-        status, current = http("GET", f"/customers/imports/{job['import_id']}")
-        assert status == 200
-        seen.append(current)
-        if current["state"] in ("done", "failed"):
-            break
-        time.sleep(0.3)
+    seen = run_import(http, "/customers/imports", _csv(), {"format": "csv"})
     final = seen[-1]
     assert final["state"] == "done", final
     assert (final["created"], final["duplicate"], final["invalid"], final["rows"]) == (CUSTOMERS, 1, 2, 3003)

@@ -31,6 +31,8 @@ from typing import Any
 import pytest
 from local_stack import LocalStack
 
+from tests.e2e.conftest import Call, run_import
+
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 SIM = "simulator.amazonses.com"
@@ -39,7 +41,6 @@ SIM = "simulator.amazonses.com"
 DELIVERED = 92
 RECIPIENTS = DELIVERED + 8
 CODES = 200
-Call = Callable[..., tuple[int, Any]]
 
 
 @pytest.fixture(scope="module")
@@ -80,21 +81,9 @@ def http(stack: LocalStack) -> Call:
 
 def import_csv(http: Call, customers: list[dict[str, str]]) -> None:
     """Customers in, as a merchant with a thousand of them does: the async CSV import."""
-    status, job = http("POST", "/customers/imports", {"format": "csv"})
-    assert status == 202, job
     rows = ["email,phone,last_interaction_at"]
     rows += [f"{c['email']},{c.get('phone', '')},{c['last_interaction_at']}" for c in customers]
-    upload = urllib.request.Request(
-        job["upload"]["url"], data="\n".join(rows).encode(), method="PUT", headers=job["upload"]["headers"]
-    )
-    with urllib.request.urlopen(upload, timeout=60) as response:
-        assert response.status == 200
-
-    def finished() -> Any:
-        current = ok(http("GET", f"/customers/imports/{job['import_id']}"))
-        return current if current["state"] in ("done", "failed") else None
-
-    final = wait_until(finished, "the customer import", 120)
+    final = run_import(http, "/customers/imports", "\n".join(rows).encode(), {"format": "csv"})[-1]
     stored = final["created"] + final["updated"] + final["unchanged"]
     assert (final["state"], stored, final["invalid"]) == ("done", len(customers), 0), final
 
