@@ -31,26 +31,12 @@ from couponflow.store.import_jobs import JobRef
 
 UPLOAD_CONTENT_TYPE = "text/csv"
 COUNTS = ("imported", "duplicate", "invalid")
-_SHOWN = (
-    "job_id",
-    "campaign_id",
-    "kind",
-    "state",
-    "reason",
-    *COUNTS,
-    "rows",
-    "requested",
-    "total_bytes",
-    "chunks_done",
-    "created_at",
-    "started_at",
-    "finished_at",
-)
+_SHOWN = ("campaign_id", "kind", *COUNTS, "requested")
 
 
 def view(job: Item) -> dict[str, Any]:
     """The job as the merchant sees it, with its progress between 0 and 1."""
-    shown = {k: job[k] for k in _SHOWN if k in job}
+    shown = jobs.shown(job, _SHOWN)
     if job.get("kind") == "generate":
         done = job.get("imported", 0) / max(1, job.get("requested", 1))
         shown["progress"] = 1.0 if job.get("state") == import_jobs.DONE else round(min(done, 1.0), 4)

@@ -41,25 +41,12 @@ from couponflow.store.import_jobs import JobRef
 
 KIND = "customers"
 COUNTS = ("created", "updated", "unchanged", "duplicate", "invalid")
-_SHOWN = (
-    "job_id",
-    "format",
-    "state",
-    "reason",
-    *COUNTS,
-    "rows",
-    "invalid_rows",
-    "total_bytes",
-    "chunks_done",
-    "created_at",
-    "started_at",
-    "finished_at",
-)
+_SHOWN = ("format", *COUNTS, "invalid_rows")
 
 
 def view(job: Item) -> dict[str, Any]:
     """The job as the merchant sees it: state, counts, the first invalid rows, progress 0..1."""
-    shown = {k: job[k] for k in _SHOWN if k in job}
+    shown = jobs.shown(job, _SHOWN)
     shown["import_id"] = job["job_id"]
     shown.setdefault("rows", 0)
     shown.setdefault("invalid_rows", [])

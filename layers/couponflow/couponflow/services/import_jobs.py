@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +49,25 @@ def ref_of_object(key: str) -> JobRef | None:
 
 def now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+# What every import job shows its merchant, besides the fields and counts of its kind.
+SHOWN = (
+    "job_id",
+    "state",
+    "reason",
+    "rows",
+    "total_bytes",
+    "chunks_done",
+    "created_at",
+    "started_at",
+    "finished_at",
+)
+
+
+def shown(job: Item, fields: Iterable[str]) -> dict[str, Any]:
+    """The job's fields the merchant sees: ``SHOWN``, then those of its kind (counts and the like)."""
+    return {k: job[k] for k in (*SHOWN, *fields) if k in job}
 
 
 def progress(job: Item) -> float:
