@@ -27,7 +27,7 @@ from couponflow.services.coupon_links import LinkSigner
 from couponflow.services.notifications import Notice
 from couponflow.services.send_delivery import notify_quietly
 from couponflow.services.send_reports import REPORT_LINK_LIFETIME
-from couponflow.store import keys, messages, sends
+from couponflow.store import keys, sends
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,11 @@ class FinishSends:
                     waiting += 1
         return {"finished": finished, "waiting": waiting}
 
+    def _statuses(self, merchant_id: str, wanted: list[tuple[str, str]]) -> dict[str, MessageStatus]:
+        """The current status of each (customer, message) given, by message id: batch reads."""
+        found = self.table.batch_get([keys.message(merchant_id, c, m) for c, m in wanted], consistent=True)
+        return {i["message_id"]: MessageStatus(i.get("status", MessageStatus.QUEUED)) for i in found}
+
     def finish(self, merchant_id: str, send_id: str, now: datetime) -> bool:
         send = sends.get(self.table, merchant_id, send_id)
         if send["status"] != SendStatus.SENDING or not send.get("fanned_out_at"):
@@ -59,23 +64,29 @@ class FinishSends:
         if int(send.get("chunks_done", 0)) < int(send.get("chunks_total", 0)):
             return False
         late = now - datetime.fromisoformat(send["fanned_out_at"]) > self.grace
-        outcomes = []
-        for recipient in sends.recipients(self.table, merchant_id, send_id):
-            status = None
-            if recipient.get("email_queued"):
-                item = messages.get(
-                    self.table, merchant_id, recipient["customer_id"], recipient["message_id"]
-                )
-                status = MessageStatus((item or {}).get("status", MessageStatus.QUEUED))
-                if status in IN_FLIGHT and not late:
-                    return False
-            sms = None
-            if recipient.get("sms_message_id"):  # not waited for: receipts may never come
-                texted = messages.get(
-                    self.table, merchant_id, recipient["customer_id"], recipient["sms_message_id"]
-                )
-                sms = (texted or {}).get("status")
-            outcomes.append(outcome(recipient, status, sms))
+        recipients = sends.recipients(self.table, merchant_id, send_id)
+        emails = self._statuses(
+            merchant_id, [(r["customer_id"], r["message_id"]) for r in recipients if r.get("email_queued")]
+        )
+        if not late and any(
+            emails.get(r["message_id"], MessageStatus.QUEUED) in IN_FLIGHT
+            for r in recipients
+            if r.get("email_queued")
+        ):
+            return False
+        # texts are not waited for: their receipts may never come
+        texts = self._statuses(
+            merchant_id,
+            [(r["customer_id"], r["sms_message_id"]) for r in recipients if r.get("sms_message_id")],
+        )
+        outcomes = [
+            outcome(
+                r,
+                emails.get(r["message_id"], MessageStatus.QUEUED) if r.get("email_queued") else None,
+                texts.get(r["sms_message_id"]) if r.get("sms_message_id") else None,
+            )
+            for r in recipients
+        ]
         summary = counts(outcomes)
         stamp = now.isoformat()
         fields: dict[str, Any] = {
