@@ -300,65 +300,55 @@ def _try_code(
     m, c = campaign.merchant_id, campaign.campaign_id
     number = int(replaces.get("claim_number") or 1) + 1 if replaces is not None else 1
     claim_fields = _claimed(campaign, who, code, now=now, message_id=message_id, number=number)
-    actions: list[TransactAction] = [
-        _claim_put(campaign, who, now, claim_fields, replaces),
-        *_code_taken(campaign, who, code, now),
-        *campaigns.pool_count_moves(m, c, [code], -1),
-        _message_put(campaign, who, code, message_id, now, outbox=outbox, fields=message_fields),
-    ]
-    message_at = len(actions) - 1
-    if who.interacted:
-        actions.append(_customer_update(m, who, now))
-    if replaces is not None:
-        actions.append(_earlier_claim_put(replaces))
-    mark_at = len(actions)
-    if marks:
-        exhausted = campaign.empty_shards | marks >= set(range(keys.POOL_SHARDS))
-        actions.append(campaigns.empty_marks(m, c, marks, campaign.pool_version, exhausted=exhausted))
-    daily = _daily_count(campaign, day)
-    if daily is not None:
-        actions.append(daily)
-    try:
-        table.transact(actions)
-    except TransactionCanceled as canceled:
-        if canceled.failed(0):
-            existing = canceled.items[0] or table.get(keys.claim(m, who.customer_id, c))
-            if existing is None:  # the holder vanished between the two reads: try again
-                return None
-            if makes_room(existing, campaign):
-                return existing
-            return ClaimRecord.from_item(existing)
-        if daily is not None and canceled.failed(len(actions) - 1):
-            return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.DAILY_LIMIT, now=now)
-        if replaces is not None and canceled.failed(message_at):
-            # This message id already carried a code of this customer (a send's chunk delivered
-            # again after they used that code): the claim it made is the answer, not a new one.
-            return ClaimRecord.from_item(replaces)
-        if marks and canceled.failed(mark_at):  # codes came since the campaign was read
-            return _try_code(
-                table,
-                campaign,
-                who,
-                code,
-                now=now,
-                day=day,
-                message_id=message_id,
-                replaces=replaces,
-                marks=set(),
-                outbox=outbox,
-                message_fields=message_fields,
-            )
-        return None  # someone else took this code first: pick another
-    return ClaimRecord(
-        status=ClaimStatus.CLAIMED,
-        customer_id=who.customer_id,
-        campaign_id=c,
-        code=code,
-        claimed_at=now,
-        message_id=message_id,
-        new=True,
-        claim_number=number,
-    )
+    while True:
+        actions: list[TransactAction] = [
+            _claim_put(campaign, who, now, claim_fields, replaces),
+            *_code_taken(campaign, who, code, now),
+            *campaigns.pool_count_moves(m, c, [code], -1),
+            _message_put(campaign, who, code, message_id, now, outbox=outbox, fields=message_fields),
+        ]
+        message_at = len(actions) - 1
+        if who.interacted:
+            actions.append(_customer_update(m, who, now))
+        if replaces is not None:
+            actions.append(_earlier_claim_put(replaces))
+        mark_at = len(actions)
+        if marks:
+            exhausted = campaign.empty_shards | marks >= set(range(keys.POOL_SHARDS))
+            actions.append(campaigns.empty_marks(m, c, marks, campaign.pool_version, exhausted=exhausted))
+        daily = _daily_count(campaign, day)
+        if daily is not None:
+            actions.append(daily)
+        try:
+            table.transact(actions)
+        except TransactionCanceled as canceled:
+            if canceled.failed(0):
+                existing = canceled.items[0] or table.get(keys.claim(m, who.customer_id, c))
+                if existing is None:  # the holder vanished between the two reads: try again
+                    return None
+                if makes_room(existing, campaign):
+                    return existing
+                return ClaimRecord.from_item(existing)
+            if daily is not None and canceled.failed(len(actions) - 1):
+                return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.DAILY_LIMIT, now=now)
+            if replaces is not None and canceled.failed(message_at):
+                # This message id already carried a code of this customer (a send's chunk delivered
+                # again after they used that code): the claim it made is the answer, not a new one.
+                return ClaimRecord.from_item(replaces)
+            if marks and canceled.failed(mark_at):  # codes came since the campaign was read:
+                marks = set()  # the same claim, without the marks
+                continue
+            return None  # someone else took this code first: pick another
+        return ClaimRecord(
+            status=ClaimStatus.CLAIMED,
+            customer_id=who.customer_id,
+            campaign_id=c,
+            code=code,
+            claimed_at=now,
+            message_id=message_id,
+            new=True,
+            claim_number=number,
+        )
 
 
 def _claimed(
