@@ -59,7 +59,7 @@ TAPPED_SERVICE = "local_stack.service"
 
 
 def tapped_service(environ: dict[str, Any]) -> str | None:
-    """"ses" or "sns" for the requests the simulators read (by the SigV4 scope or host), else None."""
+    """ "ses" or "sns" for the requests the simulators read (by the SigV4 scope or host), else None."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
     host = environ.get("HTTP_HOST", "")
     if "/ses/aws4_request" in auth or host.startswith("email."):

@@ -224,7 +224,11 @@ def delivery_record(text: SentText, status: Status, now: float | None = None) ->
     """The delivery status record SNS writes for ``text``."""
     now = time.time() if now is None else now
     dwell = max(1, int((now - text.timestamp) * 1000))
-    delivery: dict[str, Any] = {"destination": text.phone, "priceInUSD": PRICE_IN_USD, "smsType": text.sms_type}
+    delivery: dict[str, Any] = {
+        "destination": text.phone,
+        "priceInUSD": PRICE_IN_USD,
+        "smsType": text.sms_type,
+    }
     if status == "SUCCESS":
         delivery |= {
             "phoneCarrier": "Local Simulator Carrier",
@@ -391,7 +395,9 @@ class SmsSimulator:
 
     def _record(self, text: SentText) -> None:
         status = outcome_for(text.phone)
-        group = (success_log_group if status == "SUCCESS" else failure_log_group)(self.region, self.account_id)
+        group = (success_log_group if status == "SUCCESS" else failure_log_group)(
+            self.region, self.account_id
+        )
         now = time.time()
         millis = int(now * 1000)
         message = json.dumps(delivery_record(text, status, now))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -280,10 +281,8 @@ class LocalStack:
                     (logs.create_log_group, {"logGroupName": group}),
                     (logs.create_log_stream, {"logGroupName": group, "logStreamName": stream}),
                 ):
-                    try:
+                    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
                         create(**kwargs)
-                    except logs.exceptions.ResourceAlreadyExistsException:
-                        pass
                 streams.add((group, stream))
             logs.put_log_events(
                 logGroupName=group,
