@@ -59,7 +59,7 @@ TAPPED_SERVICE = "local_stack.service"
 
 
 def tapped_service(environ: dict[str, Any]) -> str | None:
-    """ "ses" or "sns" for the requests the simulators read (by the SigV4 scope or host), else None."""
+    """The service of a request the simulators read, by its SigV4 scope or host: ses, sns or None."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
     host = environ.get("HTTP_HOST", "")
     if "/ses/aws4_request" in auth or host.startswith("email."):
