@@ -1,4 +1,4 @@
-"""moto in server mode on a threaded werkzeug server, with a WSGI tap for SES sends."""
+"""moto in server mode on a threaded werkzeug server, with a WSGI tap for SES sends and SNS texts."""
 
 from __future__ import annotations
 
@@ -52,24 +52,33 @@ def local_client(service: str, endpoint_url: str, region: str) -> Any:
     )
 
 
-# A tapped request: (environ copy, request body, status line, response headers, response body)
+# A tapped request: (environ copy, request body, status line, response headers, response body).
+# The environ copy names the service under TAPPED_SERVICE ("ses" or "sns").
 SesTap = Callable[[dict[str, Any], bytes, str, list[tuple[str, str]], bytes], None]
+TAPPED_SERVICE = "local_stack.service"
+
+
+def tapped_service(environ: dict[str, Any]) -> str | None:
+    """The service of a request the simulators read, by its SigV4 scope or host: ses, sns or None."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    host = environ.get("HTTP_HOST", "")
+    if "/ses/aws4_request" in auth or host.startswith("email."):
+        return "ses"
+    if "/sns/aws4_request" in auth or host.startswith("sns."):
+        return "sns"
+    return None
 
 
 class SesTapMiddleware:
-    """Sees every request moto serves; hands SES send requests and moto's answers to ``tap``."""
+    """Sees every request moto serves; hands SES and SNS requests and moto's answers to ``tap``."""
 
     def __init__(self, app: Any, tap: SesTap | None = None) -> None:
         self.app = app
         self.tap = tap
 
-    @staticmethod
-    def _is_ses(environ: dict[str, Any]) -> bool:
-        auth = environ.get("HTTP_AUTHORIZATION", "")
-        return "/ses/aws4_request" in auth or environ.get("HTTP_HOST", "").startswith("email.")
-
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if self.tap is None or environ.get("REQUEST_METHOD") != "POST" or not self._is_ses(environ):
+        service = tapped_service(environ) if environ.get("REQUEST_METHOD") == "POST" else None
+        if self.tap is None or service is None:
             return self.app(environ, start_response)  # type: ignore[no-any-return]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
@@ -90,14 +99,14 @@ class SesTapMiddleware:
         response_body = b"".join(chunks)
         try:
             self.tap(
-                {k: v for k, v in environ.items() if isinstance(v, str)},
+                {**{k: v for k, v in environ.items() if isinstance(v, str)}, TAPPED_SERVICE: service},
                 body,
                 captured.get("status", ""),
                 captured.get("headers", []),
                 response_body,
             )
         except Exception:
-            log.exception("SES tap failed")
+            log.exception("%s tap failed", service)
         return [response_body]
 
 

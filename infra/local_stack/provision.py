@@ -127,6 +127,10 @@ class Provisioner:
         service = rtype.split("::")[1].lower()
         arn = f"arn:aws:{service}:{self.region}:{self.account}:{lid.lower()}/{name}"
         if rtype == "AWS::Logs::LogGroup":
+            # Its Ref is the group's name as written: subscriptions (CloudWatchLogs events) and
+            # the SMS simulator's delivery status logs meet on it.
+            given = (self.template.resources[lid].get("Properties") or {}).get("LogGroupName")
+            name = str(self.resolver.resolve(given)) if given else name
             arn = f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}:*"
         self._set(lid, name, Arn=arn, LayerVersionArn=arn)
 

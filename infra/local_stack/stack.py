@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -15,11 +16,12 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from local_stack.gateway import Gateway, build_apis
-from local_stack.moto_server import MotoServer, aws_env, default_region, local_client
+from local_stack.moto_server import TAPPED_SERVICE, MotoServer, aws_env, default_region, local_client
 from local_stack.pollers import SqsPoller, sqs_event_sources
-from local_stack.provision import Provisioned, Provisioner
+from local_stack.provision import Provisioned, Provisioner, queue_url_from_arn
 from local_stack.schedules import Clock, Scheduler, rate_schedules
 from local_stack.ses_simulator import Engagement, SesSimulator
+from local_stack.sms_simulator import SmsSimulator, async_invoke_configs, log_subscriptions
 from local_stack.template import ACCOUNT_ID, API_ID, Resolver, Template
 from local_stack.workers import FunctionPool, FunctionSpec, InvocationResult, LogSink, stop_pools
 
@@ -37,8 +39,8 @@ class LocalStack:
 
     Attributes once started: ``api_url`` (stage base URL), ``moto_url``, ``merchant_id``,
     ``api_key`` (None if the demo merchant could not be seeded), ``resources`` (logical id ->
-    physical id), ``simulator`` (the SES mailbox simulator), ``clock`` (shift
-    ``clock.offset`` to make schedules due).
+    physical id), ``simulator`` (the SES mailbox simulator), ``sms_simulator`` (SNS's SMS
+    delivery status logs), ``clock`` (shift ``clock.offset`` to make schedules due).
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class LocalStack:
         self.pools: dict[str, FunctionPool] = {}
         self.function_names: dict[str, str] = {}
         self.simulator: SesSimulator | None = None
+        self.sms_simulator: SmsSimulator | None = None
         self.moto: MotoServer | None = None
         self.gateway: Gateway | None = None
         self._pollers: list[SqsPoller] = []
@@ -187,6 +190,7 @@ class LocalStack:
                     )
 
         arns = {spec.arn: spec.logical_id for spec in specs}
+        self._start_sms_simulator(sqs=self.client("sqs"), function_arns={v: k for k, v in arns.items()})
         self.gateway.configure(build_apis(self.provisioned.resolved, arns), self.invoke)
         self.gateway.on_request = self._link_followed
         self.gateway.start()
@@ -265,14 +269,54 @@ class LocalStack:
             )
         return specs
 
+    def _start_sms_simulator(self, *, sqs: Any, function_arns: dict[str, str]) -> None:
+        """SNS's SMS delivery status logs, to the functions the template subscribes to them."""
+        assert self.provisioned is not None and self.moto is not None
+        logs = self.client("logs")
+        streams: set[tuple[str, str]] = set()
+
+        def write_log(group: str, stream: str, events: list[dict[str, Any]]) -> None:
+            if (group, stream) not in streams:  # SNS creates its groups and streams itself
+                for create, kwargs in (
+                    (logs.create_log_group, {"logGroupName": group}),
+                    (logs.create_log_stream, {"logGroupName": group, "logStreamName": stream}),
+                ):
+                    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                        create(**kwargs)
+                streams.add((group, stream))
+            logs.put_log_events(
+                logGroupName=group,
+                logStreamName=stream,
+                logEvents=[{"timestamp": e["timestamp"], "message": e["message"]} for e in events],
+            )
+
+        moto_url = self.moto_url
+        self.sms_simulator = SmsSimulator(
+            self.invoke,
+            subscriptions=log_subscriptions(self.provisioned.resolved),
+            invoke_configs=async_invoke_configs(self.provisioned.resolved),
+            function_arns=function_arns,
+            send_to_queue=lambda arn, body: sqs.send_message(
+                QueueUrl=queue_url_from_arn(arn, moto_url), MessageBody=body
+            ),
+            write_log=write_log,
+            region=self.region,
+            account_id=ACCOUNT_ID,
+            retry_delay=self.retry_delay,
+        )
+        self.sms_simulator.start()
+
     def _link_followed(self, method: str, raw_path: str) -> None:
         """A GET of a link from an email the SES simulator saw publishes its Open and Click."""
         if method == "GET" and self.simulator is not None:
             self.simulator.link_followed(urlsplit(raw_path).path)
 
-    def _tap(self, *args: Any) -> None:
-        if self.simulator is not None:
-            self.simulator.tap(*args)
+    def _tap(self, environ: dict[str, Any], *args: Any) -> None:
+        if environ.get(TAPPED_SERVICE) == "sns":
+            if self.sms_simulator is not None:
+                self.sms_simulator.tap(environ, *args)
+        elif self.simulator is not None:
+            self.simulator.tap(environ, *args)
 
     def _render_subject(self, template_name: str, data: str) -> str:
         subject = str(self.client("ses").get_template(TemplateName=template_name)["Template"]["SubjectPart"])
@@ -315,6 +359,8 @@ class LocalStack:
             self.gateway.stop()
         for poller in self._pollers:
             poller.join()
+        if self.sms_simulator is not None:
+            self.sms_simulator.stop()
         stop_pools(list(self.pools.values()))
         if self.simulator is not None:
             self.simulator.stop()

@@ -3,9 +3,9 @@ with SNS's refusal), SNS's delivery status logs (CloudWatch Logs subscription pa
 ``events/sms_receipts/``) move them to ``delivered`` or ``failed`` by the same precedence as
 email, and the finished send counts them. Handlers on moto's server.
 
-The local stack cannot deliver CloudWatch Logs subscriptions (moto's SNS writes no delivery
-status logs), so the receipts function is invoked here with the sample payloads, their message
-id and phone number set to the texts moto's SNS accepted.
+The handlers run here on moto without the local stack (whose SMS simulator writes the delivery
+status logs: tests/e2e/test_sms_receipts.py), so the receipts function is invoked with the sample
+payloads, their message id and phone number set to the texts moto's SNS accepted.
 """
 
 from __future__ import annotations

@@ -1,0 +1,118 @@
+"""End to end: a text's delivery receipt on the local stack.
+
+The merchant schedules an SMS send to two customers; the clock passes the send time, the fan-out
+texts them through moto's SNS, the local stack's SMS simulator writes SNS's delivery status logs
+and hands them to ``SmsReceiptsFunction`` as the template subscribes it, and each text moves
+from ``sent`` on: to ``delivered`` for an ordinary number, to ``failed`` for AWS's failure
+simulator number ``+14254147167``.
+
+This module starts its own in-process stack (as ``test_segment_send`` does): the send must be
+scheduled 2 hours ahead by the real clock before the clock jumps to fire it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from local_stack import LocalStack
+
+from tests.e2e.conftest import Call
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+DELIVERED_PHONE = "+14155550142"
+FAILING_PHONE = "+14254147167"  # AWS End User Messaging's US failure simulator number
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    logs = tmp_path_factory.mktemp("sms-receipts")
+    with LocalStack(
+        ROOT / "template.yaml",
+        retry_delay=0.2,
+        log_dir=logs,
+        log_stream=None,
+        stack_name="couponflow-e2e-sms",  # its own resource names beside the test session's
+    ) as running:
+        # moto's state is per process: resetting it on stop would wipe the test session's resources
+        assert running.moto is not None
+        running.moto.reset = lambda: None  # type: ignore[method-assign]
+        yield running
+    # Seeding the demo merchant ran couponflow in this process: forget its cached clients.
+    for name, module in list(sys.modules.items()):
+        client = getattr(module, "client", None)
+        if name.startswith("couponflow.adapters.") and hasattr(client, "cache_clear"):
+            client.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def http(stack: LocalStack) -> Call:
+    def call(method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {stack.api_key}"}
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(stack.api_url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    return call
+
+
+def eventually(probe: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    """Poll until ``probe`` returns something (a liveness bound for a loaded machine, not a timing check)."""
+    deadline = time.monotonic() + timeout
+    while (value := probe()) is None:
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f} s"
+        time.sleep(0.2)
+    return value
+
+
+def ok(answer: tuple[int, Any], status: int = 200) -> Any:
+    assert answer[0] == status, answer
+    return answer[1]
+
+
+def test_texts_reach_delivered_or_failed_from_sns_delivery_status_logs(http: Call, stack: LocalStack) -> None:
+    recent = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    customers = {
+        phone: ok(http("POST", "/customers", {"phone": phone, "last_interaction_at": recent}))["customer_id"]
+        for phone in (DELIVERED_PHONE, FAILING_PHONE)
+    }
+    segment = ok(http("POST", "/segments", {"name": "Receipts"}), 201)["segment_id"]
+    ok(http("POST", f"/segments/{segment}/members", {"customers": list(customers.values())}))
+    campaign = ok(http("POST", "/campaigns", {"name": "Texted", "codes": ["TXT-1", "TXT-2"]}), 201)[
+        "campaign_id"
+    ]
+    send_at = (datetime.now(UTC) + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    body = {"segment_id": segment, "campaign_id": campaign, "channel": "sms", "send_at": send_at.isoformat()}
+    ok(http("POST", "/sends", body), 201)
+
+    stack.clock.offset = (send_at - datetime.now(UTC)).total_seconds() + 1  # the scheduler fires it
+
+    def text_of(phone: str, status: str) -> dict[str, Any] | None:
+        messages = ok(http("GET", f"/customers/{customers[phone]}"))["messages"]
+        texts = [m for m in messages if m["channel"] == "sms" and m["status"] == status]
+        return texts[0] if texts else None
+
+    delivered = eventually(lambda: text_of(DELIVERED_PHONE, "delivered"), "the text's delivery")
+    failed = eventually(lambda: text_of(FAILING_PHONE, "failed"), "the text's failure")
+    for message, phone, event_type, status, words in (
+        (delivered, DELIVERED_PHONE, "SmsDelivery", "SUCCESS", "Message has been accepted by phone carrier"),
+        (failed, FAILING_PHONE, "SmsFailure", "FAILURE", "Unknown error attempting to reach phone"),
+    ):
+        assert message["recipient"] == phone and message["sns_message_id"] and message["sent_at"]
+        assert message["status_details"]["provider_response"] == words
+        assert message["status_details"]["sns_status"] == status
+        assert [e["event_type"] for e in message["events"]] == [event_type]
+        assert message["events"][0]["recipient"] == phone
