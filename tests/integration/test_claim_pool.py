@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import Table
+from couponflow.errors import RetryableError
 from couponflow.ids import customer_id
 from couponflow.models.api import ClaimIn
 from couponflow.services.claims import ClaimService
@@ -510,25 +511,27 @@ def test_assigning_a_send_chunk_in_bulk_gives_distinct_codes_and_moves_each_coun
     campaign = campaigns.get(table, m, campaign_id)
     wanted = _assignments(m, [f"bulk{i}@example.com" for i in range(45)], "bulk")
     writes: Counter[str] = Counter()
+    operations = ("TransactWriteItems", "UpdateItem", "PutItem", "BatchWriteItem", "DeleteItem")
 
-    def count(params: dict[str, Any], **_: Any) -> None:
-        writes[params.get("TableName", "transaction")] += 1
+    def count(event_name: str, **_: Any) -> None:
+        writes[event_name.rsplit(".", 1)[-1]] += 1
 
     client = dynamodb.client()
-    client.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", count)
-    client.meta.events.register("provide-client-params.dynamodb.UpdateItem", count)
+    for operation in operations:
+        client.meta.events.register(f"provide-client-params.dynamodb.{operation}", count)
     try:
         records = claims.assign_many(
             table, campaign, wanted, now=datetime.now(UTC).isoformat(), day="2026-11-23", outbox=False
         )
     finally:
-        client.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", count)
-        client.meta.events.unregister("provide-client-params.dynamodb.UpdateItem", count)
+        for operation in operations:
+            client.meta.events.unregister(f"provide-client-params.dynamodb.{operation}", count)
 
     assert [r.new for r in records] == [True] * 45
     assert len({r.code for r in records}) == 45
     assert [r.message_id for r in records] == [a.message_id for a in wanted]
-    assert sum(writes.values()) == 3  # one transaction per group of 20 (20 + 20 + 5), nothing else
+    # one transaction per group of 20 (20 + 20 + 5), then each message put: nothing else
+    assert writes == {"TransactWriteItems": 3, "PutItem": 45}
     assert campaigns.count_available(table, m, campaign_id) == codes_in_pool(table, m, campaign_id) == 15
     message = table.get(keys.message(m, wanted[0].who.customer_id, wanted[0].message_id))
     assert message is not None and message["code"] == records[0].code and "gsi3pk" not in message
@@ -578,3 +581,51 @@ def test_a_bulk_group_the_pool_cannot_fill_gives_what_is_left_and_says_pool_empt
     assert Counter(str(r.status) for r in records) == {"claimed": 3, "out_of_coupons": 2}
     assert {str(r.reason) for r in records if r.reason} == {"pool_empty"}
     assert campaigns.count_available(table, m, campaign_id) == codes_in_pool(table, m, campaign_id) == 0
+
+
+def test_a_bulk_group_whose_transaction_meets_a_conflict_goes_one_by_one(
+    merchant, table, new_campaign, monkeypatch
+):
+    """DynamoDB cancels a transaction that meets another one on an item (a storefront claim on the
+    same pool counter); the group is then assigned one by one rather than failing the chunk."""
+    m = merchant[0]
+    campaign_id = new_campaign([f"CONF-{i:03d}" for i in range(10)])
+    real = Table.transact
+
+    def busy(self: Table, actions: list[Any]) -> None:
+        if len(actions) > 8:  # the group's transaction, not the one-by-one claims
+            raise RetryableError("transaction conflict: ['TransactionConflict']")
+        real(self, actions)
+
+    monkeypatch.setattr(Table, "transact", busy)
+    records = claims.assign_many(
+        table,
+        campaigns.get(table, m, campaign_id),
+        _assignments(m, [f"conf{i}@example.com" for i in range(4)], "conf"),
+        now=datetime.now(UTC).isoformat(),
+        day="2026-11-23",
+    )
+    assert [r.new for r in records] == [True] * 4 and len({r.code for r in records}) == 4
+    assert campaigns.count_available(table, m, campaign_id) == codes_in_pool(table, m, campaign_id) == 6
+
+
+def test_a_late_message_put_of_a_bulk_group_never_resets_a_message_that_moved_on(
+    merchant, table, new_campaign
+):
+    """Two copies of one chunk at once: the other copy put the message back and the mailer sent it;
+    this copy's late put must leave it as it is (sent, with SES's id), or it would go out again."""
+    m = merchant[0]
+    campaign_id = new_campaign(["LATE-1", "LATE-2"])
+    (wanted,) = _assignments(m, ["late-put@example.com"], "late")
+    key = keys.message(m, wanted.who.customer_id, wanted.message_id)
+    table.put({**key, "message_id": wanted.message_id, "status": "sent", "ses_message_id": "ses-1"})
+    (record,) = claims.assign_many(
+        table,
+        campaigns.get(table, m, campaign_id),
+        [wanted],
+        now=datetime.now(UTC).isoformat(),
+        day="2026-11-23",
+    )
+    assert record.new
+    stored = table.get(key)
+    assert stored is not None and (stored["status"], stored["ses_message_id"]) == ("sent", "ses-1")

@@ -14,6 +14,7 @@ import pytest
 from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import Table, TransactionCanceled
 from couponflow.domain.campaign import Campaign
+from couponflow.errors import RetryableError
 from couponflow.store import campaign_stats, campaigns, keys, messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -487,11 +488,19 @@ def test_a_batch_of_deliveries_moves_its_messages_in_one_transaction_with_exact_
     ]
 
 
-def test_when_a_message_moved_under_the_batch_each_event_is_applied_on_its_own(
-    table, campaign_with, load_handler, lambda_context, monkeypatch
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        TransactionCanceled(["ConditionalCheckFailed", "None", "None", "None", "None"], [None]),
+        RetryableError("transaction conflict: ['TransactionConflict']"),
+    ],
+    ids=["a message moved meanwhile", "a conflict with another transaction"],
+)
+def test_when_the_batch_transaction_is_refused_each_event_is_applied_on_its_own(
+    table, campaign_with, load_handler, lambda_context, monkeypatch, refusal
 ):
-    """The batch's transaction is conditioned on each status read; given one message that moved
-    meanwhile (the transaction is canceled), every event is still applied, one by one."""
+    """The batch's transaction is conditioned on each status read, and DynamoDB cancels one that
+    meets another transaction; either way every event is still applied, one by one."""
     sent = campaign_with(4)
     real = Table.transact
     canceled: list[int] = []
@@ -499,7 +508,7 @@ def test_when_a_message_moved_under_the_batch_each_event_is_applied_on_its_own(
     def first_batch_canceled(self: Table, actions: list[Any]) -> None:
         if len(actions) > 2 and not canceled:
             canceled.append(len(actions))
-            raise TransactionCanceled(["ConditionalCheckFailed"] + ["None"] * (len(actions) - 1), [None])
+            raise refusal
         real(self, actions)
 
     monkeypatch.setattr(Table, "transact", first_batch_canceled)

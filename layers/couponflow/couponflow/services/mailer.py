@@ -45,10 +45,13 @@ from couponflow.store import campaigns, keys, messages
 
 logger = logging.getLogger(__name__)
 
-# A message's send lease outlives the mail queue's visibility timeout (180 s) by far: a batch
-# redelivered after SES accepted a call whose hand-off was not recorded (a crash, a timeout) must
-# find its messages still leased (and by then SES's events have recorded them), not send again.
-SEND_LEASE_SECONDS = 900
+# A message's send lease is given back whenever the mailer knows SES did not take the message; it
+# only runs out when a mailer died holding it, before or after SES accepted the call, which no
+# one can tell. So it lasts long enough for SES's verdict on a message it did accept (Delivery,
+# Bounce, DeliveryDelay, Reject: any of them moves the message past `queued`, and SES's Send event
+# is not published) to have arrived: 6 hours. A message whose mailer died before calling SES goes
+# out that much later (its job waits in the mail DLQ, alarmed, for a redrive), never twice.
+SEND_LEASE_SECONDS = 6 * 3600
 MAX_MESSAGES_PER_JOB = 50
 
 

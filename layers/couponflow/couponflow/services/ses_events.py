@@ -265,7 +265,7 @@ class SesEventApplier:
             return
         try:
             self.table.transact(actions)
-        except TransactionCanceled:  # something moved meanwhile: each on its own, re-read
+        except (TransactionCanceled, RetryableError):  # moved meanwhile, or a conflict: one by one
             for p in best.values():
                 result = outcomes[p.record]
                 if isinstance(result, Applied):

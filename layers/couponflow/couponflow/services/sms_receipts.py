@@ -1,6 +1,6 @@
 """Applying SNS's SMS delivery receipts to text messages: ``sent`` -> ``delivered`` or ``failed``.
 
-Each receipt names SNS's message id; the fan-out indexed the text's message under it (gsi1
+Each receipt names SNS's message id; the fan-out indexed the text's message under it (gsi4
 ``SMSMESSAGE#<sns id>``). The receipt goes into the message's timeline (keyed on its content, so
 a redelivered one is stored once) and raises the status by the one precedence of
 ``domain/message_status.py``: a failure after a delivery wins, a late success never overwrites

@@ -35,6 +35,7 @@ of one customer never get two new codes. After N codes the latest claim is the a
 
 from __future__ import annotations
 
+import contextlib
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -425,7 +426,7 @@ def _earlier_claim_put(latest: Item) -> Put:
     return Put(kept, condition="attribute_not_exists(pk)")
 
 
-BULK_GROUP = 20  # claimants per transaction: 4 writes each plus a pool counter per shard (<= 100)
+BULK_GROUP = 20  # claimants per transaction: 3 writes each plus a pool counter per shard (<= 100)
 
 
 @dataclass(frozen=True)
@@ -452,9 +453,9 @@ def assign_many(
     Each group of up to ``BULK_GROUP`` claimants is one transaction: per claimant the claim, the
     code leaving its shard and its registry item, with the same conditions as ``assign``; and
     one counter move per pool shard for the whole group (``assign`` moves a counter per claim).
-    The group's messages follow in one batch write, at half a transaction's price: should the
-    caller die in between, its retry finds the claims made and puts the missing messages back
-    (``restore_message``). If any condition fails (a claimant who holds a code already, as on a
+    The group's messages follow, each put only if absent, at half a transaction's price: should
+    the caller die in between, its retry finds the claims made and puts the missing messages
+    back (``restore_message``). If any condition fails (a claimant who holds a code already, as on a
     redelivered chunk; a code a storefront claim took meanwhile) the group is canceled as a
     whole and assigned one by one with ``assign``, which has the answer for each case; so is a
     group the pool cannot fill, and a campaign with a daily limit.
@@ -509,14 +510,14 @@ def _assign_group(
     actions.extend(campaigns.pool_count_moves(campaign.merchant_id, campaign.campaign_id, codes, -1))
     try:
         table.transact(actions)
-    except TransactionCanceled:
+    except (TransactionCanceled, RetryableError):  # a failed condition, or a conflict: one by one
         return None
-    table.batch_put(
-        [
-            _message_put(campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields).item
-            for a, code in zip(group, codes, strict=True)
-        ]
-    )
+    for a, code in zip(group, codes, strict=True):
+        # each only if absent: a copy of this chunk running at the same time may have put it
+        # back already (``restore_message``) and the mailer sent it since; never reset it
+        put = _message_put(campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields)
+        with contextlib.suppress(ConditionFailed):
+            table.put(put.item, condition=put.condition)
     return [
         ClaimRecord(
             status=ClaimStatus.CLAIMED,
@@ -539,7 +540,7 @@ def restore_message(
     *,
     fields: dict[str, Any] | None = None,
 ) -> bool:
-    """Put back the message of a claim ``assign_many`` made, if its batch write never happened
+    """Put back the message of a claim ``assign_many`` made, if its put never happened
     (the caller died in between); True when it was missing. Written as it was first meant."""
     if record.code is None or record.message_id is None or record.claimed_at is None:
         return False
