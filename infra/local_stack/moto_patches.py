@@ -28,6 +28,9 @@ we can do exactly that: evaluate all conditions
 first, and only then write, remembering just the touched items to restore should a write fail
 validation part-way.
 
+SQS: ``ReceiveMessage`` checks each message's retention against the queue's period without
+building all of the queue's attributes (counting its messages) for every message.
+
 SES v2: moto 5.x answers neither ``GetAccount`` nor ``SendBulkEmail``. ``GetAccount`` answers
 with the account's sending quota (``SEND_QUOTA``: SES's default for an account out of the
 sandbox, 14 messages per second and 50,000 a day; tests and the bench may change it).
@@ -55,6 +58,7 @@ from moto import backends
 from moto.core import responses as _core_responses
 from moto.core import utils as core_utils
 from moto.core.exceptions import JsonRESTError
+from moto.core.utils import unix_time
 from moto.dynamodb.comparisons import ConditionExpressionParser, get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -74,6 +78,7 @@ from moto.ses.exceptions import SesError
 from moto.ses.models import ses_backends
 from moto.sesv2 import urls as sesv2_urls
 from moto.sesv2.responses import SESV2Response
+from moto.sqs import models as sqs_models
 
 # moto's expression modules are untyped (``# type: ignore`` files): used as Any.
 ast_nodes: Any = _ast_nodes
@@ -525,6 +530,30 @@ _original_list_of_moto_modules = backends.list_of_moto_modules
 
 
 # ---------------------------------------------------------------------------------------------
+# SQS: receiving from a busy queue
+# ---------------------------------------------------------------------------------------------
+
+_original_retention_check = sqs_models.SQSBackend.is_message_valid_based_on_retention_period
+
+
+def _is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+    """moto's retention check on a message it hands out, reading only the retention period.
+
+    moto read it through ``get_queue_attributes``, which builds every attribute of the queue
+    three times, counting its messages each time, for each message received: receiving from a
+    queue of a few thousand messages (a thousand-recipient send's SES events) cost seconds. The
+    period is the queue's ``message_retention_period`` (an int, as moto stores it); anything
+    else is left to moto's own check.
+    """
+    queue = self.get_queue(queue_name)
+    retention_period = getattr(queue, "message_retention_period", None)
+    if type(retention_period) is not int:
+        return _original_retention_check(self, queue_name, message)
+    retain_until = retention_period + message.sent_timestamp / 1000
+    return not retain_until <= unix_time()
+
+
+# ---------------------------------------------------------------------------------------------
 # SES v2: GetAccount and SendBulkEmail
 # ---------------------------------------------------------------------------------------------
 
@@ -707,4 +736,7 @@ def apply() -> None:
     ReservedKeywords.KEYWORDS = _KeywordList(ReservedKeywords.get_reserved_keywords())
     # moto lists its own package directory (a stat per service) to route every request
     backends.list_of_moto_modules = _moto_modules
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        _is_message_valid_based_on_retention_period
+    )
     _applied = True

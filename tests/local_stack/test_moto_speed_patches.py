@@ -344,3 +344,31 @@ def test_an_index_query_reads_the_matching_items_in_order_with_paging_and_number
         ExpressionAttributeValues={":n": {"N": f"{number}.0"}},  # the same number, written otherwise
     )["Items"]
     assert [item["pk"]["S"] for item in found] == [pk]
+
+
+def test_a_busy_queue_still_hands_out_only_messages_within_its_retention_period(moto: MotoServer) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=moto.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    name = f"speed-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    for i in range(30):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].queues[name]
+    for message in queue._messages[20:]:  # sent 61 s ago: past the queue's retention
+        message.sent_timestamp -= 61_000
+    received: list[str] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            break
+        received += [m["Body"] for m in batch]
+    # moto stops a receive at the first message past retention (and so did it before)
+    assert sorted(received) == sorted(f"m{i}" for i in range(20))
