@@ -1,6 +1,16 @@
 """Patches to moto that the local stack needs to behave (and perform) like the real service.
 
-``Query`` on a table's key reads one partition (moto walks and sorts the whole table).
+``Query`` on a table's key reads one partition (moto walks and sorts the whole table); on an
+index with a string key, moto is handed only the items whose index key matches.
+
+Expressions: moto parsed every update expression twice per UpdateItem, deep-copied the tree
+node by node, ran ten validators over it rebuilding dicts and asking abstract-class
+``isinstance`` for every node, and parsed every condition twice; about 10 ms per UpdateItem.
+Now a successful parse is remembered per expression string (and copied by unpickling), a
+condition's parse per expression, names and values, the validators' per-class lookups once per
+class, and the three structural checks once per expression, names and key attributes. Every
+check still runs for anything not seen to pass before, failures are never remembered (an invalid
+request fails again, the same way), and names and values are looked up per request as before.
 
 Answers of DynamoDB's item operations are written with ``json.dumps``: moto's generic response
 serializer walks botocore's shape model for every attribute of every item, which took 20 s of
@@ -18,6 +28,9 @@ we can do exactly that: evaluate all conditions
 first, and only then write, remembering just the touched items to restore should a write fail
 validation part-way.
 
+SQS: ``ReceiveMessage`` checks each message's retention against the queue's period without
+building all of the queue's attributes (counting its messages) for every message.
+
 SES v2: moto 5.x answers neither ``GetAccount`` nor ``SendBulkEmail``. ``GetAccount`` answers
 with the account's sending quota (``SEND_QUOTA``: SES's default for an account out of the
 sandbox, 14 messages per second and 50,000 a day; tests and the bench may change it).
@@ -31,15 +44,22 @@ makes the next ``n`` SES v2 sends fail as SES does over the maximum send rate.
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import json
+import pickle
 import re
 import threading
+from collections import OrderedDict
 from email.message import EmailMessage
 from typing import Any
 
+from moto import backends
+from moto.core import responses as _core_responses
+from moto.core import utils as core_utils
 from moto.core.exceptions import JsonRESTError
-from moto.dynamodb.comparisons import get_filter_expression
+from moto.core.utils import unix_time
+from moto.dynamodb.comparisons import ConditionExpressionParser, get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
     MultipleTransactionsException,
@@ -49,39 +69,82 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing import ast_nodes as _ast_nodes
+from moto.dynamodb.parsing import expressions as _expressions
+from moto.dynamodb.parsing import validators
+from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.ses.exceptions import SesError
 from moto.ses.models import ses_backends
 from moto.sesv2 import urls as sesv2_urls
 from moto.sesv2.responses import SESV2Response
+from moto.sqs import models as sqs_models
+
+# moto's expression modules are untyped (``# type: ignore`` files): used as Any.
+ast_nodes: Any = _ast_nodes
+expressions: Any = _expressions
+core_responses: Any = _core_responses
 
 _applied = False
 _original_query = Table.query
 
 
 def _partition_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-    """``Query`` on the table's own key reads only that partition.
+    """``Query`` on the table's own key reads only that partition; on an index, only the items
+    whose index key can match.
 
     moto's ``Query`` walks (and sorts) every item of the table for each call, so a table of a
     hundred thousand items makes every query slow. DynamoDB reads one partition; so does this.
-    Index queries are left to moto.
+    On an index (string or binary key), moto is handed only the items whose index key attributes
+    hold exactly the values asked for, in the order it sorts all items in: its own checks,
+    sorting, paging and projection then run on them as before.
     """
     # moto passes index_name positionally, as the 8th argument after hash_key.
     index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-    if index_name or hash_key is None:
+    if index_name:
+        found = _index_candidates(self, kwargs.get("hash_key_conditions"))
+        if found is None:
+            return _original_query(self, hash_key, *args, **kwargs)
+    elif hash_key is None:
         return _original_query(self, hash_key, *args, **kwargs)
-    partition = self.items.get(hash_key)
-    if partition is None:
-        found: list[Any] = []
-    elif self.range_key_attr:
-        found = list(partition.values())
     else:
-        found = [partition]
+        partition = self.items.get(hash_key)
+        if partition is None:
+            found = []
+        elif self.range_key_attr:
+            found = list(partition.values())
+        else:
+            found = [partition]
     self.all_items = lambda: found  # type: ignore[method-assign]  # requests are serialised (see moto_server)
     try:
         return _original_query(self, hash_key, *args, **kwargs)
     finally:
         del self.all_items
+
+
+def _index_candidates(table: Table, conditions: list[tuple[str, Any]] | None) -> list[Any] | None:
+    """The items whose attributes equal every index hash key condition, sorted as moto's
+    ``all_items`` sorts (None: leave it to moto).
+
+    Only for string and binary values, which moto compares by type and value as given (a number
+    compares by its decimal value, so those are left to moto). An item this leaves out is one
+    moto's own check would leave out; the order of the rest is theirs in moto's sorted list.
+    """
+    if not conditions or any(value.type not in ("S", "B") for _, value in conditions):
+        return None
+    found: list[Any] = []
+    partitions: dict[Any, Any] = table.items
+    for partition in partitions.values():
+        for item in partition.values() if table.range_key_attr else [partition]:
+            attrs = item.attrs
+            for name, value in conditions:
+                held = attrs.get(name)
+                if held is None or held.type != value.type or held.value != value.value:
+                    break
+            else:
+                found.append(item)
+    found.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+    return found
 
 
 # Operations whose answers hold only items, keys, counts and capacity: plain DynamoDB JSON.
@@ -180,6 +243,314 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
             else:
                 self.put_item(table_name, before.to_json()["Attributes"])
         raise
+
+
+# ---------------------------------------------------------------------------------------------
+# DynamoDB expressions: the same work as moto, without the overhead
+# ---------------------------------------------------------------------------------------------
+
+_original_update_expression_make = expressions.UpdateExpressionParser.make.__func__
+_PARSED_EXPRESSIONS_MAX = 2048
+_parsed_expressions: dict[str, Any] = {}  # update expression -> its parse (never handed out to change)
+_pickled_parses: dict[int, bytes] = {}  # id(parse) -> the parse pickled, to copy it quickly
+_parse_texts: dict[int, str] = {}  # id(parse) -> its expression
+
+
+def _make_update_expression(cls: Any, expression: str) -> Any:
+    """The parse of an update expression, shared by every request that sends the same string.
+
+    Parsing depends on the string alone (names and values are looked up later, by the validator,
+    on its own deep copy of the tree), and moto parses each UpdateItem twice. Only parses that
+    succeed are cached: an invalid expression is parsed again, and raises again, every time.
+    The cached tree is only read: moto's validator works on ``deepcopy`` of it (see
+    ``_node_deepcopy``).
+    """
+    if cls is not expressions.UpdateExpressionParser:
+        return _original_update_expression_make(cls, expression)
+    parsed = _parsed_expressions.get(expression)
+    if parsed is None:
+        parsed = _original_update_expression_make(cls, expression)
+        if len(_parsed_expressions) < _PARSED_EXPRESSIONS_MAX:
+            try:
+                pickled = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+            except (pickle.PicklingError, TypeError, AttributeError):  # not cached: moto's way
+                return parsed
+            _pickled_parses[id(parsed)] = pickled
+            _parse_texts[id(parsed)] = expression
+            _parsed_expressions[expression] = parsed
+    return parsed
+
+
+def _node_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+    """``copy.deepcopy`` of an expression tree node, as deepcopy makes it, in a fraction of the time.
+
+    moto deep-copies the parsed tree for every validation; the default protocol (``__reduce_ex__``
+    and ``_reconstruct`` per node) was a fifth of UpdateItem's time. A cached parse is copied by
+    unpickling it (pickle and deepcopy both rebuild these plain objects from ``__reduce_ex__``);
+    any other node's state, its ``__dict__`` (``type``, ``children``, ``parent``), is copied the
+    way deepcopy does, sharing the memo so parent links point into the copy; anything but a
+    node, a list or an immutable scalar goes to ``copy.deepcopy`` itself.
+    """
+    pickled = _pickled_parses.get(id(self)) if not memo else None
+    if pickled is not None:
+        copied = pickle.loads(pickled)
+        memo[id(self)] = copied
+        return copied
+    cls = self.__class__
+    copied = cls.__new__(cls)
+    memo[id(self)] = copied
+    copied.__dict__.update({name: _deepcopy_value(value, memo) for name, value in self.__dict__.items()})
+    return copied
+
+
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def _deepcopy_value(value: Any, memo: dict[int, Any]) -> Any:
+    if type(value) in _IMMUTABLE:
+        return value
+    found = memo.get(id(value))
+    if found is not None:
+        return found
+    if type(value) is list:
+        copied: list[Any] = []
+        memo[id(value)] = copied
+        copied.extend(_deepcopy_value(element, memo) for element in value)
+        return copied
+    return copy.deepcopy(value, memo)
+
+
+_descends: dict[type, bool] = {}  # node class -> find_clauses looks into it
+
+
+def _find_clauses(self: Any, clause_types: list[type]) -> list[Any]:
+    """moto's ``Node.find_clauses`` with its two abstract-class ``isinstance`` checks per child
+    remembered per class (the validators call it for every clause node, three times)."""
+    clauses: list[Any] = []
+    for child in self.children or []:
+        child_type = type(child)
+        if child_type in clause_types:
+            clauses.append(child)
+            continue
+        descends = _descends.get(child_type)
+        if descends is None:
+            descends = _descends[child_type] = isinstance(
+                child, (ast_nodes.Expression, ast_nodes.UpdateExpressionFunction)
+            )
+        if descends:
+            clauses.extend(child.find_clauses(clause_types))
+    return clauses
+
+
+# The validator's first processors only check the tree as parsed (one clause of each kind, no
+# overlapping paths, no key attribute updated): they raise or hand the tree back untouched.
+_STRUCTURAL_CHECKS = (
+    validators.ActionCountValidator,
+    validators.OverlappingPathsValidator,
+    validators.UpdateHashRangeKeyValidator,
+)
+_PASSED_CHECKS_MAX = 8192
+_passed_checks: set[tuple[Any, ...]] = set()
+_original_validator_init = validators.Validator.__init__
+
+
+def _validator_init(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+    _original_validator_init(self, expression, *args, **kwargs)
+    self._parsed_from = _parse_texts.get(id(expression))
+
+
+def _validate(self: Any) -> Any:
+    """moto's validation, without repeating the structural checks a cached parse has passed.
+
+    Those checks (``_STRUCTURAL_CHECKS``) depend only on the tree as parsed, the attribute names
+    and the table's key attributes, and leave the tree as it is; each is skipped only after it
+    passed for the same expression, names and key attributes (a failure is never remembered, so
+    it fails again every time). Every other processor runs as before, in moto's order.
+    """
+    n = self.node_to_validate
+    parsed_from = getattr(self, "_parsed_from", None)
+    pristine = parsed_from is not None  # the tree is still a copy of a cached parse
+    for processor in self.processors:
+        key = None
+        if pristine and type(processor) in _STRUCTURAL_CHECKS:
+            names = self.expression_attribute_names
+            key = (
+                type(processor),
+                parsed_from,
+                None if names is None else tuple(sorted(names.items())),
+                tuple(self.table.table_key_attrs),
+            )
+            if key in _passed_checks:
+                continue
+        else:
+            pristine = False
+        n = processor.traverse(n)
+        if key is not None:
+            if len(_passed_checks) >= _PASSED_CHECKS_MAX:
+                _passed_checks.clear()
+            _passed_checks.add(key)
+    return n
+
+
+_CONDITIONS_MAX = 512
+_conditions: OrderedDict[tuple[Any, ...], tuple[Any, list[str], list[str]]] = OrderedDict()
+_original_condition_parse = ConditionExpressionParser.parse
+
+
+def _condition_parse(self: ConditionExpressionParser) -> Any:
+    """moto's parse of a condition (or filter) expression, remembered for the same expression,
+    names and values: moto parses each conditional write's condition twice.
+
+    The parse bakes the names and values in, so all three are the key. A parse is made from a
+    private copy of the values (decoded from the key), so nothing a request later does to its own
+    values can change a remembered parse; evaluating one (``Op.expr``) changes nothing in it.
+    Failed parses are not remembered: an invalid expression fails again every time.
+    """
+    expression, names, values = (
+        self.condition_expression,
+        self.expression_attribute_names,
+        self.expression_attribute_values,
+    )
+    if not expression:
+        return _original_condition_parse(self)
+    try:
+        frozen_values = None if values is None else json.dumps(values, sort_keys=True)
+        key = (expression, None if names is None else tuple(sorted(names.items())), frozen_values)
+        hash(key)
+    except TypeError:
+        return _original_condition_parse(self)
+    found = _conditions.get(key)
+    if found is None:
+        private = ConditionExpressionParser(
+            expression, names, None if frozen_values is None else json.loads(frozen_values)
+        )
+        op = _original_condition_parse(private)
+        found = (op, list(private.expr_attr_names_found), list(private.expr_attr_values_found))
+        _conditions[key] = found
+        if len(_conditions) > _CONDITIONS_MAX:
+            _conditions.popitem(last=False)
+    else:
+        _conditions.move_to_end(key)
+    op, names_found, values_found = found
+    self.expr_attr_names_found.extend(names_found)
+    self.expr_attr_values_found.extend(values_found)
+    return op
+
+
+_original_method_names_from_class = core_utils.method_names_from_class
+
+
+@functools.cache
+def _dynamodb_method_names() -> list[str]:
+    return _original_method_names_from_class(DynamoHandler)
+
+
+def _method_names_from_class(clazz: object) -> list[str]:
+    """moto lists a handler's methods (``inspect.getmembers``) for every request; DynamoDB's
+    handler has the same methods for the life of the process (patched before any request)."""
+    if clazz is DynamoHandler:
+        return _dynamodb_method_names()
+    return _original_method_names_from_class(clazz)
+
+
+_base_pre_processing = ast_nodes.DepthFirstTraverser.pre_processing_of_child
+_base_nodes_to_be_processed = ast_nodes.DepthFirstTraverser.nodes_to_be_processed
+_base_process = ast_nodes.DepthFirstTraverser.process
+_original_traverse = ast_nodes.DepthFirstTraverser.traverse_node_recursively
+# (processor class, node class) -> the processing map's key that handles it, or None
+_dispatch: dict[tuple[type, type], Any] = {}
+_is_node: dict[type, bool] = {}
+
+
+def _handler_key(processor: Any, node: Any) -> Any:
+    key = (type(processor), type(node))
+    try:
+        return _dispatch[key]
+    except KeyError:
+        handled = None
+        if isinstance(node, processor.nodes_to_be_processed()):
+            handled = next(k for k in processor._processing_map() if isinstance(node, k))
+        _dispatch[key] = handled
+        return handled
+
+
+def _traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+    """moto's depth-first traversal of an expression tree, with its per-node lookups remembered.
+
+    moto's validator runs ten processors over the tree, and for every node each one rebuilt its
+    processing map (a dict of bound methods) twice and asked ``isinstance`` against abstract
+    classes. Which map key handles a node depends only on the processor's class and the node's
+    class (every ``_processing_map`` is a literal of classes), so that answer is remembered; the
+    handler itself is taken from the processor's map as before, and nodes are processed and
+    replaced exactly as moto does. Traversers that override the lookup keep moto's own code.
+    """
+    cls = type(self)
+    if cls.nodes_to_be_processed is not _base_nodes_to_be_processed or cls.process is not _base_process:
+        return _original_traverse(self, node, child_id)
+    node_type = type(node)
+    is_node = _is_node.get(node_type)
+    if is_node is None:
+        is_node = _is_node[node_type] = issubclass(node_type, ast_nodes.Node)
+    if not is_node:
+        return node
+    parent_node = node.parent
+    children = node.children
+    if children is not None:
+        pre_processing = cls.pre_processing_of_child is not _base_pre_processing
+        for i, child_node in enumerate(children):
+            if pre_processing:
+                self.pre_processing_of_child(node, i)
+            _traverse_node_recursively(self, child_node, i)
+    handled = _handler_key(self, node)
+    if handled is not None:
+        node = self._processing_map()[handled](node)
+        node.parent = parent_node
+        if parent_node:
+            parent_node.children[child_id] = node
+    return node
+
+
+class _KeywordList(list[str]):
+    """DynamoDB's reserved words: still the list moto loads, with a set lookup for ``in``."""
+
+    def __init__(self, words: list[str]) -> None:
+        super().__init__(words)
+        self._set = frozenset(words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._set
+
+
+@functools.cache
+def _moto_modules() -> tuple[str, ...]:
+    return tuple(_original_list_of_moto_modules())
+
+
+_original_list_of_moto_modules = backends.list_of_moto_modules
+
+
+# ---------------------------------------------------------------------------------------------
+# SQS: receiving from a busy queue
+# ---------------------------------------------------------------------------------------------
+
+_original_retention_check = sqs_models.SQSBackend.is_message_valid_based_on_retention_period
+
+
+def _is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+    """moto's retention check on a message it hands out, reading only the retention period.
+
+    moto read it through ``get_queue_attributes``, which builds every attribute of the queue
+    three times, counting its messages each time, for each message received: receiving from a
+    queue of a few thousand messages (a thousand-recipient send's SES events) cost seconds. The
+    period is the queue's ``message_retention_period`` (an int, as moto stores it); anything
+    else is left to moto's own check.
+    """
+    queue = self.get_queue(queue_name)
+    retention_period = getattr(queue, "message_retention_period", None)
+    if type(retention_period) is not int:
+        return _original_retention_check(self, queue_name, message)
+    retain_until = retention_period + message.sent_timestamp / 1000
+    return not retain_until <= unix_time()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,4 +725,18 @@ def apply() -> None:
     DynamoHandler.call_action = _serialised_dynamodb_call  # type: ignore[method-assign]
     Table.query = _partition_query  # type: ignore[method-assign]
     DynamoResult.execute_result = _execute_result  # type: ignore[method-assign,assignment]
+    expressions.UpdateExpressionParser.make = classmethod(_make_update_expression)
+    ast_nodes.Node.__deepcopy__ = _node_deepcopy
+    ast_nodes.Node.find_clauses = _find_clauses
+    ast_nodes.DepthFirstTraverser.traverse_node_recursively = _traverse_node_recursively
+    validators.Validator.__init__ = _validator_init  # type: ignore[method-assign]
+    validators.Validator.validate = _validate  # type: ignore[method-assign]
+    ConditionExpressionParser.parse = _condition_parse  # type: ignore[method-assign]
+    core_responses.method_names_from_class = _method_names_from_class
+    ReservedKeywords.KEYWORDS = _KeywordList(ReservedKeywords.get_reserved_keywords())
+    # moto lists its own package directory (a stat per service) to route every request
+    backends.list_of_moto_modules = _moto_modules
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        _is_message_valid_based_on_retention_period
+    )
     _applied = True
