@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from local_stack import moto_patches
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -92,14 +93,17 @@ class UnitPricer:
         return {name: source[name] for name in table.table_key_attrs if name in source}
 
     def read(self, table_name: str, key: dict[str, Any]) -> dict[str, Any] | None:
-        table = self._table(table_name)
-        hash_value = DynamoType(key[table.hash_key_attr])
-        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
-        try:
-            item = table.get_item(hash_value, range_value)
-        except Exception:  # a malformed key: the request failed, nothing was written
-            return None
-        return item.to_json()["Attributes"] if item is not None else None
+        """The item as moto holds it, read under moto's DynamoDB lock (moto's ``get_item`` even
+        adds an empty partition for an unknown key, which would race a request being served)."""
+        with moto_patches.DYNAMODB_LOCK:
+            table = self._table(table_name)
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
+            try:
+                item = table.get_item(hash_value, range_value)
+            except Exception:  # a malformed key: the request failed, nothing was written
+                return None
+            return item.to_json()["Attributes"] if item is not None else None
 
     def write_units(
         self, table_name: str, before: dict[str, Any] | None, after: dict[str, Any] | None, multiplier: int

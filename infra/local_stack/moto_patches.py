@@ -700,6 +700,9 @@ def _get_account(self: Any) -> str:
 _original_send_email_v2: Any = None
 _original_dynamodb_call_action = DynamoHandler.call_action
 _dynamodb_lock = threading.Lock()
+# Held while moto serves a DynamoDB request; anything in the process that reads moto's tables
+# directly (the bench's unit pricing) takes it too, or it races moto's own writes.
+DYNAMODB_LOCK = _dynamodb_lock
 
 
 def _serialised_dynamodb_call(self: Any) -> Any:
