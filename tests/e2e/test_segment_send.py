@@ -18,7 +18,6 @@ import csv
 import io
 import json
 import re
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -31,7 +30,7 @@ from typing import Any
 import pytest
 from local_stack import LocalStack, moto_patches
 
-from tests.e2e.conftest import Call, run_import
+from tests.e2e.conftest import Call, in_process_stack, run_import, stack_http
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,43 +45,18 @@ SEND_RATE = 200.0
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    logs = tmp_path_factory.mktemp("segment-send")
-    stack_name = "couponflow-e2e-sends"  # its own resource names beside the test session's
     rate = moto_patches.SEND_QUOTA["MaxSendRate"]
     moto_patches.SEND_QUOTA["MaxSendRate"] = SEND_RATE
     try:
-        with LocalStack(
-            ROOT / "template.yaml", retry_delay=0.2, log_dir=logs, log_stream=None, stack_name=stack_name
-        ) as running:
-            # moto's state is per process: resetting it on stop would wipe the test session's resources
-            assert running.moto is not None
-            running.moto.reset = lambda: None  # type: ignore[method-assign]
+        with in_process_stack(tmp_path_factory.mktemp("segment-send"), "couponflow-e2e-sends") as running:
             yield running
     finally:
         moto_patches.SEND_QUOTA["MaxSendRate"] = rate
-    # Seeding the demo merchant ran couponflow in this process: its cached clients point at the
-    # stopped stack's moto. Forget them so later tests create clients for their own endpoint.
-    for name, module in list(sys.modules.items()):
-        client = getattr(module, "client", None)
-        if name.startswith("couponflow.adapters.") and hasattr(client, "cache_clear"):
-            client.cache_clear()
 
 
 @pytest.fixture(scope="module")
 def http(stack: LocalStack) -> Call:
-    def call(method: str, path: str, body: Any = None, *, key: str | None = "demo") -> tuple[int, Any]:
-        headers = {"Content-Type": "application/json"}
-        if key == "demo":
-            headers["Authorization"] = f"Bearer {stack.api_key}"
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(stack.api_url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
-
-    return call
+    return stack_http(stack)
 
 
 def import_csv(http: Call, customers: list[dict[str, str]]) -> None:

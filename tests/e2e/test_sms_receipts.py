@@ -12,11 +12,7 @@ scheduled 2 hours ahead by the real clock before the clock jumps to fire it.
 
 from __future__ import annotations
 
-import json
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +21,7 @@ from typing import Any
 import pytest
 from local_stack import LocalStack
 
-from tests.e2e.conftest import Call
+from tests.e2e.conftest import Call, in_process_stack, stack_http
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,38 +31,13 @@ FAILING_PHONE = "+14254147167"  # AWS End User Messaging's US failure simulator 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    logs = tmp_path_factory.mktemp("sms-receipts")
-    with LocalStack(
-        ROOT / "template.yaml",
-        retry_delay=0.2,
-        log_dir=logs,
-        log_stream=None,
-        stack_name="couponflow-e2e-sms",  # its own resource names beside the test session's
-    ) as running:
-        # moto's state is per process: resetting it on stop would wipe the test session's resources
-        assert running.moto is not None
-        running.moto.reset = lambda: None  # type: ignore[method-assign]
+    with in_process_stack(tmp_path_factory.mktemp("sms-receipts"), "couponflow-e2e-sms") as running:
         yield running
-    # Seeding the demo merchant ran couponflow in this process: forget its cached clients.
-    for name, module in list(sys.modules.items()):
-        client = getattr(module, "client", None)
-        if name.startswith("couponflow.adapters.") and hasattr(client, "cache_clear"):
-            client.cache_clear()
 
 
 @pytest.fixture(scope="module")
 def http(stack: LocalStack) -> Call:
-    def call(method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {stack.api_key}"}
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(stack.api_url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
-
-    return call
+    return stack_http(stack)
 
 
 def eventually(probe: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:

@@ -29,6 +29,8 @@ from couponflow.services.send_delivery import notify_quietly
 from couponflow.services.send_reports import REPORT_LINK_LIFETIME
 from couponflow.store import keys, sends
 
+READ_BATCH = 100  # messages per BatchGetItem
+
 
 @dataclass(frozen=True)
 class FinishSends:
@@ -65,15 +67,16 @@ class FinishSends:
             return False
         late = now - datetime.fromisoformat(send["fanned_out_at"]) > self.grace
         recipients = sends.recipients(self.table, merchant_id, send_id)
-        emails = self._statuses(
-            merchant_id, [(r["customer_id"], r["message_id"]) for r in recipients if r.get("email_queued")]
-        )
-        if not late and any(
-            emails.get(r["message_id"], MessageStatus.QUEUED) in IN_FLIGHT
-            for r in recipients
-            if r.get("email_queued")
-        ):
-            return False
+        emailed = [r for r in recipients if r.get("email_queued")]
+        emails: dict[str, MessageStatus] = {}
+        for start in range(0, len(emailed), READ_BATCH):
+            # a batch at a time, stopping at the first still in flight: a sweep while the send is
+            # under way reads a hundred messages, not all of them
+            batch = emailed[start : start + READ_BATCH]
+            found = self._statuses(merchant_id, [(r["customer_id"], r["message_id"]) for r in batch])
+            if not late and any(found.get(r["message_id"], MessageStatus.QUEUED) in IN_FLIGHT for r in batch):
+                return False
+            emails.update(found)
         # texts are not waited for: their receipts may never come
         texts = self._statuses(
             merchant_id,
