@@ -76,25 +76,32 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 Call = Callable[..., tuple[int, Any]]
 
 
-@pytest.fixture(scope="module")
-def http(local: Running) -> Call:
+def api_caller(api_url: str, api_key: str, timeout: float = 60.0) -> Call:
+    """HTTP to a stack's API: ``call(method, path, body)`` as the demo merchant, or with
+    ``key=None`` (no key) or another ``Authorization`` value; ``raw`` sends bytes as they are."""
+
     def call(
         method: str, path: str, body: Any = None, *, key: str | None = "demo", raw: bytes | None = None
     ) -> tuple[int, Any]:
         headers = {"Content-Type": "application/json"}
         if key == "demo":
-            headers["Authorization"] = f"Bearer {local.api_key}"
+            headers["Authorization"] = f"Bearer {api_key}"
         elif key is not None:
             headers["Authorization"] = key
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(local.api_url + path, data=data, method=method, headers=headers)
+        request = urllib.request.Request(api_url + path, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
 
     return call
+
+
+@pytest.fixture(scope="module")
+def http(local: Running) -> Call:
+    return api_caller(local.api_url, local.api_key, timeout=30)
 
 
 def run_import(
@@ -144,18 +151,5 @@ def in_process_stack(logs: Path, stack_name: str) -> Iterator[LocalStack]:
 
 
 def stack_http(stack: LocalStack) -> Call:
-    """HTTP to an in-process stack's API as its demo merchant (``key=None``: no key at all)."""
-
-    def call(method: str, path: str, body: Any = None, *, key: str | None = "demo") -> tuple[int, Any]:
-        headers = {"Content-Type": "application/json"}
-        if key == "demo":
-            headers["Authorization"] = f"Bearer {stack.api_key}"
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(stack.api_url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
-
-    return call
+    """HTTP to an in-process stack's API (see ``api_caller``)."""
+    return api_caller(stack.api_url, stack.api_key)
