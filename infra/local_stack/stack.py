@@ -34,6 +34,12 @@ MERCHANT_TABLE = "CouponflowTable"
 LOCAL_PARAMETERS = {"AllowPrivateProviderHosts": "true"}
 
 
+# The bodies of the banner's "Try it" commands (an end-to-end test posts them as they are).
+TRY_CAMPAIGN = {"name": "Spring sale", "subject": "Your coupon", "codes": ["SPRING-001", "SPRING-002"]}
+TRY_CODES = {"codes": ["SPRING-003", "SPRING-004"]}
+TRY_CLAIM = {"email": "success@simulator.amazonses.com"}
+
+
 class LocalStack:
     """Run a SAM template locally. Use as a context manager, or call start() / stop().
 
@@ -419,12 +425,11 @@ class LocalStack:
             "",
             "Try it:",
             f"  curl -s -X POST {api}/campaigns -H 'Authorization: Bearer {key}' "
-            "-H 'Content-Type: application/json' "
-            """-d '{"name": "Spring sale", "subject": "Your coupon", "codes": ["A1", "A2"]}'""",
+            f"-H 'Content-Type: application/json' -d '{json.dumps(TRY_CAMPAIGN)}'",
             f"  curl -s -X POST {api}/campaigns/<campaignId>/codes -H 'Authorization: Bearer {key}' "
-            """-H 'Content-Type: application/json' -d '{"codes": ["A3", "A4"]}'""",
+            f"-H 'Content-Type: application/json' -d '{json.dumps(TRY_CODES)}'",
             f"  curl -s -X POST {api}/public/merchants/{merchant}/campaigns/<campaignId>/claims "
-            """-H 'Content-Type: application/json' -d '{"email": "success@simulator.amazonses.com"}'""",
+            f"-H 'Content-Type: application/json' -d '{json.dumps(TRY_CLAIM)}'",
             f"  curl -s {api}/customers/<customerId> -H 'Authorization: Bearer {key}'",
             "",
             "Ctrl-C stops everything.",

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from local_stack.stack import TRY_CAMPAIGN, TRY_CLAIM, TRY_CODES
 
 from tests.e2e.conftest import Call, Running
 
@@ -179,3 +180,14 @@ def test_concurrent_identical_claims_get_one_code(http, local, new_campaign):
     codes = {a["code"] for _, a in answers}
     assert len(codes) == 1 and None not in codes
     assert sorted(s for s, _ in answers).count(201) == 1
+
+
+def test_the_try_it_commands_make_run_prints_work_as_printed(http, local):
+    """`make run` prints curl commands to try the stack; their bodies are accepted as they are."""
+    status, campaign = http("POST", "/campaigns", TRY_CAMPAIGN)
+    assert status == 201, campaign
+    status, loaded = http("POST", f"/campaigns/{campaign['campaign_id']}/codes", TRY_CODES)
+    assert status in (200, 201), loaded
+    path = f"/public/merchants/{local.merchant_id}/campaigns/{campaign['campaign_id']}/claims"
+    status, claimed = http("POST", path, TRY_CLAIM, key=None)
+    assert (status, claimed["status"]) == (201, "claimed"), claimed
