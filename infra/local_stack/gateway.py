@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from local_stack.template import ACCOUNT_ID, API_ID
+from local_stack.template import ACCOUNT_ID, API_ID, function_events
 from local_stack.workers import InvocationResult
 
 log = logging.getLogger(__name__)
@@ -149,31 +149,25 @@ def build_apis(resolved: dict[str, dict[str, Any]], function_arns: dict[str, str
         api.auth_on_preflight = bool(auth.get("AddDefaultAuthorizerToCorsPreflight", True))
         api.default_authorizer = auth.get("DefaultAuthorizer")
         apis[lid] = api
-    for lid, res in resolved.items():
-        if res["Type"] != "AWS::Serverless::Function":
-            continue
-        for event in (res["Properties"].get("Events") or {}).values():
-            if event.get("Type") != "Api":
-                continue
-            props = event.get("Properties") or {}
-            api_ref = props.get("RestApiId")
-            api_lid = next((a for a in apis if api_ref in (a, API_ID)), None) if api_ref else None
-            if api_lid is None:
-                api_lid = IMPLICIT_API
-                apis.setdefault(IMPLICIT_API, Api(logical_id=IMPLICIT_API, stage="Prod"))
-            api = apis[api_lid]
-            route_auth = (props.get("Auth") or {}).get("Authorizer")
-            authorizer = route_auth if route_auth is not None else api.default_authorizer
-            if authorizer in ("NONE", "AWS_IAM"):
-                authorizer = None
-            api.routes.append(
-                Route(
-                    function=lid,
-                    method=str(props["Method"]).upper(),
-                    resource="/" + str(props["Path"]).strip("/"),
-                    authorizer=authorizer,
-                )
+    for lid, _, _, props in function_events(resolved, "Api"):
+        api_ref = props.get("RestApiId")
+        api_lid = next((a for a in apis if api_ref in (a, API_ID)), None) if api_ref else None
+        if api_lid is None:
+            api_lid = IMPLICIT_API
+            apis.setdefault(IMPLICIT_API, Api(logical_id=IMPLICIT_API, stage="Prod"))
+        api = apis[api_lid]
+        route_auth = (props.get("Auth") or {}).get("Authorizer")
+        authorizer = route_auth if route_auth is not None else api.default_authorizer
+        if authorizer in ("NONE", "AWS_IAM"):
+            authorizer = None
+        api.routes.append(
+            Route(
+                function=lid,
+                method=str(props["Method"]).upper(),
+                resource="/" + str(props["Path"]).strip("/"),
+                authorizer=authorizer,
             )
+        )
     return apis
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local_stack.provision import queue_url_from_arn
+from local_stack.template import function_events
 from local_stack.workers import InvocationResult
 
 log = logging.getLogger(__name__)
@@ -39,26 +40,18 @@ class SqsEventSource:
 
 
 def sqs_event_sources(resolved: dict[str, dict[str, Any]]) -> list[SqsEventSource]:
-    sources = []
-    for lid, res in resolved.items():
-        if res["Type"] != "AWS::Serverless::Function":
-            continue
-        for event in (res["Properties"].get("Events") or {}).values():
-            if event.get("Type") != "SQS":
-                continue
-            props = event.get("Properties") or {}
-            sources.append(
-                SqsEventSource(
-                    function=lid,
-                    queue_arn=str(props["Queue"]),
-                    batch_size=int(props.get("BatchSize", 10)),
-                    batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
-                    report_batch_item_failures="ReportBatchItemFailures"
-                    in (props.get("FunctionResponseTypes") or []),
-                    enabled=bool(props.get("Enabled", True)),
-                )
-            )
-    return sources
+    return [
+        SqsEventSource(
+            function=lid,
+            queue_arn=str(props["Queue"]),
+            batch_size=int(props.get("BatchSize", 10)),
+            batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+            report_batch_item_failures="ReportBatchItemFailures"
+            in (props.get("FunctionResponseTypes") or []),
+            enabled=bool(props.get("Enabled", True)),
+        )
+        for lid, _, _, props in function_events(resolved, "SQS")
+    ]
 
 
 def to_lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from local_stack.provision import queue_url_from_arn
+from local_stack.template import function_events
 from local_stack.workers import InvocationResult
 
 log = logging.getLogger(__name__)
@@ -62,29 +63,23 @@ class RateSchedule:
 
 def rate_schedules(resolved: dict[str, dict[str, Any]]) -> list[RateSchedule]:
     found = []
-    for lid, res in resolved.items():
-        if res["Type"] != "AWS::Serverless::Function":
+    for lid, event_name, kind, props in function_events(resolved, "Schedule", "ScheduleV2"):
+        expression = str(props.get("Schedule") or props.get("ScheduleExpression") or "")
+        enabled = props.get("Enabled", True) and props.get("State", "ENABLED") != "DISABLED"
+        period = rate_seconds(expression)
+        if period is None or not enabled:
+            log.info("schedule %s.%s (%s) is not run locally", lid, event_name, expression)
             continue
-        for event_name, event in (res["Properties"].get("Events") or {}).items():
-            if event.get("Type") not in ("Schedule", "ScheduleV2"):
-                continue
-            props = event.get("Properties") or {}
-            expression = str(props.get("Schedule") or props.get("ScheduleExpression") or "")
-            enabled = props.get("Enabled", True) and props.get("State", "ENABLED") != "DISABLED"
-            period = rate_seconds(expression)
-            if period is None or not enabled:
-                log.info("schedule %s.%s (%s) is not run locally", lid, event_name, expression)
-                continue
-            raw_input = props.get("Input")
-            found.append(
-                RateSchedule(
-                    function=lid,
-                    name=f"{lid}{event_name}",
-                    period=period,
-                    input=json.loads(raw_input) if isinstance(raw_input, str) else raw_input,
-                    v2=event["Type"] == "ScheduleV2",
-                )
+        raw_input = props.get("Input")
+        found.append(
+            RateSchedule(
+                function=lid,
+                name=f"{lid}{event_name}",
+                period=period,
+                input=json.loads(raw_input) if isinstance(raw_input, str) else raw_input,
+                v2=kind == "ScheduleV2",
             )
+        )
     return found
 
 

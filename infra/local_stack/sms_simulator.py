@@ -54,7 +54,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
-from local_stack.template import ACCOUNT_ID
+from local_stack.template import ACCOUNT_ID, function_events
 from local_stack.workers import InvocationResult
 
 log = logging.getLogger(__name__)
@@ -126,23 +126,15 @@ class AsyncInvokeConfig:
 
 
 def log_subscriptions(resolved: dict[str, dict[str, Any]]) -> list[LogSubscription]:
-    found = []
-    for lid, res in resolved.items():
-        if res["Type"] != "AWS::Serverless::Function":
-            continue
-        for event_name, event in (res["Properties"].get("Events") or {}).items():
-            if event.get("Type") != "CloudWatchLogs":
-                continue
-            props = event.get("Properties") or {}
-            found.append(
-                LogSubscription(
-                    function=lid,
-                    log_group=str(props["LogGroupName"]),
-                    filter_pattern=str(props.get("FilterPattern") or ""),
-                    name=f"{lid}{event_name}",
-                )
-            )
-    return found
+    return [
+        LogSubscription(
+            function=lid,
+            log_group=str(props["LogGroupName"]),
+            filter_pattern=str(props.get("FilterPattern") or ""),
+            name=f"{lid}{event_name}",
+        )
+        for lid, event_name, _, props in function_events(resolved, "CloudWatchLogs")
+    ]
 
 
 def async_invoke_configs(resolved: dict[str, dict[str, Any]]) -> dict[str, AsyncInvokeConfig]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import copy
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -403,6 +403,19 @@ class Resolver:
             return self.template.body["Mappings"][name][top][second]
         except KeyError as exc:
             raise TemplateError(f"Fn::FindInMap {name}/{top}/{second} not found") from exc
+
+
+def function_events(
+    resolved: Mapping[str, Mapping[str, Any]], *types: str
+) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """The events of the template's functions whose ``Type`` is one of ``types``, in template
+    order: (the function's logical id, the event's name, its type, its properties)."""
+    for lid, res in resolved.items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        for name, event in (res["Properties"].get("Events") or {}).items():
+            if event.get("Type") in types:
+                yield lid, name, str(event["Type"]), dict(event.get("Properties") or {})
 
 
 def _as_list(value: Any) -> list[Any]:
