@@ -35,7 +35,6 @@ of one customer never get two new codes. After N codes the latest claim is the a
 
 from __future__ import annotations
 
-import contextlib
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -515,9 +514,9 @@ def _assign_group(
     for a, code in zip(group, codes, strict=True):
         # each only if absent: a copy of this chunk running at the same time may have put it
         # back already (``restore_message``) and the mailer sent it since; never reset it
-        put = _message_put(campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields)
-        with contextlib.suppress(ConditionFailed):
-            table.put(put.item, condition=put.condition)
+        _put_if_absent(
+            table, _message_put(campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields)
+        )
     return [
         ClaimRecord(
             status=ClaimStatus.CLAIMED,
@@ -544,9 +543,16 @@ def restore_message(
     (the caller died in between); True when it was missing. Written as it was first meant."""
     if record.code is None or record.message_id is None or record.claimed_at is None:
         return False
-    put = _message_put(
-        campaign, who, record.code, record.message_id, record.claimed_at, outbox=False, fields=fields
+    return _put_if_absent(
+        table,
+        _message_put(
+            campaign, who, record.code, record.message_id, record.claimed_at, outbox=False, fields=fields
+        ),
     )
+
+
+def _put_if_absent(table: Table, put: Put) -> bool:
+    """Write ``put`` (conditioned on the item being absent) outside a transaction; False if it was there."""
     try:
         table.put(put.item, condition=put.condition)
     except ConditionFailed:
