@@ -90,6 +90,11 @@ class Applied:
     ignored_reason: str | None = None
     statuses: list[str] = field(default_factory=list)
 
+    def moved(self, event: MessageEvent) -> None:
+        """Count a status move this record's ``event`` made."""
+        self.status_changes += 1
+        self.statuses.append(str(event.status))
+
 
 def suppression_reason(event: MessageEvent) -> str | None:
     """Why this event puts the recipient on the merchant's suppression list, if it does."""
@@ -271,14 +276,12 @@ class SesEventApplier:
                 if isinstance(result, Applied):
                     moved_one, _ = self._move(p.event, p.at)
                     if moved_one:
-                        result.status_changes += 1
-                        result.statuses.append(str(p.event.status))
+                        result.moved(p.event)
             return
         for p in applied:
             result = outcomes[p.record]
             if isinstance(result, Applied):
-                result.status_changes += 1
-                result.statuses.append(str(p.event.status))
+                result.moved(p.event)
 
     def _record(
         self, event: MessageEvent, now: datetime, occurred: str, merchant_id: str | None
@@ -305,8 +308,7 @@ class SesEventApplier:
             return
         moved, campaign_id = self._move(event, at)
         if moved:
-            result.status_changes += 1
-            result.statuses.append(str(event.status))
+            result.moved(event)
         m = at.merchant_id
         release_if_undelivered(self.table, m, at.customer_id, at.message_id, event.status, now=now)
         if campaign_id and event.status in (MessageStatus.BOUNCED, MessageStatus.COMPLAINED):
