@@ -158,21 +158,12 @@ def raise_status(
 
 def record_handoff(table: Table, key: Mapping[str, str], ses_message_id: str, *, at: str) -> None:
     """Remember SES's id for the message (and index it), whatever its status has become."""
-    index = keys.ses_message_index(ses_message_id)
-    awaiting = keys.awaiting_index(key["sk"].removeprefix("MESSAGE#"), at)
+    fields = handoff_fields(key["sk"].removeprefix("MESSAGE#"), ses_message_id, at)
     table.update(
         dict(key),
-        "SET ses_message_id = :id, sent_at = :at, gsi4pk = :gpk, gsi4sk = :gsk, "
-        "gsi3pk = :apk, gsi3sk = :ask REMOVE lease_until",
+        "SET " + ", ".join(f"{name} = :{name}" for name in fields) + " REMOVE lease_until",
         condition="attribute_exists(pk)",
-        values={
-            ":id": ses_message_id,
-            ":at": at,
-            ":gpk": index["gsi4pk"],
-            ":gsk": index["gsi4sk"],
-            ":apk": awaiting["gsi3pk"],
-            ":ask": awaiting["gsi3sk"],
-        },
+        values={f":{name}": value for name, value in fields.items()},
     )
 
 
