@@ -111,9 +111,10 @@ class UnitPricer:
         """(table units, index units) for one item going from ``before`` to ``after``."""
         table_units = multiplier * max(1, math.ceil(max(item_size(before), item_size(after)) / KB))
         index_units = 0
+        table_keys = self._table(table_name).table_key_attrs
         for index in self._indexes(table_name):
-            old = _projected(index, self._table(table_name).table_key_attrs, before)
-            new = _projected(index, self._table(table_name).table_key_attrs, after)
+            old = _projected(index, table_keys, before)
+            new = _projected(index, table_keys, after)
             if old is not None and new is not None:
                 if any(old.get(k) != new.get(k) for k in index.keys):
                     index_units += _units(old) + _units(new)  # the entry moves: delete and put
