@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from local_stack import LocalStack
+from local_stack.moto_server import MotoServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_TEMPLATE = FIXTURES / "template.yaml"
@@ -27,6 +28,15 @@ def eventually(probe: Callable[[], Any], timeout: float = 30.0, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[MotoServer]:
+    """A moto server of the module's own (the local stack's, with its patches), nothing provisioned."""
+    server = MotoServer(0)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(name="eventually", scope="session")

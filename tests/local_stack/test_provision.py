@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,6 @@ from local_stack.template import Resolver, Template
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "provision-test"
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    server = MotoServer(0)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
