@@ -15,6 +15,7 @@ from couponflow.services.housekeeping.pending_syncs import RequeuePendingSyncs
 from couponflow.services.housekeeping.pool_alerts import PoolAlerts
 from couponflow.services.housekeeping.requeue_outbox import RequeueOutbox
 from couponflow.services.housekeeping.stale_messages import FlagStaleMessages
+from couponflow.services.housekeeping.unknown_outcomes import SettleUnknownOutcomes
 from couponflow.settings import HousekeepingSettings, SendCompletionSettings
 
 settings = HousekeepingSettings.from_env()
@@ -42,6 +43,7 @@ tasks: dict[str, Task] = {
         table, settings.mail_queue_url, timedelta(minutes=settings.outbox_grace_minutes)
     ),
     "stale_messages": FlagStaleMessages(table, timedelta(hours=settings.stale_message_hours)),
+    "unknown_outcomes": SettleUnknownOutcomes(table, timedelta(minutes=settings.unknown_outcome_minutes)),
 }
 
 

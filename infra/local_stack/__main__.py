@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from local_stack import faults
 from local_stack.stack import DEFAULT_STACK_NAME, LocalStack
 
 
@@ -60,11 +61,54 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--clock-offset", type=float, default=0.0, help="shift the scheduler's clock by N seconds"
     )
+    chaos = parser.add_argument_group("fault injection (off by default; see local_stack/faults.py)")
+    chaos.add_argument(
+        "--faults",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="share of the functions' AWS calls that fail as AWS fails, 0..1 (e.g. 0.1)",
+    )
+    chaos.add_argument(
+        "--fault-services",
+        default="",
+        metavar="LIST",
+        help=f"only these services (comma-separated: {','.join(faults.SERVICES)})",
+    )
+    chaos.add_argument(
+        "--fault-kinds",
+        default="",
+        metavar="LIST",
+        help=f"only these faults (comma-separated: {','.join(faults.KINDS)})",
+    )
+    chaos.add_argument("--fault-seed", type=int, help="seed of the faults' random draws")
+    chaos.add_argument(
+        "--fault-log", help="append every injected fault as a JSON line (default: <log-dir>/faults.jsonl)"
+    )
     parser.add_argument("--no-seed", action="store_true", help="do not create the demo merchant")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="debug logging of the local stack itself"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    try:
+        args.fault_plan = fault_plan(args)
+    except ValueError as error:
+        parser.error(str(error))
+    return args
+
+
+def fault_plan(args: argparse.Namespace) -> faults.FaultPlan | None:
+    """The fault plan the flags ask for; None when faults are off."""
+    if not args.faults:
+        return None
+    log_path = args.fault_log or (str(Path(args.log_dir) / "faults.jsonl") if args.log_dir else None)
+    return faults.FaultPlan(
+        rate=args.faults,
+        services=faults.parse_selection(args.fault_services, faults.SERVICES),
+        kinds=faults.parse_selection(args.fault_kinds, faults.KINDS) or frozenset(faults.KINDS),
+        seed=args.fault_seed,
+        log_path=log_path,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         log_dir=args.log_dir,
         seed_demo_merchant=not args.no_seed,
         clock_offset=args.clock_offset,
+        faults=args.fault_plan,
     )
     try:
         stack.start()

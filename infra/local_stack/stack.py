@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from local_stack.faults import FaultPlan
 from local_stack.gateway import Gateway, build_apis
 from local_stack.moto_server import TAPPED_SERVICE, MotoServer, aws_env, default_region, local_client
 from local_stack.pollers import SqsPoller, sqs_event_sources
@@ -66,6 +67,7 @@ class LocalStack:
         seed: Callable[[str], tuple[str, str]] | None = None,
         clock_offset: float = 0.0,
         region: str | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.template_path = Path(template_path)
         self.api_port = api_port
@@ -79,6 +81,7 @@ class LocalStack:
         self.seed = seed
         self.region = region or default_region()
         self.clock = Clock(clock_offset)
+        self.faults = faults
         self.sink = LogSink(log_stream, log_dir)
         self.merchant_id: str | None = None
         self.api_key: str | None = None
@@ -271,6 +274,7 @@ class LocalStack:
                     environment=environment,
                     region=self.region,
                     account_id=ACCOUNT_ID,
+                    faults=self.faults.as_dict() if self.faults else None,
                 )
             )
         return specs
@@ -377,6 +381,15 @@ class LocalStack:
                 log.debug("moto reset failed: %s", exc)
             self.moto.stop()
         self.sink.close()
+
+    def set_faults(self, on: bool) -> None:
+        """Turn the fault plan's injection on or off (it needs a ``switch_path``)."""
+        assert self.faults is not None and self.faults.switch_path, "no switchable fault plan"
+        switch = Path(self.faults.switch_path)
+        if on:
+            switch.touch()
+        else:
+            switch.unlink(missing_ok=True)
 
     # -- reporting ------------------------------------------------------------------------------
 

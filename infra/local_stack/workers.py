@@ -67,6 +67,7 @@ class FunctionSpec:
     environment: dict[str, str]
     region: str
     account_id: str
+    faults: dict[str, Any] | None = None  # a local_stack.faults.FaultPlan, as a dict
 
     @property
     def arn(self) -> str:
@@ -151,6 +152,10 @@ def _worker_main(spec: dict[str, Any], conn: Connection, log_conn: Connection, l
     os.environ.update(kept)
     os.environ.update(spec["environment"])
     os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = log_stream
+    if spec.get("faults"):
+        from local_stack import faults  # noqa: PLC0415 - only a faulted worker needs it
+
+        faults.install(faults.FaultPlan.from_dict(spec["faults"]), spec["name"], spec["stream"])
     code_dir = spec["code_dir"]
     sys.path.insert(0, code_dir)
     os.chdir(code_dir)
@@ -242,8 +247,11 @@ class LogSink:
 
 
 class _Worker:
+    _started = 0  # workers started in this process: each faulted one draws its own random stream
+
     def __init__(self, spec: FunctionSpec, sink: LogSink) -> None:
         self.spec = spec
+        _Worker._started += 1
         self.conn, child_conn = _CTX.Pipe(duplex=True)
         log_read, log_write = _CTX.Pipe(duplex=False)
         stamp = datetime.now(UTC).strftime("%Y/%m/%d")
@@ -256,6 +264,8 @@ class _Worker:
             "region": spec.region,
             "account_id": spec.account_id,
             "environment": spec.environment,
+            "faults": spec.faults,
+            "stream": _Worker._started,
         }
         self.process = _CTX.Process(
             target=_worker_main,

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import Parser
 from types import ModuleType
@@ -20,6 +22,7 @@ from couponflow.domain.campaign import Campaign
 from couponflow.domain.message_status import RANK, MessageStatus
 from couponflow.errors import RetryableError
 from couponflow.ids import customer_id
+from couponflow.services import mailer as mailer_service
 from couponflow.services.mailer import Mailer, MailJob
 from couponflow.services.send_pacing import SendPacer
 from couponflow.store import campaign_stats, campaigns, keys, messages, send_budget
@@ -227,13 +230,13 @@ def test_a_redelivered_job_is_not_sent_again_and_a_leased_message_waits_for_its_
     jobs = queued(2, "once")
     mailer = load_handler("MailerFunction")
     held = jobs[1]
-    lease = messages.lease_for_send(
+    leased = messages.take_send_lease(
         table,
         keys.message(held["merchant_id"], held["customer_id"], held["message_id"]),
-        now_epoch=2**31,
+        now_epoch=int(time.time()),
         lease_seconds=60,
     )
-    assert lease.state == "leased"  # another invocation is sending it right now
+    assert leased  # another invocation is sending it right now
 
     event = sqs_event([json.dumps(j) for j in jobs])
     first = mailer.lambda_handler(event, lambda_context)
@@ -244,6 +247,25 @@ def test_a_redelivered_job_is_not_sent_again_and_a_leased_message_waits_for_its_
     assert stored(table, jobs[0])["ses_message_id"] == ses_id
     assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [1]  # one email, once
     assert stored(table, held)["status"] == "queued" and "ses_message_id" not in stored(table, held)
+
+
+def test_a_lease_that_lapsed_is_never_taken_over_its_message_is_marked_of_unknown_outcome(
+    table, queued, send_rate, bulk_calls, load_handler, lambda_context
+) -> None:
+    """Given a mailer that leased a message and died (it may have reached SES), when SQS brings
+    the job back after the lease lapsed, then the message is not sent again: its hand-off is
+    recorded as unknown, on the sweep index that settles it, and the record is acknowledged."""
+    send_rate(200)
+    [job] = queued(1, "lapsed")
+    key = keys.message(job["merchant_id"], job["customer_id"], job["message_id"])
+    assert messages.take_send_lease(table, key, now_epoch=int(time.time()) - 600, lease_seconds=120)
+    mailer = load_handler("MailerFunction")
+    assert mailer.lambda_handler(sqs_event([json.dumps(job)]), lambda_context) == {"batchItemFailures": []}
+    assert bulk_calls == []
+    item = stored(table, job)
+    assert item["status"] == "queued" and item["handoff"] == "unknown" and "lease_until" not in item
+    assert item["gsi3pk"].startswith("UNKNOWN#")
+    assert "ended without recording" in item["handoff_reason"]
 
 
 def test_messages_ses_accepted_but_not_recorded_are_never_given_back_nor_sent_again(
@@ -259,12 +281,17 @@ def test_messages_ses_accepted_but_not_recorded_are_never_given_back_nor_sent_ag
     recorded = messages.record_sent
     monkeypatch.setattr(messages, "record_sent", table_unavailable)
     event = sqs_event([json.dumps(j) for j in jobs])
-    assert mailer.lambda_handler(event, lambda_context) == {"batchItemFailures": []}  # none given back
+    # the hand-off is tried a few times, then the records come back; their leases are kept
+    assert len(mailer.lambda_handler(event, lambda_context)["batchItemFailures"]) == 3
     monkeypatch.setattr(messages, "record_sent", recorded)
-    redelivered = mailer.lambda_handler(event, lambda_context)  # say the batch came back anyway
-    assert len(redelivered["batchItemFailures"]) == 3  # their leases hold: they wait, unsent
+    redelivered = mailer.lambda_handler(event, lambda_context)  # back within the lease: they wait
+    assert len(redelivered["batchItemFailures"]) == 3
+    assert all("lease_until" in stored(table, j) for j in jobs)
+    later = datetime.now(UTC) + timedelta(seconds=mailer_service.SEND_LEASE_SECONDS + 60)
+    outcomes = mailer.mailer.deliver_batch([MailJob.model_validate(j) for j in jobs], now=later)
+    assert [o.outcomes for o in outcomes] == [["outcome_unknown"]] * 3  # the lease lapsed: unknown
     assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [3]  # sent once, never again
-    assert all(stored(table, j)["status"] == "queued" for j in jobs)  # until SES's events record them
+    assert all(stored(table, j)["handoff"] == "unknown" for j in jobs)  # until SES's events say
 
 
 def test_two_concurrent_mailers_never_reserve_more_than_the_shared_per_second_budget(

@@ -36,6 +36,7 @@ def test_rank_orders_statuses_from_queued_to_failed() -> None:
 def test_status_values_are_the_lower_case_words_stored_and_shown() -> None:
     assert [s.value for s in MessageStatus] == [
         "queued",
+        "unknown",
         "sent",
         "delayed",
         "delivered",
@@ -48,9 +49,14 @@ def test_status_values_are_the_lower_case_words_stored_and_shown() -> None:
     ]
 
 
-def test_final_statuses_are_everything_past_delayed() -> None:
+def test_final_statuses_are_everything_past_delayed_and_unknown() -> None:
     assert frozenset({S.QUEUED, S.SENT, S.DELAYED}) == frozenset(MessageStatus) - FINAL_STATUSES
-    assert all(rank(s) >= rank(S.DELIVERED) for s in FINAL_STATUSES)
+    assert all(rank(s) >= rank(S.DELIVERED) for s in FINAL_STATUSES - {S.UNKNOWN})
+
+
+def test_any_event_outranks_unknown_so_an_outcome_learned_late_still_shows() -> None:
+    assert all(stronger(S.UNKNOWN, s) is s for s in MessageStatus if s not in (S.QUEUED, S.UNKNOWN))
+    assert stronger(S.QUEUED, S.UNKNOWN) is S.UNKNOWN
 
 
 @pytest.mark.parametrize(

@@ -27,3 +27,12 @@ class RetryableError(CouponflowError):
 
 class PermanentSendError(CouponflowError):
     """The provider refused the message for good (rejected, invalid address): do not retry."""
+
+
+class OutcomeUnknown(RetryableError):
+    """The request went out but its answer never came back (read timeout, connection reset).
+
+    The call may have taken effect. Retrying is safe only where the call is idempotent (a
+    DynamoDB write guarded by a condition, a queue message whose consumer is idempotent); a
+    message handed to SES or SNS is never sent again on this error (``services/mailer.py``).
+    """

@@ -83,6 +83,8 @@ class HousekeepingSettings(TableSettings):
     sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)  # merchant notifications (pool alerts)
     configuration_set_name: str = Field(alias="CONFIGURATION_SET_NAME", min_length=1)
     stale_message_hours: int = Field(alias="STALE_MESSAGE_HOURS", default=72, ge=1)
+    # a message whose hand-off to SES had no answer becomes `unknown` when no event came by then
+    unknown_outcome_minutes: int = Field(alias="UNKNOWN_OUTCOME_MINUTES", default=60, ge=1)
     integration_queue_url: str = Field(alias="INTEGRATION_QUEUE_URL", min_length=1)  # sync re-queues
     pending_sync_minutes: int = Field(alias="PENDING_SYNC_MINUTES", default=15, ge=1)
     pending_sync_max_requeues: int = Field(alias="PENDING_SYNC_MAX_REQUEUES", default=3, ge=0)

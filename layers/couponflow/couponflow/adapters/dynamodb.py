@@ -8,6 +8,10 @@ typed JSON, and turns ``ClientError`` codes into domain errors:
 - ``TransactionCanceledException`` -> :class:`TransactionCanceled` with one reason per item, or
   :class:`~couponflow.errors.RetryableError` when the cancellation was a conflict or throttling
 - throttling and internal errors -> :class:`~couponflow.errors.RetryableError`
+- no answer (read timeout, connection reset) -> :class:`~couponflow.errors.OutcomeUnknown`: the
+  write may have happened; every write here is conditional or idempotent, so its retry is safe
+- batch reads and writes resend unprocessed items with jittered backoff, a bounded number of
+  times (``couponflow.retry``), then raise :class:`~couponflow.errors.RetryableError`
 """
 
 from __future__ import annotations
@@ -21,9 +25,15 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 
-from couponflow.errors import ConflictError, RetryableError
+from couponflow import retry
+from couponflow.errors import ConflictError, OutcomeUnknown, RetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -39,6 +49,7 @@ _RETRYABLE_CODES = frozenset(
         "InternalServerError",
         "ServiceUnavailable",
         "TransactionInProgressException",
+        "TransactionConflictException",
     }
 )
 _RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
@@ -97,7 +108,15 @@ def _values(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return serialize(values) if values else None
 
 
-def _translate(error: ClientError) -> Exception:
+# Rounds of a batch read or write that resend what DynamoDB left unprocessed, before giving up.
+BATCH_ROUNDS = 8
+
+
+def _translate(error: ClientError | BotoCoreError) -> Exception:
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
+        return RetryableError(f"DynamoDB unreachable: {error}")  # the request never left
+    if isinstance(error, BotoCoreError):
+        return OutcomeUnknown(f"DynamoDB did not answer: {error}")
     code = error.response.get("Error", {}).get("Code", "")
     if code == "ConditionalCheckFailedException":
         raw: Any = error.response.get("Item")
@@ -171,7 +190,7 @@ class Table:
     def get(self, key: Item, *, consistent: bool = True) -> Item | None:
         try:
             response = client().get_item(TableName=self.name, Key=serialize(key), ConsistentRead=consistent)
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise _translate(error) from error
         raw = response.get("Item")
         return deserialize(raw) if raw else None
@@ -191,7 +210,7 @@ class Table:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 **self._common(condition, names, values),
             )
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise _translate(error) from error
 
     def update(
@@ -213,7 +232,7 @@ class Table:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 **self._common(condition, names, values),
             )
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise _translate(error) from error
         raw = response.get("Attributes")
         return deserialize(raw) if raw else None
@@ -251,7 +270,7 @@ class Table:
         while True:
             try:
                 response = client().query(**kwargs)
-            except ClientError as error:
+            except (ClientError, BotoCoreError) as error:
                 raise _translate(error) from error
             items.extend(deserialize(raw) for raw in response.get("Items", []))
             last = response.get("LastEvaluatedKey")
@@ -284,7 +303,7 @@ class Table:
                 kwargs["Limit"] = limit - total
             try:
                 response = client().query(**kwargs)
-            except ClientError as error:
+            except (ClientError, BotoCoreError) as error:
                 raise _translate(error) from error
             total += int(response.get("Count", 0))
             last = response.get("LastEvaluatedKey")
@@ -300,7 +319,7 @@ class Table:
             kwargs["ClientRequestToken"] = token
         try:
             client().transact_write_items(**kwargs)
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise _translate(error) from error
 
     def _transact_item(self, action: TransactAction) -> TransactWriteItemTypeDef:
@@ -326,14 +345,20 @@ class Table:
         found: list[Item] = []
         for start in range(0, len(keys), 100):
             pending: list[Any] = [serialize(k) for k in keys[start : start + 100]]
-            while pending:
+            for attempt in range(BATCH_ROUNDS + 1):
+                if not pending:
+                    break
+                if attempt:
+                    retry.pause(attempt)
                 request: Any = {self.name: {"Keys": pending, "ConsistentRead": consistent}}
                 try:
                     response: Any = client().batch_get_item(RequestItems=request)
-                except ClientError as error:
+                except (ClientError, BotoCoreError) as error:
                     raise _translate(error) from error
                 found.extend(deserialize(raw) for raw in response.get("Responses", {}).get(self.name, []))
                 pending = list(response.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", []))
+            if pending:
+                raise RetryableError(f"DynamoDB left {len(pending)} keys unread after {BATCH_ROUNDS} retries")
         return found
 
     def delete(
@@ -352,7 +377,7 @@ class Table:
                 ReturnValues="ALL_OLD",
                 **self._common(condition, names, values),
             )
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise _translate(error) from error
         raw = response.get("Attributes")
         return deserialize(raw) if raw else None
@@ -378,7 +403,7 @@ class Table:
             kwargs["ExclusiveStartKey"] = serialize(start_key)
         try:
             response = client().query(**kwargs)
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise _translate(error) from error
         last = response.get("LastEvaluatedKey")
         return [deserialize(raw) for raw in response.get("Items", [])], deserialize(last) if last else None
@@ -387,9 +412,17 @@ class Table:
         """Unconditional bulk write in chunks of 25, resending unprocessed items."""
         for start in range(0, len(items), 25):
             pending: list[Any] = [{"PutRequest": {"Item": serialize(i)}} for i in items[start : start + 25]]
-            while pending:
+            for attempt in range(BATCH_ROUNDS + 1):
+                if not pending:
+                    break
+                if attempt:
+                    retry.pause(attempt)
                 try:
                     response = client().batch_write_item(RequestItems={self.name: pending})
-                except ClientError as error:
+                except (ClientError, BotoCoreError) as error:
                     raise _translate(error) from error
                 pending = list(response.get("UnprocessedItems", {}).get(self.name, []))
+            if pending:
+                raise RetryableError(
+                    f"DynamoDB left {len(pending)} items unwritten after {BATCH_ROUNDS} retries"
+                )

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from couponflow.adapters.client_errors import send_failure
+from couponflow.adapters.client_errors import no_answer, send_failure
 from couponflow.domain.coupon_email import BulkTemplate
 from couponflow.domain.send_pacing import MAX_BULK_ENTRIES, QUOTA_CACHE_SECONDS
 from couponflow.errors import RetryableError
@@ -51,8 +51,15 @@ def client() -> SESV2Client:
 
 @cache
 def bulk_client() -> SESV2Client:
-    """No retries inside botocore: the mailer paces bulk calls and backs off from throttling itself."""
-    return boto3.client("sesv2", config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    """No retries inside botocore: the mailer paces bulk calls and backs off from throttling itself,
+    and a call whose answer was lost must never be sent again blindly (botocore would resend it).
+    The read timeout bounds how long a hand-off can stay undecided (the mailer's send lease)."""
+    return boto3.client(
+        "sesv2",
+        config=Config(
+            retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=20
+        ),
+    )
 
 
 def _is_throttling(error: ClientError) -> bool:
@@ -178,7 +185,9 @@ def send_bulk(
     """Hand up to 50 messages to SES in one call; one :class:`BulkResult` per entry, in order.
 
     Raises :class:`SendThrottled` when SES throttles the call, :class:`PermanentSendError` when it
-    rejects the whole call for good and :class:`RetryableError` for any other transient failure.
+    rejects the whole call for good, :class:`~couponflow.errors.OutcomeUnknown` when its answer
+    was lost (SES may have sent the emails) and :class:`RetryableError` for any other transient
+    failure (SES answered with an error: nothing was sent).
     """
     request = bulk_request(
         sender=sender, configuration_set=configuration_set, template=template, entries=entries
@@ -189,6 +198,8 @@ def send_bulk(
         if _is_throttling(error):
             raise SendThrottled(f"SES throttled a bulk call: {error}") from error
         raise send_failure(error, "SES", _PERMANENT) from error
+    except BotoCoreError as error:
+        raise no_answer(error, "SES") from error
     results = [
         BulkResult(status=r.get("Status", "FAILED"), message_id=r.get("MessageId"), error=r.get("Error"))
         for r in response.get("BulkEmailEntryResults", [])
@@ -214,4 +225,6 @@ def send_text(
         )
     except ClientError as error:
         raise send_failure(error, "SES", _PERMANENT) from error
+    except BotoCoreError as error:
+        raise no_answer(error, "SES") from error
     return response["MessageId"]

@@ -1,4 +1,8 @@
-"""The one module that talks to SQS (sending; Lambda's event source mapping does the receiving)."""
+"""The one module that talks to SQS (sending; Lambda's event source mapping does the receiving).
+
+Every consumer is idempotent on a business key, so a message sent twice (a lost answer, then a
+retry) is harmless; a message not sent raises :class:`RetryableError` for the caller's retry.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from couponflow import retry
 from couponflow.errors import RetryableError
 
 if TYPE_CHECKING:
@@ -27,7 +32,7 @@ def send_json(queue_url: str, body: Mapping[str, Any]) -> str:
         response = client().send_message(
             QueueUrl=queue_url, MessageBody=json.dumps(body, separators=(",", ":"))
         )
-    except ClientError as error:
+    except (ClientError, BotoCoreError) as error:
         raise RetryableError(f"could not queue message: {error}") from error
     return response["MessageId"]
 
@@ -39,10 +44,12 @@ def send_json_batch(queue_url: str, bodies: Sequence[Mapping[str, Any]]) -> None
             {"Id": str(i), "MessageBody": json.dumps(b, separators=(",", ":"))}
             for i, b in enumerate(bodies[start : start + 10])
         ]
-        for _ in range(5):
+        for attempt in range(5):
+            if attempt:
+                retry.pause(attempt)
             try:
                 response = client().send_message_batch(QueueUrl=queue_url, Entries=entries)
-            except ClientError as error:
+            except (ClientError, BotoCoreError) as error:
                 raise RetryableError(f"could not queue messages: {error}") from error
             failed = {f["Id"] for f in response.get("Failed", [])}
             entries = [e for e in entries if e["Id"] in failed]

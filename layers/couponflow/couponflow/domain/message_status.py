@@ -9,6 +9,10 @@ SES's at-least-once, out-of-order delivery cannot move a status backwards.
 rank    ours         the seeds' words                   from
 ======  ===========  =================================  =========================================
 0       queued       Email queued                       accepted by us, not yet handed to SES
+5       unknown      (none of the seeds)                handed to SES or SNS, but the answer was
+                                                        lost (read timeout, connection reset) and
+                                                        no event told what became of it by the
+                                                        deadline; never sent again (at most once)
 10      sent         Sent, Initiated                    SES accepted it (API response, ``Send``)
 20      delayed      (none of the seeds)                ``DeliveryDelay``: SES retries until its
                                                         ``expirationTime``
@@ -31,10 +35,12 @@ What the order buys:
 - an ``Open`` without a ``Delivery`` means opened (an open implies delivery);
 - a ``Bounce`` after a ``Delivery`` wins, and a late ``Delivery`` never overwrites a bounce;
 - a ``DeliveryDelay`` after a ``Delivery`` changes nothing;
-- duplicates change nothing.
+- duplicates change nothing;
+- any event outranks ``unknown``: an outcome learned late still shows.
 
 ``FINAL_STATUSES`` are those after which a message needs no more attention (housekeeping stops
-watching it); ``queued``, ``sent`` and ``delayed`` are still in flight.
+watching it); ``queued``, ``sent`` and ``delayed`` are still in flight. ``unknown`` is final in
+that sense (nothing of ours will act on it again) though a late SES event still moves it on.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ class MessageStatus(StrEnum):
     """Status of one recipient's message; see the module docstring for the precedence."""
 
     QUEUED = "queued"
+    UNKNOWN = "unknown"
     SENT = "sent"
     DELAYED = "delayed"
     DELIVERED = "delivered"
@@ -73,6 +80,7 @@ class MessageStatus(StrEnum):
 RANK: Mapping[MessageStatus, int] = MappingProxyType(
     {
         MessageStatus.QUEUED: 0,
+        MessageStatus.UNKNOWN: 5,
         MessageStatus.SENT: 10,
         MessageStatus.DELAYED: 20,
         MessageStatus.DELIVERED: 30,
@@ -87,6 +95,7 @@ RANK: Mapping[MessageStatus, int] = MappingProxyType(
 
 FINAL_STATUSES: frozenset[MessageStatus] = frozenset(
     {
+        MessageStatus.UNKNOWN,
         MessageStatus.DELIVERED,
         MessageStatus.OPENED,
         MessageStatus.CLICKED,

@@ -12,10 +12,20 @@ from typing import Any
 from couponflow.domain.message_status import MessageStatus
 
 REPORT_COLUMNS = ("customer_id", "email", "phone", "reason")
-# An email in one of these statuses was not delivered; its reason in the report is the status.
-UNDELIVERED = frozenset({MessageStatus.BOUNCED, MessageStatus.DROPPED, MessageStatus.FAILED})
+# An email in one of these statuses was not delivered (or cannot be vouched for: ``unknown``); its
+# reason in the report is the status (``outcome_unknown`` for ``unknown``).
+UNDELIVERED = frozenset(
+    {MessageStatus.BOUNCED, MessageStatus.DROPPED, MessageStatus.FAILED, MessageStatus.UNKNOWN}
+)
 # Still on its way: the send waits for SES's verdict (until the grace period ends).
 IN_FLIGHT = frozenset({MessageStatus.QUEUED, MessageStatus.SENT, MessageStatus.DELAYED})
+# Not handed to SES yet: the send waits for these even after the grace period (their mail job is
+# still being retried, or waits in the mail DLQ for a redrive); they are never counted as sent.
+NOT_HANDED_OFF = frozenset({MessageStatus.QUEUED})
+
+
+def _reason(status: MessageStatus | str) -> str:
+    return "outcome_unknown" if status == MessageStatus.UNKNOWN else str(status)
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,7 @@ def outcome(recipient: Mapping[str, Any], email_status: str | None, sms_status: 
         tried_text = bool(recipient.get("sms_message_id"))
         texted = tried_text and not recipient.get("sms_error") and sms_status not in UNDELIVERED
         if email_status in UNDELIVERED and not texted:
-            reason = str(email_status)
+            reason = _reason(str(email_status))
         elif email_status is None and tried_text and not texted:
             reason = SMS_FAILED
         else:

@@ -1,22 +1,42 @@
 """The mailer use case: turn queued coupon messages into emails handed to SES, at most once each.
 
 The mailer takes a whole SQS batch of mail jobs (a job names one message, or up to 50 messages
-of one segment send) and:
+of one segment send) and, a wave of about one bulk call's worth of jobs at a time:
 
-1. leases every message (one conditional write that also reads it: ``messages.lease_for_send``),
-   so two invocations never hand the same message to SES; a message already sent or no longer
-   queued is ``already_handled``;
-2. reads the suppressions and customer profiles of the leased recipients in one batch read and
-   drops suppressed or unsubscribed addresses before any SES call;
-3. groups the rest by campaign (and segment send, whose subject and body win), reads each
-   campaign and send once, and sends each group in SES ``SendBulkEmail`` calls: one inline
-   template, up to 50 entries (never more than one second of the account's sending rate), each
-   entry with its own template data, one-click unsubscribe headers and message tags;
-4. paces every call under the account's ``MaxSendRate`` through a budget shared by all
-   concurrent mailers (``SendPacer``), and backs off when SES throttles anyway;
-5. applies each entry's verdict to its own message: ``sent`` (SES's id, the hand-off and the
+1. reads the messages, then the suppressions and customer profiles of their recipients (two
+   consistent batch reads): a message already sent or no longer queued is ``already_handled``;
+2. drops suppressed or unsubscribed addresses before any SES call;
+3. groups the rest by campaign (and segment send, whose subject and body win) and sends each
+   group in SES ``SendBulkEmail`` calls of up to 50 entries (never more than one second of the
+   account's sending rate), paced under ``MaxSendRate`` through a budget shared by every
+   concurrent mailer (``SendPacer``), backing off when SES throttles anyway;
+4. applies each entry's verdict to its own message: ``sent`` (SES's id, the hand-off and the
    status in one transaction per call), ``failed`` for a permanent refusal, or a retry (the
    record goes back to the queue) for a transient one.
+
+At most once, and why it holds (the send lease)
+-----------------------------------------------
+Right before a bulk call (after pacing) each of its messages is leased with a conditional
+write: only a queued message with no SES id, no lease and no unknown hand-off can be leased.
+From then on exactly one of these happens to the message:
+
+- SES answers: the accepted ones are recorded ``sent`` (the lease goes with it); the ones SES
+  refused, or a call SES answered with an error (throttling, a 5xx), give their leases back so
+  the queue's retry can send them;
+- SES's answer is lost (read timeout, connection reset: ``OutcomeUnknown``): the message is
+  marked ``handoff: unknown`` and is never sent again;
+- the mailer dies in between (a crash, Lambda's timeout): the lease stays. It lasts
+  ``SEND_LEASE_SECONDS`` (2 minutes, more than the SES call's timeouts and the writes after
+  it, less than the mail queue's 3-minute visibility timeout), so when SQS brings the job back
+  the lease has lapsed, and the mailer marks the message ``handoff: unknown`` instead of
+  sending it: the holder may have reached SES.
+
+A message of unknown hand-off is settled by SES's own events, which find it by the message tags
+the mailer set (merchant, customer, message), not by SES's id; if none comes within the
+deadline (``UNKNOWN_OUTCOME_MINUTES``, 60 by default), housekeeping gives it the status
+``unknown`` with the reason (``services/housekeeping/unknown_outcomes.py``). A late event still
+moves it on. No path resends it: being ``unknown`` costs a merchant one email they cannot
+vouch for; sending twice would cost a customer a duplicate coupon, and the promise.
 """
 
 from __future__ import annotations
@@ -27,17 +47,19 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from couponflow import retry
 from couponflow.adapters import ses
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.campaign import Campaign
 from couponflow.domain.coupon_email import bulk_template, bulk_template_data, unsubscribe_headers
 from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.send_pacing import chunks, throttle_backoff
-from couponflow.errors import PermanentSendError, RetryableError
+from couponflow.errors import OutcomeUnknown, PermanentSendError, RetryableError
 from couponflow.services import release
 from couponflow.services.coupon_links import LinkSigner
 from couponflow.services.send_pacing import SendPacer
@@ -45,13 +67,11 @@ from couponflow.store import campaigns, keys, messages
 
 logger = logging.getLogger(__name__)
 
-# A message's send lease is given back whenever the mailer knows SES did not take the message; it
-# only runs out when a mailer died holding it, before or after SES accepted the call, which no
-# one can tell. So it lasts long enough for SES's verdict on a message it did accept (Delivery,
-# Bounce, DeliveryDelay, Reject: any of them moves the message past `queued`, and SES's Send event
-# is not published) to have arrived: 6 hours. A message whose mailer died before calling SES goes
-# out that much later (its job waits in the mail DLQ, alarmed, for a redrive), never twice.
-SEND_LEASE_SECONDS = 6 * 3600
+# See "At most once" above: longer than a bulk call can take (SES's connect and read timeouts and
+# the writes that follow), shorter than the mail queue's visibility timeout (180 s).
+SEND_LEASE_SECONDS = 120
+# How often a write that settles a message (give a lease back, mark it unknown) is tried.
+SETTLE_ATTEMPTS = 4
 MAX_MESSAGES_PER_JOB = 50
 
 
@@ -106,6 +126,10 @@ class _Pending:
         self.error = error
 
 
+def _retryable(error: Exception) -> RetryableError:
+    return error if isinstance(error, RetryableError) else RetryableError(str(error))
+
+
 @dataclass(frozen=True)
 class JobResult:
     """What became of each message of one job; ``error`` set when the job must be retried."""
@@ -155,9 +179,17 @@ class Mailer:
                 for p in wave:
                     p.fail(RetryableError("the mailer ran out of time before this message"))
                 continue
-            self._lease(wave, now)
-            self._drop_unwanted([p for p in wave if p.item is not None and p.outcome is None], now)
-            self._send([p for p in wave if p.item is not None and p.outcome is None], now, deadline)
+            try:
+                self._read(wave, now)
+                self._drop_unwanted(self._open(wave), now)
+            except Exception as failure:  # nothing of this wave reached SES: all of it is retried
+                for p in wave:
+                    if p.outcome is None and p.error is None:
+                        p.fail(
+                            failure if isinstance(failure, RetryableError) else RetryableError(str(failure))
+                        )
+                continue
+            self._send(self._open(wave), now, deadline)
         results = []
         for index in range(len(jobs)):
             mine = [p for p in pending if p.job == index]
@@ -166,6 +198,11 @@ class Mailer:
         return results
 
     # -- steps ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _open(pending: list[_Pending]) -> list[_Pending]:
+        """The messages still to be sent: read, queued, not settled or failed yet."""
+        return [p for p in pending if p.item is not None and p.outcome is None and p.error is None]
 
     @staticmethod
     def _waves(pending: list[_Pending]) -> list[list[_Pending]]:
@@ -183,28 +220,39 @@ class Mailer:
             waves.append(current)
         return waves
 
-    def _lease(self, pending: list[_Pending], now: datetime) -> None:
+    def _read(self, pending: list[_Pending], now: datetime) -> None:
+        """Read the wave's messages; settle those that must not be sent (see "At most once")."""
+        found = {
+            (i["pk"], i["sk"]): i
+            for i in self.table.batch_get(
+                list({(p.key["pk"], p.key["sk"]): p.key for p in pending}.values()), consistent=True
+            )
+        }
+        now_epoch = int(now.timestamp())
         for p in pending:
-            try:
-                lease = messages.lease_for_send(
-                    self.table, p.key, now_epoch=int(now.timestamp()), lease_seconds=SEND_LEASE_SECONDS
-                )
-            except RetryableError as error:
-                p.fail(error)
-                continue
-            if lease.state == "leased":
-                p.item = lease.item
-            elif lease.state == "handled":
-                p.done("already_handled")
-            elif lease.state == "held":
-                # Another invocation holds the lease: look again after the visibility timeout.
-                p.fail(RetryableError(f"message {p.target.message_id} is being sent by another invocation"))
-            else:
+            item = found.get((p.key["pk"], p.key["sk"]))
+            if item is None:
                 p.fail(
                     ValueError(
                         f"message {p.target.message_id} of customer {p.target.customer_id} does not exist"
                     )
                 )
+            elif (
+                item.get("ses_message_id") or item.get("status", MessageStatus.QUEUED) != MessageStatus.QUEUED
+            ):
+                if item.get("status") == MessageStatus.DROPPED:  # finish a release a failure cut short
+                    self._release(p, MessageStatus.DROPPED)
+                p.done("already_handled")
+            elif item.get("handoff") == "unknown":
+                p.done("outcome_unknown")
+            elif "lease_until" in item and int(item["lease_until"]) >= now_epoch:
+                p.fail(RetryableError(f"message {p.target.message_id} is being sent by another invocation"))
+            elif "lease_until" in item:
+                self._unknown(
+                    [p], now, "the invocation that leased it for SES ended without recording SES's answer"
+                )
+            else:
+                p.item = item
 
     def _drop_unwanted(self, pending: list[_Pending], now: datetime) -> None:
         if not pending:
@@ -230,10 +278,13 @@ class Mailer:
             else:
                 continue
             messages.raise_status(self.table, p.key, MessageStatus.DROPPED, at=stamp, details=details)
-            release.release_if_undelivered(
-                self.table, p.merchant_id, p.target.customer_id, p.target.message_id, MessageStatus.DROPPED
-            )
+            self._release(p, MessageStatus.DROPPED)
             p.done("dropped")
+
+    def _release(self, p: _Pending, status: MessageStatus) -> None:
+        release.release_if_undelivered(
+            self.table, p.merchant_id, p.target.customer_id, p.target.message_id, status
+        )
 
     def _send(self, pending: list[_Pending], now: datetime, deadline: float) -> None:
         groups: dict[tuple[str, str, str], list[_Pending]] = defaultdict(list)
@@ -250,12 +301,13 @@ class Mailer:
                     subject, text_template = send.get("subject") or subject, send.get("body") or text_template
                 template = bulk_template(subject, campaign.html_template, text_template)
                 size = self._pacer.bulk_size()
-            except Exception as error:  # the group's messages are retried, not lost
-                self._give_back(members, error)
+            except Exception as error:  # nothing leased yet: the group's messages are retried
+                for p in members:
+                    p.fail(_retryable(error))
                 continue
             for start, stop in chunks(len(members), size):
                 call = members[start:stop]
-                entries = [self._entry(p, campaign, links) for p in call]
+                entries = {id(p): self._entry(p, campaign, links) for p in call}
                 self._send_call(call, template, entries, now, deadline)
 
     def _entry(self, p: _Pending, campaign: Campaign, links: LinkSigner) -> ses.BulkEntry:
@@ -282,24 +334,46 @@ class Mailer:
             },
         )
 
+    def _lease(self, call: list[_Pending], now: datetime) -> list[_Pending]:
+        """Lease the call's messages (see "At most once"); the ones leased, in order."""
+        leased = []
+        for p in call:
+            try:
+                taken = messages.take_send_lease(
+                    self.table, p.key, now_epoch=int(now.timestamp()), lease_seconds=SEND_LEASE_SECONDS
+                )
+            except RetryableError as error:  # the lease may have been written (a lost answer)
+                self._give_back([p], error)
+                continue
+            if taken:
+                leased.append(p)
+            else:  # leased or settled meanwhile: the retry reads what it became
+                p.fail(RetryableError(f"message {p.target.message_id} changed before its send"))
+        return leased
+
     def _send_call(
         self,
         call: list[_Pending],
         template: Any,
-        entries: list[ses.BulkEntry],
+        entries: dict[int, ses.BulkEntry],
         now: datetime,
         deadline: float,
     ) -> None:
         stamp = now.isoformat()
         attempt = 0
+        leased: list[_Pending] = []
         while True:
             try:
-                self._pacer.acquire(len(entries), deadline=deadline)
+                self._pacer.acquire(len(call), deadline=deadline)
+                if not leased:
+                    leased = self._lease(call, now)
+                    if not leased:
+                        return
                 results = ses.send_bulk(
                     sender=self.sender,
                     configuration_set=self.configuration_set,
                     template=template,
-                    entries=entries,
+                    entries=[entries[id(p)] for p in leased],
                 )
                 break
             except ses.SendThrottled as throttled:
@@ -307,18 +381,22 @@ class Mailer:
                 wait = self.backoff(attempt)
                 if attempt > self.throttle_retries or time.time() + wait >= deadline:
                     logger.warning("SES kept throttling; back to the queue", extra={"messages": len(call)})
-                    self._give_back(call, throttled)
+                    self._give_back(leased or call, throttled)
                     return
                 self.sleep(wait)
+            except OutcomeUnknown as lost:  # SES may have taken them: never again (see "At most once")
+                logger.warning("SES's answer to a bulk call was lost", extra={"messages": len(leased)})
+                self._unknown(leased, now, f"SES's answer to the hand-off was lost ({lost})")
+                return
             except PermanentSendError as error:  # the whole call refused for good: each message failed
-                for p in call:
+                for p in leased:
                     self._failed(p, str(error), stamp)
                 return
-            except Exception as error:  # pacing timeout, a transient SES error: retry later
-                self._give_back(call, error)
+            except Exception as error:  # pacing timeout, an error SES answered: nothing was sent
+                self._give_back(leased or call, error)
                 return
         handed: list[tuple[Item, str]] = []
-        for p, result in zip(call, results, strict=True):
+        for p, result in zip(leased, results, strict=True):
             assert p.item is not None
             if result.sent:
                 assert result.message_id is not None
@@ -329,23 +407,64 @@ class Mailer:
             else:
                 self._give_back([p], RetryableError(f"SES {result.status}: {result.error or ''}"))
         if handed:
+            self._record_sent(handed, stamp, [p for p in leased if p.outcome == "sent"])
+
+    def _record_sent(self, handed: list[tuple[Item, str]], stamp: str, sent: list[_Pending]) -> None:
+        """Record what SES took. Never given back: if it cannot be recorded, the job is retried and
+        finds the lease lapsed (``handoff: unknown``), and SES's events settle each message."""
+        failure: Exception = RetryableError("the hand-off was not recorded")
+        for attempt in range(SETTLE_ATTEMPTS):
+            if attempt:
+                retry.pause(attempt)
             try:
                 messages.record_sent(self.table, handed, at=stamp)
-            except Exception:  # SES has them: never give these back (that would send them twice)
-                logger.exception(
-                    "SES accepted messages whose hand-off could not be recorded; their leases hold",
-                    extra={"ses_message_ids": {item["message_id"]: sid for item, sid in handed}},
-                )
+                return
+            except RetryableError as error:
+                failure = error
+        logger.error(
+            "SES accepted messages whose hand-off could not be recorded",
+            extra={"ses_message_ids": {item["message_id"]: sid for item, sid in handed}},
+        )
+        for p in sent:
+            p.fail(failure)
 
     # -- outcomes -------------------------------------------------------------------------------
 
     def _failed(self, p: _Pending, reason: str, stamp: str) -> None:
         logger.warning("SES refused message", extra={"message_id": p.target.message_id, "error": reason})
-        messages.raise_status(self.table, p.key, MessageStatus.FAILED, at=stamp, details={"reason": reason})
+        try:
+            messages.raise_status(
+                self.table, p.key, MessageStatus.FAILED, at=stamp, details={"reason": reason}
+            )
+        except RetryableError as error:  # the lease holds: the retry marks it unknown, never resends
+            p.fail(error)
+            return
         p.done("failed")
 
-    def _give_back(self, call: list[_Pending], error: Exception) -> None:
-        """Not handed to SES: release the leases so the queue's retry can send them."""
+    def _unknown(self, call: list[_Pending], now: datetime, why: str) -> None:
+        """Mark messages whose hand-off may have happened: never sent again, settled by events."""
         for p in call:
-            messages.release_lease(self.table, p.key)
-            p.fail(error if isinstance(error, RetryableError) else RetryableError(str(error)))
+            mark = partial(messages.mark_outcome_unknown, self.table, p.key, at=now.isoformat(), reason=why)
+            if self._settle(mark, p):
+                p.done("outcome_unknown")
+
+    def _give_back(self, call: list[_Pending], error: Exception) -> None:
+        """Not handed to SES: give the leases back so the queue's retry can send them."""
+        for p in call:
+            self._settle(partial(messages.release_lease, self.table, p.key), p)
+            p.fail(_retryable(error))
+
+    def _settle(self, write: Callable[[], Any], p: _Pending) -> bool:
+        """Run one settling write with bounded, jittered retries; False (and the job retried) if it
+        never got through: the lease then lapses, and the retry treats the message as unknown."""
+        failure: Exception = RetryableError("a settling write did not get through")
+        for attempt in range(SETTLE_ATTEMPTS):
+            if attempt:
+                retry.pause(attempt)
+            try:
+                write()
+                return True
+            except RetryableError as error:
+                failure = error
+        p.fail(failure)
+        return False

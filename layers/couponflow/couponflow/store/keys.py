@@ -48,7 +48,9 @@ its hand-off and each event; an index projecting ``ALL`` would be rewritten ever
 - gsi3 (sweeps, time-ordered): ``OUTBOX#<shard>`` / ``<created_at>#<m>#<cus>#<msg>`` while a
   claim's message is queued (housekeeping re-queues messages stuck there; a segment send's
   messages skip it, a redelivered chunk queues them again), then ``AWAITING#<shard>`` /
-  ``<sent_at>#<msg>`` from the hand-off to SES until a final status
+  ``<sent_at>#<msg>`` from the hand-off to SES until a final status; ``UNKNOWN#<shard>`` /
+  ``<at>#<msg>`` instead when the hand-off's answer was lost, until an event or the deadline
+  settles it (``services/mailer.py``)
 - gsi4 (lookups): ``SESMESSAGE#<ses id>`` / ``MESSAGE`` once SES took the email (identity
   notifications carry no tags), ``SMSMESSAGE#<sns id>`` / ``MESSAGE`` once SNS took the text
 
@@ -273,6 +275,18 @@ def campaign_stats_shard(merchant_id: str, campaign_id: str, shard: int) -> dict
 def campaign_stats_for(merchant_id: str, campaign_id: str, message_id: str) -> dict[str, str]:
     """The counter shard a message's status moves are counted on (stable per message)."""
     return campaign_stats_shard(merchant_id, campaign_id, shard_of(message_id, STATS_SHARDS))
+
+
+def unknown_outcome_partition(shard: int) -> str:
+    return f"UNKNOWN#{shard:02d}"
+
+
+def unknown_outcome_index(message_id: str, at: str) -> dict[str, str]:
+    """A message whose hand-off to SES had no answer (sparse gsi3; removed once it settles)."""
+    return {
+        "gsi3pk": unknown_outcome_partition(shard_of(message_id, SWEEP_SHARDS)),
+        "gsi3sk": f"{at}#{message_id}",
+    }
 
 
 def awaiting_partition(shard: int) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from couponflow import retry
 from couponflow.adapters.dynamodb import (
     ConditionFailed,
     Item,
@@ -23,6 +23,8 @@ from couponflow.adapters.dynamodb import (
 from couponflow.domain.message_status import FINAL_STATUSES, RANK, MessageStatus
 from couponflow.errors import RetryableError
 from couponflow.store import campaign_stats, keys
+
+SWEEP_SHARDS = keys.SWEEP_SHARDS
 
 
 def get(table: Table, merchant_id: str, customer_id: str, message_id: str) -> Item | None:
@@ -141,7 +143,9 @@ def raise_status(
     ``extra`` attributes are set in the same write (only when the status moves). One read and
     one transaction (status + campaign counter); a lost race is re-read and retried.
     """
-    for _ in range(MOVE_ATTEMPTS):
+    for attempt in range(MOVE_ATTEMPTS):
+        if attempt:
+            retry.pause(attempt)
         item = table.get(dict(key))
         if item is None:
             return False
@@ -220,49 +224,92 @@ def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> Non
         raise_status(table, key, MessageStatus.SENT, at=at, details={"ses_message_id": ses_id})
 
 
-@dataclass(frozen=True)
-class Lease:
-    """The outcome of asking for a message's send lease: the message as leased, or why not."""
-
-    state: str  # "leased", "handled" (sent or no longer queued), "held" (another sender), "missing"
-    item: Item | None = None
-
-
-def lease_for_send(table: Table, key: Mapping[str, str], *, now_epoch: int, lease_seconds: int) -> Lease:
-    """Take the right to hand the message to SES, reading it in the same write (ALL_NEW)."""
+def take_send_lease(table: Table, key: Mapping[str, str], *, now_epoch: int, lease_seconds: int) -> bool:
+    """Take the right to hand the queued message to SES, just before the call; False if it is not
+    queued, already handed off, of unknown outcome, or leased (an expired lease is never taken
+    over: its holder may have reached SES, see ``services/mailer.py``)."""
     try:
-        item = table.update(
+        table.update(
             dict(key),
             "SET lease_until = :until",
             condition=(
                 "attribute_exists(pk) AND attribute_not_exists(ses_message_id) AND status_rank = :queued "
-                "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+                "AND attribute_not_exists(lease_until) AND attribute_not_exists(handoff)"
             ),
-            values={
-                ":until": now_epoch + lease_seconds,
-                ":now": now_epoch,
-                ":queued": RANK[MessageStatus.QUEUED],
-            },
-            return_new=True,
+            values={":until": now_epoch + lease_seconds, ":queued": RANK[MessageStatus.QUEUED]},
         )
-    except ConditionFailed as failed:
-        old = failed.item
-        if old is None:
-            return Lease("missing")
-        if old.get("ses_message_id") or int(old.get("status_rank", 0)) != RANK[MessageStatus.QUEUED]:
-            return Lease("handled", old)
-        return Lease("held", old)
-    return Lease("leased", item)
+    except ConditionFailed:
+        return False
+    return True
 
 
 def release_lease(table: Table, key: Mapping[str, str]) -> None:
-    """Give a lease back when the message was not handed to SES (so a retry need not wait it out)."""
+    """Give a lease back when the message was surely not handed to SES (so a retry can send it)."""
     with contextlib.suppress(ConditionFailed):
         table.update(
             dict(key),
             "REMOVE lease_until",
             condition="attribute_exists(pk) AND attribute_not_exists(ses_message_id)",
         )
+
+
+def mark_outcome_unknown(table: Table, key: Mapping[str, str], *, at: str, reason: str) -> bool:
+    """Record that the message may have been handed to SES but nobody knows: it is never sent again.
+
+    It stays ``queued`` (any SES event for it, found by its tags, moves it on) and goes on the
+    sweep index ``UNKNOWN#<shard>`` by ``at``, where housekeeping gives it the status ``unknown``
+    once the deadline passes with no event. False when it had moved on already.
+    """
+    message_id = key["sk"].removeprefix("MESSAGE#")
+    try:
+        table.update(
+            dict(key),
+            "SET handoff = :unknown, handoff_at = :at, handoff_reason = :reason, "
+            "gsi3pk = :gsi3pk, gsi3sk = :gsi3sk REMOVE lease_until",
+            condition=(
+                "attribute_exists(pk) AND attribute_not_exists(ses_message_id) AND status_rank = :queued"
+            ),
+            values={
+                ":unknown": "unknown",
+                ":at": at,
+                ":reason": reason,
+                ":queued": RANK[MessageStatus.QUEUED],
+                **{f":{k}": v for k, v in keys.unknown_outcome_index(message_id, at).items()},
+            },
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def leave_unknown(table: Table, key: Mapping[str, str]) -> None:
+    """Take a message that an event moved on off the unknown-outcome index (onto the awaiting one
+    while it is still in flight)."""
+    item = table.get(dict(key))
+    if item is None or not str(item.get("gsi3pk", "")).startswith("UNKNOWN#"):
+        return
+    status = MessageStatus(item.get("status", MessageStatus.QUEUED))
+    awaiting = keys.awaiting_index(item["message_id"], str(item.get("handoff_at", item.get("status_at"))))
+    with contextlib.suppress(ConditionFailed):
+        if status in FINAL_STATUSES:
+            table.update(
+                dict(key),
+                "REMOVE gsi3pk, gsi3sk",
+                condition="begins_with(gsi3pk, :u)",
+                values={":u": "UNKNOWN#"},
+            )
+        else:
+            table.update(
+                dict(key),
+                "SET gsi3pk = :pk, gsi3sk = :sk",
+                condition="begins_with(gsi3pk, :u)",
+                values={":pk": awaiting["gsi3pk"], ":sk": awaiting["gsi3sk"], ":u": "UNKNOWN#"},
+            )
+
+
+def outcome_unknown_older_than(table: Table, shard: int, before: str) -> list[Item]:
+    """Messages of one shard whose hand-off outcome became unknown before ``before`` (ISO time)."""
+    return _swept(table, keys.unknown_outcome_partition(shard), before)
 
 
 def outbox_older_than(table: Table, shard: int, before: str) -> list[Item]:

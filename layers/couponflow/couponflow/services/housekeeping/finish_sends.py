@@ -1,8 +1,9 @@
 """Housekeeping task: finish every fanned-out segment send whose emails all have SES's verdict.
 
 A send is finished once all its chunks were processed and every email it queued has a final
-status (delivered, bounced, dropped...), or the grace period after the fan-out has passed
-(then what is still in flight counts as sent). Finishing: counts sent and failed by reason, the
+status (delivered, bounced, dropped, unknown...), or the grace period after the fan-out has
+passed and every email was at least handed to SES (then what SES still has in flight counts as
+sent; an email still ``queued`` is never counted as sent: the send waits for it). Finishing: counts sent and failed by reason, the
 failure report as a CSV in S3 with its link (only when something failed), ``done`` with one
 conditional write, the segment freed for its next send, and the merchant notified.
 
@@ -21,7 +22,7 @@ from typing import Any
 from couponflow.adapters import s3
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.message_status import MessageStatus
-from couponflow.domain.send_report import IN_FLIGHT, counts, outcome, report_csv
+from couponflow.domain.send_report import IN_FLIGHT, NOT_HANDED_OFF, counts, outcome, report_csv
 from couponflow.domain.send_schedule import SendStatus
 from couponflow.services.coupon_links import LinkSigner
 from couponflow.services.notifications import Notice
@@ -74,7 +75,8 @@ class FinishSends:
             # under way reads a hundred messages, not all of them
             batch = emailed[start : start + READ_BATCH]
             found = self._statuses(merchant_id, [(r["customer_id"], r["message_id"]) for r in batch])
-            if not late and any(found.get(r["message_id"], MessageStatus.QUEUED) in IN_FLIGHT for r in batch):
+            waiting_for = NOT_HANDED_OFF if late else IN_FLIGHT
+            if any(found.get(r["message_id"], MessageStatus.QUEUED) in waiting_for for r in batch):
                 return False
             emails.update(found)
         # texts are not waited for: their receipts may never come
