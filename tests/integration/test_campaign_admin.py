@@ -149,8 +149,9 @@ def test_empty_pool_is_marked_once_and_loading_codes_clears_the_marker(
 
     table = Table(stack.physical["CouponflowTable"])
     campaign_id = new_campaign(["MARK-0001"])
+    # (the claim that takes the last code may mark the pool empty itself: it tries the shards in
+    # random order, and one that saw every other shard empty first knows it took the last code)
     assert claim(campaign_id, "a@example.com")["status"] == "claimed"
-    assert not campaigns.get(table, merchant[0], campaign_id).pool_known_empty
     assert claim(campaign_id, "b@example.com")["reason"] == "pool_empty"
     assert campaigns.get(table, merchant[0], campaign_id).pool_known_empty
     assert claim(campaign_id, "c@example.com")["reason"] == "pool_empty"

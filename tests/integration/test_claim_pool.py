@@ -254,7 +254,9 @@ def test_claims_near_the_end_of_a_pool_skip_shards_found_empty_and_cost_three_re
     assert claim(campaign_id, "first@example.com")["statusCode"] == 201
     with dynamodb_requests() as requests:
         assert body_of(claim(campaign_id, "second@example.com"))["reason"] == "pool_empty"
-    assert max(requests.queried_partitions().values()) == 1  # no shard queried twice
+    # no shard queried twice (none at all when the first claim happened to try the code's shard last
+    # and marked the whole pool empty with the code it took: the shards are tried in random order)
+    assert max(requests.queried_partitions().values(), default=1) == 1
     stored = campaigns.get(table, m, campaign_id)
     assert stored.empty_shards == frozenset(range(keys.POOL_SHARDS)) and stored.pool_known_empty
     with dynamodb_requests() as requests:

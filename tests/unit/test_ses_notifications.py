@@ -471,12 +471,54 @@ def test_json_without_event_type_or_notification_type_is_an_error() -> None:
         parse_record_body(json.dumps({"mail": {"messageId": "x"}}))
 
 
-def test_sns_envelope_whose_message_is_not_json_is_an_error(sns_envelope: Wrap) -> None:
+def test_sns_envelope_whose_message_is_broken_json_is_an_error(sns_envelope: Wrap) -> None:
     envelope = json.loads(sns_envelope({}))
-    envelope["Message"] = "Bounce for jane@example.com"
+    envelope["Message"] = '{"eventType": "Bounce", "mail": '
 
     with pytest.raises(SesNotificationError, match="SNS envelope Message is not JSON"):
         parse_record_body(json.dumps(envelope))
+
+
+def test_the_topic_validation_text_ses_publishes_at_set_up_is_acknowledged_not_failed(
+    sns_envelope: Wrap,
+) -> None:
+    envelope = json.loads(sns_envelope({}))
+    envelope["Message"] = "Successfully validated SNS topic for Amazon SES event publishing."
+
+    parsed = parse_record_body(json.dumps(envelope))
+
+    assert parsed.events == ()
+    assert parsed.ignored_reason is not None and "Successfully validated" in parsed.ignored_reason
+
+
+@pytest.mark.parametrize("missing", ["mail", "bounce"])
+def test_a_bounce_without_its_timestamps_takes_the_sns_envelopes_timestamp(
+    ses_sample: Load, sns_envelope: Wrap, missing: str
+) -> None:
+    document = ses_sample("event_bounce")
+    document["mail"].pop("timestamp", None)
+    document["bounce"].pop("timestamp", None)
+    if missing == "mail":  # only the mail's is gone: the bounce keeps its own
+        document["bounce"]["timestamp"] = "2026-11-20T10:00:01.000Z"
+    envelope = json.loads(sns_envelope(document))
+    envelope["Timestamp"] = "2026-11-20T10:00:05.000Z"  # when SNS published it
+
+    [event, *_] = parse_record_body(json.dumps(envelope)).events
+
+    expected = "2026-11-20T10:00:01+00:00" if missing == "mail" else "2026-11-20T10:00:05+00:00"
+    assert event.occurred_at.isoformat() == expected
+    assert event.status is MessageStatus.BOUNCED
+
+
+def test_a_raw_complaint_without_any_timestamp_takes_its_arrival_time(ses_sample: Load) -> None:
+    document = ses_sample("event_complaint")
+    document["mail"].pop("timestamp", None)
+    document["complaint"].pop("timestamp", None)
+    arrival = datetime(2026, 11, 21, 8, 30, tzinfo=UTC)
+
+    [event, *_] = parse_record_body(json.dumps(document), received_at=arrival).events
+
+    assert event.occurred_at == arrival and event.status is MessageStatus.COMPLAINED
 
 
 def test_sns_notification_without_message_is_an_error(sns_envelope: Wrap) -> None:

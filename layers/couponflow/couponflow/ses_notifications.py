@@ -109,7 +109,7 @@ class _SesModel(BaseModel):
 
 
 class SesMail(_SesModel):
-    timestamp: UtcDatetime
+    timestamp: UtcDatetime | None = None
     message_id: str = Field(alias="messageId", min_length=1)
     source: str | None = None
     destination: list[str] = Field(default_factory=list)
@@ -127,7 +127,7 @@ class SesBounce(_SesModel):
     bounce_type: str = Field(alias="bounceType")
     bounce_sub_type: str = Field(alias="bounceSubType")
     bounced_recipients: list[SesBouncedRecipient] = Field(alias="bouncedRecipients", min_length=1)
-    timestamp: UtcDatetime
+    timestamp: UtcDatetime | None = None
     feedback_id: str | None = Field(default=None, alias="feedbackId")
     reporting_mta: str | None = Field(default=None, alias="reportingMTA")
 
@@ -138,7 +138,7 @@ class SesComplainedRecipient(_SesModel):
 
 class SesComplaint(_SesModel):
     complained_recipients: list[SesComplainedRecipient] = Field(alias="complainedRecipients", min_length=1)
-    timestamp: UtcDatetime
+    timestamp: UtcDatetime | None = None
     feedback_id: str | None = Field(default=None, alias="feedbackId")
     complaint_feedback_type: str | None = Field(default=None, alias="complaintFeedbackType")
     complaint_sub_type: str | None = Field(default=None, alias="complaintSubType")
@@ -147,7 +147,7 @@ class SesComplaint(_SesModel):
 
 
 class SesDelivery(_SesModel):
-    timestamp: UtcDatetime
+    timestamp: UtcDatetime | None = None
     recipients: list[str] = Field(min_length=1)
     processing_time_millis: int | None = Field(default=None, alias="processingTimeMillis")
     smtp_response: str | None = Field(default=None, alias="smtpResponse")
@@ -159,13 +159,13 @@ class SesReject(_SesModel):
 
 
 class SesOpen(_SesModel):
-    timestamp: UtcDatetime
+    timestamp: UtcDatetime | None = None
     user_agent: str | None = Field(default=None, alias="userAgent")
     ip_address: str | None = Field(default=None, alias="ipAddress")
 
 
 class SesClick(_SesModel):
-    timestamp: UtcDatetime
+    timestamp: UtcDatetime | None = None
     link: str | None = None
     link_tags: dict[str, list[str]] | None = Field(default=None, alias="linkTags")
     user_agent: str | None = Field(default=None, alias="userAgent")
@@ -184,7 +184,7 @@ class SesDelayedRecipient(_SesModel):
 
 
 class SesDeliveryDelay(_SesModel):
-    timestamp: UtcDatetime
+    timestamp: UtcDatetime | None = None
     delay_type: str | None = Field(default=None, alias="delayType")
     expiration_time: UtcDatetime | None = Field(default=None, alias="expirationTime")
     delayed_recipients: list[SesDelayedRecipient] = Field(alias="delayedRecipients", min_length=1)
@@ -205,7 +205,7 @@ class SesTopicPreferences(_SesModel):
 
 class SesSubscription(_SesModel):
     contact_list: str | None = Field(default=None, alias="contactList")
-    timestamp: UtcDatetime
+    timestamp: UtcDatetime | None = None
     source: str | None = None
     new_topic_preferences: SesTopicPreferences | None = Field(default=None, alias="newTopicPreferences")
     old_topic_preferences: SesTopicPreferences | None = Field(default=None, alias="oldTopicPreferences")
@@ -236,6 +236,7 @@ class SnsEnvelope(_SesModel):
     message_id: str | None = Field(default=None, alias="MessageId")
     topic_arn: str | None = Field(default=None, alias="TopicArn")
     message: str | None = Field(default=None, alias="Message")
+    timestamp: UtcDatetime | None = Field(default=None, alias="Timestamp")
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,14 +299,20 @@ class ParsedNotification:
 # --------------------------------------------------------------------------------------------
 
 
-def parse_record_body(body: str) -> ParsedNotification:
+def parse_record_body(body: str, *, received_at: datetime | None = None) -> ParsedNotification:
     """Parse an SQS record body holding an SES record, raw or in an SNS envelope.
 
     Returns one event per affected recipient, or no events and ``ignored_reason`` for a valid
-    record we do not handle (acknowledge it, never retry). Raises ``SesNotificationError`` for
-    a record that cannot be parsed (send it to the DLQ).
+    record we do not handle (acknowledge it, never retry): among them SNS messages that are not
+    JSON, such as the "Successfully validated SNS topic for Amazon SES event publishing." text
+    SES publishes when an event destination is created. Raises ``SesNotificationError`` for a
+    record that cannot be parsed (send it to the DLQ).
+
+    An event without its own timestamp (seen in the wild for ``mail``, ``bounce`` and
+    ``complaint``) takes the SNS envelope's ``Timestamp``, else ``received_at`` (the arrival).
     """
     document = _load_json_object(body, "record body")
+    fallback = received_at or datetime.now(UTC)
     if _is_sns_envelope(document):
         envelope = _validate(SnsEnvelope, document, "SNS envelope")
         if envelope.type in _SNS_IGNORED_TYPES:
@@ -314,8 +321,13 @@ def parse_record_body(body: str) -> ParsedNotification:
             return ParsedNotification((), f"SNS message of type {envelope.type!r}, not an SES event")
         if envelope.message is None:
             raise SesNotificationError("SNS Notification has no Message")
+        text = envelope.message.strip()
+        if not text.startswith(("{", "[")):  # a plain-text notice, not a record (broken JSON is)
+            notice = " ".join(text.split())
+            return ParsedNotification((), f"SNS text message, not an SES record: {notice[:200]!r}")
         document = _load_json_object(envelope.message, "SNS envelope Message")
-    return _parse_ses_document(document)
+        fallback = envelope.timestamp or fallback
+    return _parse_ses_document(document, _as_utc(fallback))
 
 
 def _load_json_object(text: str, what: str) -> dict[str, Any]:
@@ -347,7 +359,7 @@ def _validate(model: type[_M], document: Mapping[str, Any], what: str) -> _M:
         raise SesNotificationError(f"invalid {what}: {problems}") from exc
 
 
-def _parse_ses_document(document: Mapping[str, Any]) -> ParsedNotification:
+def _parse_ses_document(document: Mapping[str, Any], fallback: datetime) -> ParsedNotification:
     event_name = document.get("eventType")
     notification_name = document.get("notificationType")
     if event_name is None and notification_name is None:
@@ -370,7 +382,7 @@ def _parse_ses_document(document: Mapping[str, Any]) -> ParsedNotification:
         name = notification_name
 
     record = _validate(SesRecord, document, f"SES {name} record")
-    happened = _READERS[event_type](record)
+    happened = _READERS[event_type](record, fallback)
     if not happened.recipients:
         raise SesNotificationError(f"SES {name} record {record.mail.message_id} names no recipient")
     tags = _tags(record.mail)
@@ -430,13 +442,16 @@ def _each(recipients: list[str], details: dict[str, Any]) -> tuple[tuple[str, di
     return tuple((recipient, dict(details)) for recipient in recipients)
 
 
-def _send(record: SesRecord) -> _Happened:
+def _send(record: SesRecord, fallback: datetime) -> _Happened:
     return _Happened(
-        SesEventType.SEND, record.mail.timestamp, MessageStatus.SENT, _each(record.mail.destination, {})
+        SesEventType.SEND,
+        record.mail.timestamp or fallback,
+        MessageStatus.SENT,
+        _each(record.mail.destination, {}),
     )
 
 
-def _delivery(record: SesRecord) -> _Happened:
+def _delivery(record: SesRecord, fallback: datetime) -> _Happened:
     delivery = _require(record.delivery, record, "delivery")
     details = _compact(
         smtp_response=delivery.smtp_response,
@@ -445,13 +460,13 @@ def _delivery(record: SesRecord) -> _Happened:
     )
     return _Happened(
         SesEventType.DELIVERY,
-        delivery.timestamp,
+        delivery.timestamp or fallback,
         MessageStatus.DELIVERED,
         _each(delivery.recipients, details),
     )
 
 
-def _bounce(record: SesRecord) -> _Happened:
+def _bounce(record: SesRecord, fallback: datetime) -> _Happened:
     bounce = _require(record.bounce, record, "bounce")
     # A suppressed address was never attempted: that is a drop, not a bounce.
     suppressed = bounce.bounce_sub_type in SUPPRESSION_BOUNCE_SUBTYPES
@@ -471,10 +486,10 @@ def _bounce(record: SesRecord) -> _Happened:
         for recipient in bounce.bounced_recipients
     )
     status = MessageStatus.DROPPED if suppressed else MessageStatus.BOUNCED
-    return _Happened(SesEventType.BOUNCE, bounce.timestamp, status, recipients)
+    return _Happened(SesEventType.BOUNCE, bounce.timestamp or fallback, status, recipients)
 
 
-def _complaint(record: SesRecord) -> _Happened:
+def _complaint(record: SesRecord, fallback: datetime) -> _Happened:
     complaint = _require(record.complaint, record, "complaint")
     details = _compact(
         feedback_type=complaint.complaint_feedback_type,
@@ -485,29 +500,35 @@ def _complaint(record: SesRecord) -> _Happened:
     )
     recipients = [recipient.email_address for recipient in complaint.complained_recipients]
     return _Happened(
-        SesEventType.COMPLAINT, complaint.timestamp, MessageStatus.COMPLAINED, _each(recipients, details)
+        SesEventType.COMPLAINT,
+        complaint.timestamp or fallback,
+        MessageStatus.COMPLAINED,
+        _each(recipients, details),
     )
 
 
-def _reject(record: SesRecord) -> _Happened:
+def _reject(record: SesRecord, fallback: datetime) -> _Happened:
     details = _compact(reason=record.reject.reason if record.reject else None)
     return _Happened(
         SesEventType.REJECT,
-        record.mail.timestamp,
+        record.mail.timestamp or fallback,
         MessageStatus.FAILED,
         _each(record.mail.destination, details),
     )
 
 
-def _open(record: SesRecord) -> _Happened:
+def _open(record: SesRecord, fallback: datetime) -> _Happened:
     opened = _require(record.open, record, "open")
     details = _compact(user_agent=opened.user_agent, ip_address=opened.ip_address)
     return _Happened(
-        SesEventType.OPEN, opened.timestamp, MessageStatus.OPENED, _each(record.mail.destination, details)
+        SesEventType.OPEN,
+        opened.timestamp or fallback,
+        MessageStatus.OPENED,
+        _each(record.mail.destination, details),
     )
 
 
-def _click(record: SesRecord) -> _Happened:
+def _click(record: SesRecord, fallback: datetime) -> _Happened:
     click = _require(record.click, record, "click")
     details = _compact(
         link=click.link,
@@ -516,24 +537,27 @@ def _click(record: SesRecord) -> _Happened:
         ip_address=click.ip_address,
     )
     return _Happened(
-        SesEventType.CLICK, click.timestamp, MessageStatus.CLICKED, _each(record.mail.destination, details)
+        SesEventType.CLICK,
+        click.timestamp or fallback,
+        MessageStatus.CLICKED,
+        _each(record.mail.destination, details),
     )
 
 
-def _rendering_failure(record: SesRecord) -> _Happened:
+def _rendering_failure(record: SesRecord, fallback: datetime) -> _Happened:
     failure = record.failure
     details = (
         _compact(template_name=failure.template_name, error_message=failure.error_message) if failure else {}
     )
     return _Happened(
         SesEventType.RENDERING_FAILURE,
-        record.mail.timestamp,
+        record.mail.timestamp or fallback,
         MessageStatus.FAILED,
         _each(record.mail.destination, details),
     )
 
 
-def _delivery_delay(record: SesRecord) -> _Happened:
+def _delivery_delay(record: SesRecord, fallback: datetime) -> _Happened:
     delay = _require(record.delivery_delay, record, "deliveryDelay")
     recipients = tuple(
         (
@@ -548,7 +572,9 @@ def _delivery_delay(record: SesRecord) -> _Happened:
         )
         for recipient in delay.delayed_recipients
     )
-    return _Happened(SesEventType.DELIVERY_DELAY, delay.timestamp, MessageStatus.DELAYED, recipients)
+    return _Happened(
+        SesEventType.DELIVERY_DELAY, delay.timestamp or fallback, MessageStatus.DELAYED, recipients
+    )
 
 
 def _preferences(preferences: SesTopicPreferences | None) -> dict[str, Any] | None:
@@ -560,7 +586,7 @@ def _preferences(preferences: SesTopicPreferences | None) -> dict[str, Any] | No
     }
 
 
-def _subscription(record: SesRecord) -> _Happened:
+def _subscription(record: SesRecord, fallback: datetime) -> _Happened:
     subscription = _require(record.subscription, record, "subscription")
     new = subscription.new_topic_preferences
     details = _compact(
@@ -572,11 +598,14 @@ def _subscription(record: SesRecord) -> _Happened:
     )
     # A preference change is about the contact, not about the message: it implies no status.
     return _Happened(
-        SesEventType.SUBSCRIPTION, subscription.timestamp, None, _each(record.mail.destination, details)
+        SesEventType.SUBSCRIPTION,
+        subscription.timestamp or fallback,
+        None,
+        _each(record.mail.destination, details),
     )
 
 
-_READERS: Mapping[SesEventType, Callable[[SesRecord], _Happened]] = {
+_READERS: Mapping[SesEventType, Callable[[SesRecord, datetime], _Happened]] = {
     SesEventType.SEND: _send,
     SesEventType.DELIVERY: _delivery,
     SesEventType.BOUNCE: _bounce,

@@ -69,6 +69,10 @@ class _Stored:
     def key(self) -> dict[str, str]:
         return keys.message(self.merchant_id, self.customer_id, self.message_id)
 
+    def order(self, event: MessageEvent) -> str:
+        """Where ``event`` stands among the message's events: by time, then by content."""
+        return f"{self.occurred}#{event.event_key}"
+
 
 @dataclass(frozen=True)
 class _Pending:
@@ -77,6 +81,11 @@ class _Pending:
     record: int  # index of its SQS record in the batch
     event: MessageEvent
     at: _Stored
+
+
+def _decides(p: _Pending) -> tuple[int, str]:
+    """Which of two events of one message decides its status: the higher rank, then the later."""
+    return RANK[cast(MessageStatus, p.event.status)], p.at.order(p.event)
 
 
 @dataclass
@@ -154,7 +163,7 @@ class SesEventApplier:
         together: list[_Pending] = []
         for index, body in enumerate(bodies):
             try:
-                parsed = parse_record_body(body)
+                parsed = parse_record_body(body, received_at=now)
                 result = Applied(ignored_reason=parsed.ignored_reason)
                 for event in parsed.events:
                     if event.status in TOGETHER and event.event_type is not SesEventType.SUBSCRIPTION:
@@ -227,10 +236,7 @@ class SesEventApplier:
             if isinstance(outcomes[p.record], Exception):
                 continue
             k = (p.at.key["pk"], p.at.key["sk"])
-            if (
-                k not in best
-                or RANK[cast(MessageStatus, p.event.status)] > RANK[cast(MessageStatus, best[k].event.status)]
-            ):
+            if k not in best or _decides(p) > _decides(best[k]):
                 best[k] = p
         ordered = list(best.items())
         for start in range(0, len(ordered), MOVES_PER_TRANSACTION):
@@ -250,12 +256,14 @@ class SesEventApplier:
             if item is None:
                 continue
             details = {"event_type": str(p.event.event_type), **p.event.details}
-            moves = messages.status_move(item, status, at=p.at.occurred, details=details)
+            moves = messages.status_move(
+                item, status, at=p.at.occurred, details=details, event_order=p.at.order(p.event)
+            )
             if not moves:
                 continue
             actions.append(moves[0])
             applied.append(p)
-            if len(moves) > 1:  # an email of a campaign: its counters move too
+            if len(moves) > 1:  # an email of a campaign that changed status: its counters move too
                 old = str(item.get("status", MessageStatus.QUEUED))
                 moved.setdefault((item["merchant_id"], item["campaign_id"]), []).append(
                     (item["message_id"], old, str(status))
@@ -327,7 +335,9 @@ class SesEventApplier:
             if item is None:
                 return False, None
             merchant_id = str(item["merchant_id"])
-            actions = messages.status_move(item, event.status, at=occurred, details=details)
+            actions = messages.status_move(
+                item, event.status, at=occurred, details=details, event_order=at.order(event)
+            )
             moved = bool(actions)
             source = {
                 "message_id": item["message_id"],

@@ -81,6 +81,7 @@ def status_move(
     at: str,
     details: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
+    event_order: str | None = None,
 ) -> list[TransactAction]:
     """The writes that move the message ``item`` (as just read) to ``status``; [] if it does not outrank.
 
@@ -88,10 +89,18 @@ def status_move(
     the transaction fail (re-read and retry) instead of counting the message twice. The campaign's
     counter shard moves in the same transaction. Reaching a final status takes the message off
     the awaiting index (and clears a ``needs_attention`` flag).
+
+    ``event_order`` (``<occurred_at>#<event key>``) makes the status details follow the event that
+    decides the status whatever the arrival order: an event of the same rank as the stored status
+    replaces its details when it orders after the event that set them (the latest word wins),
+    without moving any counter.
     """
     current = MessageStatus(item.get("status", MessageStatus.QUEUED))
     current_rank = int(item.get("status_rank", RANK[current]))
-    if RANK[status] <= current_rank:
+    same_rank = RANK[status] == current_rank
+    if RANK[status] < current_rank:
+        return []
+    if same_rank and (event_order is None or event_order <= str(item.get("status_event", ""))):
         return []
     sets = ["#status = :status", "status_rank = :rank", "status_at = :at", "status_details = :details"]
     values: dict[str, Any] = {
@@ -102,6 +111,12 @@ def status_move(
         ":current": current_rank,
     }
     names = {"#status": "status"}
+    condition = "attribute_exists(pk) AND status_rank = :current"
+    if event_order is not None:
+        sets.append("status_event = :event")
+        values[":event"] = event_order
+        if same_rank:
+            condition += " AND (attribute_not_exists(status_event) OR status_event < :event)"
     for i, (name, value) in enumerate((extra or {}).items()):
         names[f"#x{i}"] = name
         values[f":x{i}"] = value
@@ -113,13 +128,13 @@ def status_move(
         Update(
             key={"pk": item["pk"], "sk": item["sk"]},
             expression=expression,
-            condition="attribute_exists(pk) AND status_rank = :current",
+            condition=condition,
             names=names,
             values=values,
         )
     ]
     # The campaign's counters are its emails' (the reputation guard's rates are SES's): SMS stays out.
-    if item.get("campaign_id") and item.get("channel", "email") == "email":
+    if not same_rank and item.get("campaign_id") and item.get("channel", "email") == "email":
         actions.append(
             campaign_stats.move(item["merchant_id"], item["campaign_id"], item["message_id"], current, status)
         )

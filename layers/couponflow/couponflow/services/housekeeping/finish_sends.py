@@ -3,9 +3,10 @@
 A send is finished once all its chunks were processed and every email it queued has a final
 status (delivered, bounced, dropped, unknown...), or the grace period after the fan-out has
 passed and every email was at least handed to SES (then what SES still has in flight counts as
-sent; an email still ``queued`` is never counted as sent: the send waits for it). Finishing: counts sent and failed by reason, the
-failure report as a CSV in S3 with its link (only when something failed), ``done`` with one
-conditional write, the segment freed for its next send, and the merchant notified.
+sent; an email still ``queued`` is never counted as sent: the send waits for it). Finishing:
+counts sent and failed by reason, the failure report as a CSV in S3 with its link (only when
+something failed), ``done`` with one conditional write, the segment freed for its next send,
+and the merchant notified.
 
 The report link is our signed ``/public/reports/<token>`` redirect, good for 7 days from the
 report (``services/send_reports.py``): a URL presigned here would die with the housekeeping

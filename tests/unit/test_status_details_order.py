@@ -1,0 +1,68 @@
+"""The status details follow the event that decides the status, whatever the arrival order."""
+
+from __future__ import annotations
+
+import itertools
+
+from couponflow.domain.message_status import RANK, MessageStatus
+from couponflow.store import messages
+
+BOUNCED = MessageStatus.BOUNCED
+
+
+def _message(status: MessageStatus = MessageStatus.SENT, event: str | None = None) -> dict[str, object]:
+    item: dict[str, object] = {
+        "pk": "M#m#CUSTOMER#c",
+        "sk": "MESSAGE#msg",
+        "merchant_id": "m",
+        "customer_id": "c",
+        "campaign_id": "cmp",
+        "message_id": "msg",
+        "status": str(status),
+        "status_rank": RANK[status],
+    }
+    if event:
+        item["status_event"] = event
+    return item
+
+
+def _apply(order: tuple[tuple[str, str], ...]) -> dict[str, object]:
+    """Apply (event order, diagnostic) pairs to one message as the store would; its final state."""
+    item = _message()
+    for event_order, diagnostic in order:
+        [update, *_] = messages.status_move(
+            item,
+            BOUNCED,
+            at=event_order[:24],
+            details={"diagnostic_code": diagnostic},
+            event_order=event_order,
+        ) or [None]
+        if update is not None:
+            item = {
+                **item,
+                "status": str(BOUNCED),
+                "status_rank": RANK[BOUNCED],
+                "status_event": event_order,
+                "status_details": {"diagnostic_code": diagnostic},
+            }
+    return item
+
+
+def test_two_bounces_end_with_the_later_ones_words_in_either_arrival_order() -> None:
+    early = ("2026-11-20T10:00:00+00:00#aaaa", "smtp; 452 4.2.2 mailbox full")
+    late = ("2026-11-20T10:05:00+00:00#bbbb", "smtp; 550 5.1.1 user unknown")
+    finals = {repr(_apply(order)["status_details"]) for order in itertools.permutations((early, late))}
+    assert finals == {repr({"diagnostic_code": "smtp; 550 5.1.1 user unknown"})}
+
+
+def test_a_same_rank_event_rewrites_only_the_details_and_moves_no_counter() -> None:
+    stored = _message(BOUNCED, "2026-11-20T10:00:00+00:00#aaaa")
+    actions = messages.status_move(
+        stored, BOUNCED, at="2026-11-20T10:05:00+00:00", details={}, event_order="2026-11-20T10:05:00+00:00#b"
+    )
+    assert len(actions) == 1  # the message only: its campaign's counters already count it bounced
+    assert "status_event < :event" in str(actions[0].condition)
+    older = messages.status_move(
+        stored, BOUNCED, at="x", details={}, event_order="2026-11-20T09:00:00+00:00#c"
+    )
+    assert older == []
