@@ -107,8 +107,12 @@ class Scheduler:
         account_id: str,
         clock: Clock | None = None,
         interval: float = 1.0,
+        invoke_async: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.invoke = invoke
+        # EventBridge and Scheduler invoke Lambda asynchronously: with its retries and
+        # on-failure destination when the stack provides them (``async_invoke.AsyncInvoker``)
+        self.invoke_async = invoke_async or self._invoke_in_thread
         self.function_arns = function_arns
         self.rates = rates
         self.scheduler = scheduler_client
@@ -155,11 +159,17 @@ class Scheduler:
             "detail": {},
         }
 
+    def _invoke_in_thread(self, function: str, event: Any) -> None:
+        def run() -> None:
+            result = self.invoke(function, event)
+            if not result.ok:
+                log.warning("scheduled %s failed: %s", function, result.error_message)
+
+        threading.Thread(target=run, name=f"schedule:{function}", daemon=True).start()
+
     def _tick(self, rate: RateSchedule) -> None:
         while not self._stop.wait(rate.period):
-            result = self.invoke(rate.function, self.scheduled_event(rate))
-            if not result.ok:
-                log.warning("scheduled %s failed: %s", rate.function, result.error_message)
+            self.invoke_async(rate.function, self.scheduled_event(rate))
 
     # -- EventBridge Scheduler one-time schedules ----------------------------------------------
 
@@ -212,9 +222,4 @@ class Scheduler:
         if function is None:
             log.error("schedule %s targets %s, which is not a local function or queue", schedule["Name"], arn)
             return
-        threading.Thread(
-            target=self.invoke,
-            args=(function, json.loads(payload)),
-            name=f"at:{schedule['Name']}",
-            daemon=True,
-        ).start()
+        self.invoke_async(function, json.loads(payload))

@@ -40,13 +40,14 @@ import re
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from email.utils import getaddresses
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -435,6 +436,10 @@ class SesSimulator:
         self.render_subject = render_subject
         self.gap = gap
         self.messages: OrderedDict[str, SentMessage] = OrderedDict()
+        # how many times SES accepted each message, by our ``message`` tag (drills count double sends)
+        self.accepted_by_tag: Counter[str] = Counter()
+        # the event records published per SES message id, for ``replay`` (SNS's duplicates)
+        self.published: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         # path of a link in a sent email -> (SES message id, recipient, the link as written)
         self.link_paths: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
@@ -506,6 +511,7 @@ class SesSimulator:
         """Remember a sent message and schedule its events."""
         with self._cond:
             self.messages[message.message_id] = message
+            self.accepted_by_tag[message.tags.get("message") or message.message_id] += 1
             for link in message.links:
                 for recipient in message.destination[:1]:
                     self.link_paths[urlsplit(link).path] = (message.message_id, recipient, link)
@@ -595,6 +601,8 @@ class SesSimulator:
             record = {"eventType": event_type, "mail": mail, key: detail}
             assert destination.sns_topic_arn is not None
             self.publish(destination.sns_topic_arn, json.dumps(record))
+            with self._cond:
+                self.published.setdefault(message.message_id, []).append((event_type, detail))
 
     def _delivery(self, message: SentMessage, recipient: str) -> dict[str, Any]:
         return {
@@ -648,6 +656,57 @@ class SesSimulator:
             "complaintFeedbackType": "abuse",
             "arrivalDate": _now_iso(),
         }
+
+    # -- events on demand (drills and tests) ---------------------------------------------------
+
+    def emit(self, ses_message_id: str, event_type: str) -> bool:
+        """Publish one more event of ``event_type`` for a message this simulator has seen, with
+        SES's own shape (any type of ``EVENT_TYPES``); False when its configuration set does
+        not publish that type."""
+        with self._cond:
+            message = self.messages[ses_message_id]
+        recipient = message.destination[0]
+        if event_type in ("Open", "Click"):
+            return self.engagement(ses_message_id, recipient, "open" if event_type == "Open" else "click")
+        details: dict[str, dict[str, Any]] = {
+            "Send": {},
+            "Delivery": self._delivery(message, recipient),
+            "Bounce": self._bounce(recipient, simulator_mailbox(recipient)),
+            "Complaint": self._complaint(recipient),
+            "Reject": {"reason": "Bad content"},
+            "Rendering Failure": {
+                "templateName": "coupon",
+                "errorMessage": "Attribute 'code' is not present in the rendering data.",
+            },
+            "DeliveryDelay": {
+                "timestamp": _now_iso(),
+                "delayType": "TransientCommunicationFailure",
+                "expirationTime": _now_iso(time.time() + 3600),
+                "delayedRecipients": [
+                    {
+                        "emailAddress": recipient,
+                        "status": "4.4.1",
+                        "diagnosticCode": "smtp; 421 4.4.1 Timeout",
+                    }
+                ],
+                "reportingMTA": "a1-2.smtp-out.amazonses.com",
+            },
+        }
+        matching = EVENT_TYPES[event_type][0]
+        if not any(matching in d.matching_event_types for d in self._destinations(message)):
+            return False
+        self._schedule(0.0, lambda: self._emit(message, event_type, details[event_type]))
+        return True
+
+    def replay(self, ses_message_id: str) -> int:
+        """Publish every event record published so far for a message once more, as SNS's
+        at-least-once delivery sometimes does; how many."""
+        with self._cond:
+            message = self.messages[ses_message_id]
+            records = list(self.published.get(ses_message_id, []))
+        for event_type, detail in records:
+            self._schedule(0.0, partial(self._emit, message, event_type, detail))
+        return len(records)
 
     # -- engagement ---------------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
+from local_stack.async_invoke import AsyncInvokeConfig, AsyncInvoker, SendToQueue
 from local_stack.template import ACCOUNT_ID, function_events
 from local_stack.workers import InvocationResult
 
@@ -85,7 +86,6 @@ FAILURE_NUMBERS = frozenset(
 
 Status = Literal["SUCCESS", "FAILURE"]
 Invoke = Callable[[str, Any], InvocationResult]
-SendToQueue = Callable[[str, str], None]  # (queue ARN, body)
 WriteLog = Callable[[str, str, list[dict[str, Any]]], None]  # (group, stream, [{timestamp, message}])
 
 
@@ -117,14 +117,6 @@ class LogSubscription:
     name: str = ""  # the subscription filter's name (SAM: <function><event>)
 
 
-@dataclass(frozen=True)
-class AsyncInvokeConfig:
-    """A function's ``EventInvokeConfig``: retries and the on-failure queue (an SQS ARN)."""
-
-    max_retries: int = 2
-    on_failure_queue: str | None = None
-
-
 def log_subscriptions(resolved: dict[str, dict[str, Any]]) -> list[LogSubscription]:
     return [
         LogSubscription(
@@ -135,19 +127,6 @@ def log_subscriptions(resolved: dict[str, dict[str, Any]]) -> list[LogSubscripti
         )
         for lid, event_name, _, props in function_events(resolved, "CloudWatchLogs")
     ]
-
-
-def async_invoke_configs(resolved: dict[str, dict[str, Any]]) -> dict[str, AsyncInvokeConfig]:
-    configs = {}
-    for lid, res in resolved.items():
-        if res["Type"] != "AWS::Serverless::Function":
-            continue
-        config = res["Properties"].get("EventInvokeConfig") or {}
-        on_failure = (config.get("DestinationConfig") or {}).get("OnFailure") or {}
-        destination = on_failure.get("Destination")
-        queue = str(destination) if destination and str(destination).startswith("arn:aws:sqs:") else None
-        configs[lid] = AsyncInvokeConfig(int(config.get("MaximumRetryAttempts", 2)), queue)
-    return configs
 
 
 def filter_matches(pattern: str, message: str) -> bool:
@@ -265,25 +244,6 @@ def awslogs_payload(
     return {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(body).encode())).decode()}}
 
 
-def invocation_record(
-    event: Any, result: InvocationResult, *, function_arn: str, attempts: int
-) -> dict[str, Any]:
-    """What Lambda sends to an on-failure destination after the last retry."""
-    return {
-        "version": "1.0",
-        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "requestContext": {
-            "requestId": result.request_id,
-            "functionArn": f"{function_arn}:$LATEST",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": attempts,
-        },
-        "requestPayload": event,
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "responsePayload": result.error,
-    }
-
-
 # ---------------------------------------------------------------------------------------------
 # The simulator
 # ---------------------------------------------------------------------------------------------
@@ -323,6 +283,14 @@ class SmsSimulator:
         self._stopped = False
         self._warned: set[str] = set()
         self._thread = threading.Thread(target=self._run, name="sms-simulator", daemon=True)
+        self._invoker = AsyncInvoker(
+            invoke,
+            configs=self.invoke_configs,
+            function_arns=self.function_arns,
+            send_to_queue=send_to_queue,
+            retry_delay=retry_delay,
+            what="delivery status logs",
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -430,25 +398,4 @@ class SmsSimulator:
             )
 
     def _invoke_async(self, function: str, event: dict[str, Any], attempt: int) -> None:
-        threading.Thread(
-            target=self._attempt, args=(function, event, attempt), name=f"logs:{function}", daemon=True
-        ).start()
-
-    def _attempt(self, function: str, event: dict[str, Any], attempt: int) -> None:
-        try:
-            result = self.invoke(function, event)
-        except Exception as exc:  # the stack is stopping, or the function is gone
-            log.warning("SMS simulator: invoking %s failed: %s", function, exc)
-            return
-        if result.ok:
-            return
-        config = self.invoke_configs.get(function, AsyncInvokeConfig())
-        if attempt <= config.max_retries:
-            log.info("%s failed on delivery status logs (attempt %d): retrying", function, attempt)
-            self._schedule(self.retry_delay, lambda: self._invoke_async(function, event, attempt + 1))
-            return
-        log.warning("%s failed on delivery status logs %d times: %s", function, attempt, result.error_message)
-        if config.on_failure_queue and self.send_to_queue is not None:
-            arn = self.function_arns.get(function, function)
-            record = invocation_record(event, result, function_arn=arn, attempts=attempt)
-            self.send_to_queue(config.on_failure_queue, json.dumps(record))
+        self._invoker(function, event, attempt=attempt)

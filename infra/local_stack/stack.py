@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from local_stack.async_invoke import AsyncInvoker, async_invoke_configs
 from local_stack.faults import FaultPlan
 from local_stack.gateway import Gateway, build_apis
 from local_stack.moto_server import TAPPED_SERVICE, MotoServer, aws_env, default_region, local_client
@@ -22,7 +23,7 @@ from local_stack.pollers import SqsPoller, sqs_event_sources
 from local_stack.provision import Provisioned, Provisioner, queue_url_from_arn
 from local_stack.schedules import Clock, Scheduler, rate_schedules
 from local_stack.ses_simulator import Engagement, SesSimulator
-from local_stack.sms_simulator import SmsSimulator, async_invoke_configs, log_subscriptions
+from local_stack.sms_simulator import SmsSimulator, log_subscriptions
 from local_stack.template import ACCOUNT_ID, API_ID, Resolver, Template
 from local_stack.workers import FunctionPool, FunctionSpec, InvocationResult, LogSink, stop_pools
 
@@ -68,6 +69,7 @@ class LocalStack:
         clock_offset: float = 0.0,
         region: str | None = None,
         faults: FaultPlan | None = None,
+        environment: dict[str, str] | None = None,
     ) -> None:
         self.template_path = Path(template_path)
         self.api_port = api_port
@@ -82,6 +84,8 @@ class LocalStack:
         self.region = region or default_region()
         self.clock = Clock(clock_offset)
         self.faults = faults
+        # variables set on every function over the template's (drills shorten grace periods)
+        self.environment = dict(environment or {})
         self.sink = LogSink(log_stream, log_dir)
         self.merchant_id: str | None = None
         self.api_key: str | None = None
@@ -218,8 +222,19 @@ class LocalStack:
             )
             poller.start()
             self._pollers.append(poller)
+        invoker = AsyncInvoker(
+            self.invoke,
+            configs=async_invoke_configs(self.provisioned.resolved),
+            function_arns={v: k for k, v in arns.items()},
+            send_to_queue=lambda arn, body: sqs.send_message(
+                QueueUrl=queue_url_from_arn(arn, self.moto_url), MessageBody=body
+            ),
+            retry_delay=self.retry_delay,
+            what="a scheduled event",
+        )
         self._scheduler = Scheduler(
             invoke=self.invoke,
+            invoke_async=invoker,
             function_arns=arns,
             rates=rate_schedules(self.provisioned.resolved),
             scheduler_client=self.client("scheduler"),
@@ -262,6 +277,7 @@ class LocalStack:
                 # There is no X-Ray daemon locally (what `sam local` does too); the template wins.
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 **variables,
+                **self.environment,
             }
             specs.append(
                 FunctionSpec(

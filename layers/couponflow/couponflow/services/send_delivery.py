@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from couponflow import retry
 from couponflow.adapters import sns, sqs
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.audience import Channel, exclusion
@@ -38,7 +39,7 @@ from couponflow.domain.claim_status import ClaimStatus
 from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.send_message import sms_text, values_for
 from couponflow.domain.send_schedule import CouponCheck, SendStatus
-from couponflow.errors import NotFoundError, PermanentSendError, RetryableError
+from couponflow.errors import NotFoundError, OutcomeUnknown, PermanentSendError, RetryableError
 from couponflow.services import audience as audience_service
 from couponflow.services import coupon_check
 from couponflow.services.notifications import Notice, notify_merchant
@@ -93,6 +94,24 @@ def _campaign_or_none(table: Table, merchant_id: str, campaign_id: str) -> Campa
         return campaigns.get(table, merchant_id, campaign_id)
     except NotFoundError:
         return None
+
+
+TEXT_ATTEMPTS = 3
+
+
+def _publish_text(phone: str, text: str) -> str:
+    """Publish one text, retrying (with jittered backoff) only what SNS answered with an error:
+    a text whose answer was lost (``OutcomeUnknown``) is never published again."""
+    for attempt in range(1, TEXT_ATTEMPTS + 1):
+        try:
+            return sns.send_sms(phone, text)
+        except OutcomeUnknown:
+            raise
+        except RetryableError:
+            if attempt == TEXT_ATTEMPTS:
+                raise
+            retry.pause(attempt, base=0.2)
+    raise AssertionError("unreachable")
 
 
 def notify_quietly(table: Table, merchant_id: str, notice: Notice, sender: str) -> None:
@@ -387,7 +406,7 @@ class SendFanout:
         # not release it to the pool (see services/release.py).
         claim_progress.mark_texted(self.table, m, r.customer_id, campaign.campaign_id, at=stamp)
         try:
-            sns_id = sns.send_sms(r.phone or "", sms_text(send["sms_text"], values))
+            sns_id = _publish_text(r.phone or "", sms_text(send["sms_text"], values))
         except PermanentSendError as error:
             messages.raise_status(
                 self.table,
@@ -398,9 +417,21 @@ class SendFanout:
             )
             sends.update_recipient(self.table, m, s, r.customer_id, {"sms_error": str(error)})
             return
+        except OutcomeUnknown as error:
+            # SNS may have sent it, and its receipts name only SNS's id, which we never got:
+            # nothing can settle it, and it is never texted again. Say so.
+            messages.raise_status(
+                self.table,
+                key,
+                MessageStatus.UNKNOWN,
+                at=stamp,
+                details={"reason": "outcome_unknown", "detail": f"SNS's answer was lost ({error})"},
+            )
+            return
         except RetryableError as error:
-            # The chunk is retried for the recipients after this one, but this recipient is on
-            # record already and is never texted twice: say so instead of leaving it queued.
+            # SNS answered with an error each time: not sent. The chunk is retried for the
+            # recipients after this one, but this recipient is on record already and is never
+            # texted twice: say so instead of leaving it queued.
             messages.raise_status(
                 self.table,
                 key,

@@ -27,7 +27,7 @@ class SettleUnknownOutcomes:
 
     def __call__(self, now: datetime) -> dict[str, int]:
         before = (now - self.deadline).isoformat()
-        minutes = int(self.deadline.total_seconds() // 60)
+        minutes = f"{self.deadline.total_seconds() / 60:g}"
         settled = moved_on = 0
         for shard in range(messages.SWEEP_SHARDS):
             for item in messages.outcome_unknown_older_than(self.table, shard, before):
