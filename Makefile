@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # pytest-xdist processes for `make test` (each test module stays on one): one per core.
 TEST_WORKERS ?= auto
 
-.PHONY: run test lint typecheck unit package bench clean browser
+.PHONY: run test lint typecheck unit package bench drill clean browser
 
 # Create the virtualenv and install (editable, with dev tools) on first use or when pyproject changes.
 $(STAMP): pyproject.toml
@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# `make run ARGS="--faults 0.1"` passes flags to the local stack (`python -m local_stack --help`).
 run: $(STAMP)
-	$(BIN)/python -m local_stack
+	$(BIN)/python -m local_stack $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -38,6 +39,10 @@ package: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Claims, a segment send and SES events at 0% and 10% injected AWS faults: one row per run.
+drill: $(STAMP)
+	$(BIN)/python -m local_stack.drill $(ARGS)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -187,8 +187,9 @@ class Drill:
         )
 
     def settle(self, timeout: float, done: Callable[[], bool] = lambda: True) -> bool:
-        """Tick housekeeping until every working queue is empty and ``done()`` holds three polls in
-        a row, or ``timeout`` passes; False on timeout."""
+        """Tick housekeeping until every working queue is empty and ``done()`` holds (or what is
+        left waits in a dead-letter queue) three polls in a row, or ``timeout`` passes; False on
+        timeout."""
         deadline = time.monotonic() + timeout
         calm = 0
         last_tick = 0.0
@@ -197,7 +198,8 @@ class Drill:
                 self.tick_housekeeping()
                 last_tick = time.monotonic()
             busy = sum(self.depth(url) for lid, url in self.queues().items() if "DeadLetter" not in lid)
-            calm = calm + 1 if busy == 0 and done() else 0
+            # nothing left to do but what waits in a dead-letter queue for the operator's redrive
+            calm = calm + 1 if busy == 0 and (done() or self.dead_letters()) else 0
             if calm >= 3:
                 return True
             time.sleep(1.0)

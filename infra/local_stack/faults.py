@@ -172,6 +172,7 @@ class FaultInjector:
     stream: int = 0
     _random: random.Random = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _restore: Any = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         seed = self.plan.seed if self.plan.seed is not None else random.randrange(2**32)
@@ -193,6 +194,12 @@ class FaultInjector:
             if not kinds or self._random.random() >= self.plan.rate:
                 return None
             return self._random.choice(kinds)
+
+    def remove(self) -> None:
+        """Undo ``install`` (a worker never needs to; tests in one process do)."""
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
 
     def record(self, service: str, operation: str, kind: str) -> None:
         if not self.plan.log_path:
@@ -239,6 +246,7 @@ def install(plan: FaultPlan, function: str, stream: int = 0) -> FaultInjector:
         raise self.exceptions.from_code(code)(response, operation_name)
 
     BaseClient._make_api_call = faulty_call  # type: ignore[attr-defined]
+    injector._restore = lambda: setattr(BaseClient, "_make_api_call", original)
     return injector
 
 

@@ -76,7 +76,9 @@ def table(stack: Any) -> Table:
 def campaign_with(table: Table, merchant: tuple[str, str]) -> Callable[..., list[Sent]]:
     """A campaign and ``n`` of its messages as the mailer leaves them after hand-off to SES."""
 
-    def make(n: int, *, recipients: list[str] | None = None, sent_at: str | None = None) -> list[Sent]:
+    def make(
+        n: int, *, recipients: list[str] | None = None, sent_at: str | None = None, handed_off: bool = True
+    ) -> list[Sent]:
         stamp = sent_at or datetime.now(UTC).isoformat()
         campaign = Campaign(
             merchant[0], f"cmp_rep{abs(hash((n, stamp, id(table)))) % 10**9}", "Sale", "Hi", "email"
@@ -106,8 +108,9 @@ def campaign_with(table: Table, merchant: tuple[str, str]) -> Callable[..., list
                     "created_at": stamp,
                 }
             )
-            messages.record_handoff(table, sent.key, sent.ses_id, at=stamp)
-            assert messages.raise_status(table, sent.key, messages.MessageStatus.SENT, at=stamp)
+            if handed_off:
+                messages.record_handoff(table, sent.key, sent.ses_id, at=stamp)
+                assert messages.raise_status(table, sent.key, messages.MessageStatus.SENT, at=stamp)
             made.append(sent)
         return made
 
@@ -363,6 +366,41 @@ def test_a_batch_of_100_with_3_unparseable_applies_97_and_returns_exactly_those_
     assert failed == [event["Records"][i]["messageId"] for i in (5, 50, 99)]
     assert all(table.get(s.key)["status"] == "delivered" for s in sent)
     assert campaign_stats.counts(table, sent[0].merchant_id, sent[0].campaign_id)["delivered"] == 97
+
+
+# --- hand-offs of unknown outcome ----------------------------------------------------------------
+
+
+def test_a_hand_off_of_unknown_outcome_is_settled_by_its_events_or_shown_unknown_after_the_deadline(
+    table, campaign_with, load_handler, lambda_context
+):
+    """Given two messages whose bulk call's answer was lost, when SES's Delivery comes for one
+    (found by its message tags: we never learned SES's id) and nothing for the other, then the
+    first is delivered, the second is ``unknown`` with the reason once the deadline passed, the
+    counters follow, and a late event still moves the second on."""
+    long_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    heard, silent = campaign_with(2, sent_at=long_ago, handed_off=False)
+    why = "SES's answer to the hand-off was lost (Read timeout on endpoint URL)"
+    for sent in (heard, silent):
+        assert messages.mark_outcome_unknown(table, sent.key, at=long_ago, reason=why)
+        assert table.get(sent.key)["gsi3pk"].startswith("UNKNOWN#")
+    apply(load_handler, lambda_context, [ses_record("delivery", heard)])
+    assert table.get(heard.key)["status"] == "delivered" and "gsi3pk" not in table.get(heard.key)
+
+    housekeeping = load_handler("HousekeepingFunction")
+    result = housekeeping.lambda_handler(load_event("housekeeping/scheduled"), lambda_context)
+
+    assert result["unknown_outcomes"]["settled_unknown"] >= 1
+    item = table.get(silent.key)
+    assert (item["status"], item["status_details"]["reason"]) == ("unknown", "outcome_unknown")
+    assert "Read timeout" in item["status_details"]["detail"] and "gsi3pk" not in item
+    counts = campaign_stats.counts(table, silent.merchant_id, silent.campaign_id)
+    assert (counts["unknown"], counts["delivered"]) == (1, 1)
+
+    apply(load_handler, lambda_context, [ses_record("delivery", silent)])  # an outcome learned late
+    assert table.get(silent.key)["status"] == "delivered"
+    counts = campaign_stats.counts(table, silent.merchant_id, silent.campaign_id)
+    assert (counts["unknown"], counts["delivered"]) == (0, 2)
 
 
 # --- stale messages ---------------------------------------------------------------------------

@@ -261,3 +261,24 @@ def test_report_lists_exactly_the_failed_recipients_and_counts_group_by_reason()
         ["c", "c@x.io", "", "no_phone"],
     ]
     assert counts(outcomes) == {"sent": 1, "failed": 2, "failed_by_reason": {"bounced": 1, "no_phone": 1}}
+
+
+def test_an_email_of_unknown_outcome_is_reported_as_such_and_counts_still_add_up() -> None:
+    recipients = [
+        {"customer_id": "cus_a", "email": "a@example.com", "outcome": "sent", "message_id": "m1"},
+        {"customer_id": "cus_b", "email": "b@example.com", "outcome": "sent", "message_id": "m2"},
+        {"customer_id": "cus_c", "email": "c@example.com", "outcome": "failed", "reason": "inactive"},
+    ]
+    outcomes = [
+        outcome(recipients[0], "delivered"),
+        outcome(recipients[1], "unknown"),
+        outcome(recipients[2], None),
+    ]
+    summary = counts(outcomes)
+    assert summary == {
+        "sent": 1,
+        "failed": 2,
+        "failed_by_reason": {"outcome_unknown": 1, "inactive": 1},
+    }
+    assert summary["sent"] + summary["failed"] == len(recipients)
+    assert "cus_b,b@example.com,,outcome_unknown" in report_csv(outcomes).decode()
