@@ -31,6 +31,29 @@ os.environ.update(
 )
 
 
+def record_stack_startup(config: pytest.Config, name: str, seconds: float) -> None:
+    """Note how long a local stack took to get ready; the run's summary reports them all."""
+    if getattr(config, "cache", None) is None:  # run with -p no:cacheprovider
+        return
+    folder = config.cache.mkdir("stack-startups")
+    (folder / f"{name}-{os.getpid()}.json").write_text(json.dumps({"name": name, "seconds": seconds}))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput") and getattr(session.config, "cache", None):
+        for stale in session.config.cache.mkdir("stack-startups").glob("*.json"):
+            stale.unlink()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or getattr(config, "cache", None) is None:
+        return
+    found = [json.loads(p.read_text()) for p in config.cache.mkdir("stack-startups").glob("*.json")]
+    if found:
+        shown = ", ".join(f"{f['name']} {f['seconds']:.1f} s" for f in sorted(found, key=lambda f: f["name"]))
+        terminalreporter.write_line(f"local stack start-up times: {shown}")
+
+
 def load_event(name: str) -> dict[str, Any]:
     """A sample trigger payload from events/, e.g. ``load_event("claim/post_claim")``."""
     data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())

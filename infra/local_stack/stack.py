@@ -42,6 +42,15 @@ TRY_CODES = {"codes": ["SPRING-003", "SPRING-004"]}
 TRY_CLAIM = {"email": "success@simulator.amazonses.com"}
 
 
+def _forget_core_clients() -> None:
+    """Clear the core package's cached boto3 clients in this process (seeding runs it here)."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("couponflow.adapters."):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+
+
 class LocalStack:
     """Run a SAM template locally. Use as a context manager, or call start() / stop().
 
@@ -357,6 +366,7 @@ class LocalStack:
         env = aws_env(self.moto_url, self.region)
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
+        _forget_core_clients()  # a cached client of an earlier stack in this process points elsewhere
         try:
             seed = self.seed
             if seed is None:
@@ -365,6 +375,7 @@ class LocalStack:
                 seed = create_demo_merchant
             self.merchant_id, self.api_key = seed(table)
         finally:
+            _forget_core_clients()  # and this stack's must not outlive it in this process
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)

@@ -15,7 +15,7 @@ from tests.e2e.conftest import Call, Running
 pytestmark = pytest.mark.e2e
 
 
-def eventually(probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+def eventually(probe: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:

@@ -44,11 +44,13 @@ SEND_RATE = 200.0
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[LocalStack]:
     rate = moto_patches.SEND_QUOTA["MaxSendRate"]
     moto_patches.SEND_QUOTA["MaxSendRate"] = SEND_RATE
     try:
-        with in_process_stack(tmp_path_factory.mktemp("segment-send"), "couponflow-e2e-sends") as running:
+        with in_process_stack(
+            tmp_path_factory.mktemp("segment-send"), "couponflow-e2e-sends", pytestconfig
+        ) as running:
             yield running
     finally:
         moto_patches.SEND_QUOTA["MaxSendRate"] = rate
@@ -110,7 +112,7 @@ def suppress_by_hard_bounce(http: Call, stack: LocalStack, emails: list[str]) ->
     def all_suppressed() -> bool:
         return all(http("GET", f"/suppressions/{e}")[0] == 200 for e in emails)
 
-    wait_until(all_suppressed, "the hard bounces suppressing their addresses", 30)
+    wait_until(all_suppressed, "the hard bounces suppressing their addresses", 120)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -273,7 +275,7 @@ def test_scheduled_sends_fire_fan_out_and_finish_with_counts_report_and_merchant
 
     # a liveness bound for a loaded 2-core machine, not a speed check (`make bench` times sends)
     done = wait_until(finished(email_send["send_id"]), "the email send finishing", 600, tick=housekeeping)
-    sms_done = wait_until(finished(sms_send["send_id"]), "the SMS send finishing", 60, tick=housekeeping)
+    sms_done = wait_until(finished(sms_send["send_id"]), "the SMS send finishing", 180, tick=housekeeping)
 
     assert (done["status"], done["counts"]["sent"], done["counts"]["failed"]) == ("done", DELIVERED, 16)
     assert done["failed_by_reason"] == {

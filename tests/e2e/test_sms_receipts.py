@@ -30,8 +30,10 @@ FAILING_PHONE = "+14254147167"  # AWS End User Messaging's US failure simulator 
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with in_process_stack(tmp_path_factory.mktemp("sms-receipts"), "couponflow-e2e-sms") as running:
+def stack(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[LocalStack]:
+    with in_process_stack(
+        tmp_path_factory.mktemp("sms-receipts"), "couponflow-e2e-sms", pytestconfig
+    ) as running:
         yield running
 
 
@@ -40,7 +42,7 @@ def http(stack: LocalStack) -> Call:
     return stack_http(stack)
 
 
-def eventually(probe: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+def eventually(probe: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
     """Poll until ``probe`` returns something (a liveness bound for a loaded machine, not a timing check)."""
     deadline = time.monotonic() + timeout
     while (value := probe()) is None:

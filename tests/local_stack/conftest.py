@@ -18,7 +18,7 @@ FIXTURE_TEMPLATE = FIXTURES / "template.yaml"
 DEMO = ("m-demo", "demo-key-" + "x" * 24)
 
 
-def eventually(probe: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2) -> Any:
+def eventually(probe: Callable[[], Any], timeout: float = 90.0, interval: float = 0.2) -> Any:
     """Poll until ``probe`` returns something truthy (a wait, not a timing assertion)."""
     deadline = time.monotonic() + timeout
     while True:

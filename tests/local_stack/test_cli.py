@@ -45,7 +45,7 @@ def test_cli_writes_the_ready_file_serves_and_exits_0_on_sigterm(
         text=True,
     )
     try:
-        eventually(lambda: ready.exists() or process.poll() is not None, timeout=60)
+        eventually(lambda: ready.exists() or process.poll() is not None, timeout=300)
         assert process.poll() is None, process.stdout.read() if process.stdout else ""
         info = json.loads(ready.read_text())
         assert set(info) == {"api_url", "moto_url", "merchant_id", "api_key", "resources"}

@@ -44,7 +44,7 @@ def handed(stack: LocalStack, eventually: Callable[..., Any], message_id: str) -
         )
         return item.get("Item")
 
-    found: dict[str, Any] = eventually(probe, timeout=15)
+    found: dict[str, Any] = eventually(probe, timeout=60)
     return found
 
 
@@ -117,7 +117,7 @@ def test_a_failing_subscriber_is_retried_then_the_event_goes_to_its_on_failure_q
                 return dict(body)
         return None
 
-    record = eventually(dead_letter, timeout=15)
+    record = eventually(dead_letter, timeout=60)
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 2  # MaximumRetryAttempts: 1
     assert record["requestContext"]["functionArn"].endswith(":function:fx-ReceiptsFunction:$LATEST")
