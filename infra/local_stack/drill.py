@@ -289,6 +289,10 @@ def drill_stack(rate: float, *, seed: int = 7, workdir: Path | None = None) -> I
         faults=plan if rate > 0 else None,
         environment=DRILL_ENVIRONMENT,
     ) as stack:
+        # moto's state is per process: resetting it on stop would wipe whatever else this process
+        # keeps in moto (a test session's resources); the drill's names are its own anyway
+        assert stack.moto is not None
+        stack.moto.reset = lambda: None  # type: ignore[method-assign]
         yield Drill(stack, base)
 
 

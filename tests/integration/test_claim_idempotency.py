@@ -89,8 +89,46 @@ def test_a_duplicate_arriving_while_the_first_is_in_progress_is_409_with_retry_a
     assert first["statusCode"] == 201
     (duplicate,) = nested
     assert duplicate["statusCode"] == 409
-    assert duplicate["multiValueHeaders"]["Retry-After"] == ["1"]
+    # until the first is answered or its mark lapses (with the invocation's time): a truthful bound
+    [wait] = duplicate["multiValueHeaders"]["Retry-After"]
+    assert 1 <= int(wait) <= lambda_context.get_remaining_time_in_millis() // 1000 + 1
     assert body_of(duplicate)["field"] == "Idempotency-Key"
+
+
+def test_a_claim_that_failed_and_could_not_clear_its_key_says_how_long_the_key_stays_busy(
+    stack, merchant, claim_handler, lambda_context, monkeypatch
+):
+    """Given a keyed claim whose work failed and whose in-progress mark could not be deleted (the
+    idempotency table failed too), when the storefront retries, then it is told 409 with the
+    seconds the mark still lasts, not a Retry-After of 1 it would spend retrying in vain."""
+    from couponflow.errors import RetryableError
+
+    _campaign(stack, merchant[0], "cmp_idem7", ["IDEM7-0001"])
+    event = _event(merchant[0], "cmp_idem7", {"email": "g@example.com"}, "stuck-key")
+    persistence = claim_handler.idempotency._persistence
+
+    def claim_fails(*_: Any, **__: Any) -> Any:
+        raise RetryableError("DynamoDB throttled the claim")
+
+    def cleanup_fails(*_: Any, **__: Any) -> None:
+        raise RetryableError("DynamoDB throttled the cleanup")
+
+    original = claim_handler.claim_service.claim
+    object.__setattr__(claim_handler.claim_service, "claim", claim_fails)
+    monkeypatch.setattr(persistence, "_delete_record", cleanup_fails)
+    try:
+        failed = claim_handler.lambda_handler(event, lambda_context)
+    finally:
+        object.__setattr__(claim_handler.claim_service, "claim", original)
+    assert failed["statusCode"] >= 500
+    monkeypatch.undo()
+
+    retried = claim_handler.lambda_handler(event, lambda_context)
+    assert retried["statusCode"] == 409
+    [wait] = retried["multiValueHeaders"]["Retry-After"]
+    remaining = lambda_context.get_remaining_time_in_millis() / 1000
+    assert remaining - 2 <= int(wait) <= remaining + 1
+    assert f"retry in {wait} s" in body_of(retried)["message"]
 
 
 def test_the_same_key_in_another_campaign_is_a_different_request(

@@ -24,7 +24,12 @@ def backoff(attempt: int, *, base: float = 0.05, cap: float = 2.0) -> float:
     """Seconds to wait before retry ``attempt`` (1, 2, ...): uniform in [0, min(cap, base * 2^(n-1))]."""
     if attempt < 1:
         return 0.0
-    return _random.uniform(0.0, min(cap, base * 2 ** (attempt - 1)))
+    return jitter(min(cap, base * 2 ** (attempt - 1)))
+
+
+def jitter(upper: float) -> float:
+    """Full jitter: a uniform draw in [0, ``upper``]."""
+    return _random.uniform(0.0, max(0.0, upper))
 
 
 def pause(attempt: int, *, base: float = 0.05, cap: float = 2.0) -> None:

@@ -52,7 +52,7 @@ def build(
             return error(422, str(reused), HEADER)
         except IdempotencyInProgress as busy:
             response = error(409, str(busy), HEADER)
-            response.headers["Retry-After"] = "1"
+            response.headers["Retry-After"] = str(busy.retry_after)
             return response
         outcome = ClaimOut.model_validate(answer["body"])
         if outcome.code and link_secret:  # the code is shown on the page: so is its coupon link

@@ -12,6 +12,8 @@ The persistence layer is Powertools' DynamoDB one, given the DynamoDB adapter's 
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,11 +26,13 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyItemNotFoundError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
 
 from couponflow.adapters import dynamodb
-from couponflow.errors import CouponflowError
+from couponflow.errors import CouponflowError, RetryableError
 
 HEADER = "Idempotency-Key"
 
@@ -38,7 +42,13 @@ class IdempotencyKeyReused(CouponflowError):
 
 
 class IdempotencyInProgress(CouponflowError):
-    """A request with this key is still being handled."""
+    """A request with this key is still being handled; ``retry_after`` seconds until it is answered
+    or its in-progress mark lapses (a request that failed and could not clear its mark holds it
+    until its invocation's time would have run out)."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 Answer = dict[str, Any]  # {"status_code": int, "body": {...}}
@@ -48,6 +58,7 @@ Answer = dict[str, Any]  # {"status_code": int, "body": {...}}
 class ClaimIdempotency:
     table_name: str
     expires_after_seconds: int = 24 * 3600
+    in_progress_ceiling_seconds: int = 30  # the claim function's timeout bounds an in-progress mark
     _config: IdempotencyConfig = field(init=False)
 
     def __post_init__(self) -> None:
@@ -92,5 +103,24 @@ class ClaimIdempotency:
             raise IdempotencyKeyReused(
                 f"{HEADER} '{key}' was already used with a different request body"
             ) from error
+        except IdempotencyPersistenceLayerError as error:  # the idempotency table failed: 503, retry
+            raise RetryableError(f"the {HEADER} record could not be kept: {error}") from error
         except IdempotencyAlreadyInProgressError as error:
-            raise IdempotencyInProgress(f"a request with {HEADER} '{key}' is still in progress") from error
+            wait = self._in_progress_for(request)
+            raise IdempotencyInProgress(
+                f"a request with {HEADER} '{key}' is still in progress; retry in {wait} s", wait
+            ) from error
+
+    def _in_progress_for(self, request: dict[str, Any]) -> int:
+        """Whole seconds until the in-progress mark of ``request`` lapses (at least 1): read from
+        the record, only on this rare path. Unreadable: the longest a mark can last."""
+        try:
+            record = self._persistence.get_record(data=request)
+        except IdempotencyItemNotFoundError:
+            return 1  # answered or cleared since: retry now
+        except Exception:
+            return self.in_progress_ceiling_seconds
+        expiry = record.in_progress_expiry_timestamp if record is not None else None
+        if expiry is None:
+            return self.in_progress_ceiling_seconds
+        return max(1, math.ceil(float(expiry) / 1000 - time.time()))

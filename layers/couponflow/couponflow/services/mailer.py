@@ -147,7 +147,7 @@ class Mailer:
     link_secret: str  # signs the coupon and unsubscribe links (Secrets Manager)
     pacer: SendPacer | None = None
     throttle_retries: int = 3
-    backoff: Callable[[int], float] = throttle_backoff
+    backoff: Callable[[int], float] = field(default=lambda attempt: retry.jitter(throttle_backoff(attempt)))
     sleep: Callable[[float], None] = time.sleep
     _pacer: SendPacer = field(init=False)
 
