@@ -85,6 +85,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     chaos.add_argument(
         "--fault-log", help="append every injected fault as a JSON line (default: <log-dir>/faults.jsonl)"
     )
+    parser.add_argument(
+        "--no-iam",
+        action="store_true",
+        help="do not check the functions' AWS calls against their roles in the template",
+    )
     parser.add_argument("--no-seed", action="store_true", help="do not create the demo merchant")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="debug logging of the local stack itself"
@@ -140,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         seed_demo_merchant=not args.no_seed,
         clock_offset=args.clock_offset,
         faults=args.fault_plan,
+        enforce_iam=not args.no_iam,
     )
     try:
         stack.start()

@@ -58,6 +58,9 @@ DRILL_ENVIRONMENT = {
     "SEND_GRACE_MINUTES": "0.1",
 }
 _deserializer = TypeDeserializer()
+# Polls (a second apart) with nothing moving and records in a dead-letter queue before a drill
+# hands over to the operator's redrive.
+STALL_POLLS = 15
 
 
 @dataclass
@@ -187,23 +190,33 @@ class Drill:
         )
 
     def settle(self, timeout: float, done: Callable[[], bool] = lambda: True) -> bool:
-        """Tick housekeeping until every working queue is empty and ``done()`` holds (or what is
-        left waits in a dead-letter queue) three polls in a row, or ``timeout`` passes; False on
-        timeout."""
+        """Tick housekeeping until every working queue is empty and ``done()`` holds three polls in
+        a row (True), or until nothing moves any more while a dead-letter queue holds records:
+        that is for the operator's redrive (False); or ``timeout`` passes (False)."""
         deadline = time.monotonic() + timeout
-        calm = 0
+        calm = still = 0
         last_tick = 0.0
+        before: Any = None
         while time.monotonic() < deadline:
             if time.monotonic() - last_tick > 2.0:
                 self.tick_housekeeping()
                 last_tick = time.monotonic()
             busy = sum(self.depth(url) for lid, url in self.queues().items() if "DeadLetter" not in lid)
-            # nothing left to do but what waits in a dead-letter queue for the operator's redrive
-            calm = calm + 1 if busy == 0 and (done() or self.dead_letters()) else 0
+            finished = busy == 0 and done()
+            calm = calm + 1 if finished else 0
             if calm >= 3:
                 return True
+            now = (busy, self._progress())
+            still = still + 1 if not finished and now == before and self.dead_letters() else 0
+            if still >= STALL_POLLS:
+                return False
+            before = now
             time.sleep(1.0)
         return False
+
+    def _progress(self) -> Counter[str]:
+        """What moves while work goes on: items by type and status."""
+        return Counter(f"{i.get('type')}:{i.get('status')}" for i in self.items())
 
     def dead_letters(self) -> int:
         return sum(self.depth(url) for lid, url in self.queues().items() if "DeadLetter" in lid)

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from local_stack import iam
 from local_stack.async_invoke import AsyncInvoker, async_invoke_configs
 from local_stack.faults import FaultPlan
 from local_stack.gateway import Gateway, build_apis
@@ -79,6 +80,7 @@ class LocalStack:
         region: str | None = None,
         faults: FaultPlan | None = None,
         environment: dict[str, str] | None = None,
+        enforce_iam: bool = True,
     ) -> None:
         self.template_path = Path(template_path)
         self.api_port = api_port
@@ -95,6 +97,8 @@ class LocalStack:
         self.faults = faults
         # variables set on every function over the template's (drills shorten grace periods)
         self.environment = dict(environment or {})
+        # each function's AWS calls are checked against its role in the template (local_stack/iam.py)
+        self.enforce_iam = enforce_iam
         self.sink = LogSink(log_stream, log_dir)
         self.merchant_id: str | None = None
         self.api_key: str | None = None
@@ -300,6 +304,9 @@ class LocalStack:
                     region=self.region,
                     account_id=ACCOUNT_ID,
                     faults=self.faults.as_dict() if self.faults else None,
+                    role=iam.role_of(lid, props, account_id=ACCOUNT_ID).as_dict()
+                    if self.enforce_iam
+                    else None,
                 )
             )
         return specs

@@ -68,6 +68,7 @@ class FunctionSpec:
     region: str
     account_id: str
     faults: dict[str, Any] | None = None  # a local_stack.faults.FaultPlan, as a dict
+    role: dict[str, Any] | None = None  # a local_stack.iam.Role, as a dict: its calls are checked
 
     @property
     def arn(self) -> str:
@@ -156,6 +157,10 @@ def _worker_main(spec: dict[str, Any], conn: Connection, log_conn: Connection, l
         from local_stack import faults  # noqa: PLC0415 - only a faulted worker needs it
 
         faults.install(faults.FaultPlan.from_dict(spec["faults"]), spec["name"], spec["stream"])
+    if spec.get("role"):  # checked before any fault: a denied call never reaches AWS
+        from local_stack import iam  # noqa: PLC0415
+
+        iam.install(iam.Role.from_dict(spec["role"]), region=spec["region"], account_id=spec["account_id"])
     code_dir = spec["code_dir"]
     sys.path.insert(0, code_dir)
     os.chdir(code_dir)
@@ -265,6 +270,7 @@ class _Worker:
             "account_id": spec.account_id,
             "environment": spec.environment,
             "faults": spec.faults,
+            "role": spec.role,
             "stream": _Worker._started,
         }
         self.process = _CTX.Process(
