@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
+from couponflow.adapters.dynamodb import deserialize
 
 from local_stack import faults as faults_module
 from local_stack.stack import LocalStack
@@ -57,7 +57,6 @@ DRILL_ENVIRONMENT = {
     "OUTBOX_GRACE_MINUTES": "0.05",
     "SEND_GRACE_MINUTES": "0.1",
 }
-_deserializer = TypeDeserializer()
 # Polls (a second apart) with nothing moving and records in a dead-letter queue before a drill
 # hands over to the operator's redrive.
 STALL_POLLS = 15
@@ -259,27 +258,13 @@ class Drill:
         found: list[dict[str, Any]] = []
         pages = self.dynamodb.get_paginator("scan").paginate(TableName=self.table)
         for page in pages:
-            found.extend(
-                {k: _plain(_deserializer.deserialize(v)) for k, v in raw.items()} for raw in page["Items"]
-            )
+            found.extend(deserialize(raw) for raw in page["Items"])
         return found
 
     def sends_by_message(self) -> Counter[str]:
         """How many times the local SES accepted each of our messages (by its ``message`` tag)."""
         assert self.stack.simulator is not None
         return Counter(self.stack.simulator.accepted_by_tag)
-
-
-def _plain(value: Any) -> Any:
-    from decimal import Decimal  # noqa: PLC0415
-
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from couponflow.adapters import ses
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.domain.message_status import RANK, MessageStatus
+from couponflow.domain.send_pacing import throttle_backoff
 from couponflow.errors import RetryableError
 from couponflow.ids import customer_id
 from couponflow.services import mailer as mailer_service
@@ -212,7 +213,9 @@ def test_throttling_is_retried_with_backoff_then_the_records_go_back_to_the_queu
 
     assert result == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
     assert len(bulk_calls) == 1 + mailer.mailer.throttle_retries  # the call and its retries
-    assert waits == sorted(waits) and len(waits) == mailer.mailer.throttle_retries and waits[0] > 0
+    # full jitter under a doubling bound (domain.send_pacing.throttle_backoff)
+    assert len(waits) == mailer.mailer.throttle_retries
+    assert all(0 <= w <= throttle_backoff(n) for n, w in enumerate(waits, start=1))
     for job in jobs:  # not lost, not failed: still queued, and the lease given back
         item = stored(table, job)
         assert item["status"] == "queued" and "ses_message_id" not in item and "lease_until" not in item
@@ -356,3 +359,15 @@ def test_an_entry_ses_refuses_for_good_fails_its_own_message_and_the_others_are_
     assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [3]  # one call for the three
     assert [stored(table, j)["status"] for j in jobs] == ["sent", "failed", "sent"]
     assert stored(table, bad)["status_details"]["reason"].startswith("INVALID_PARAMETER")
+
+
+def test_a_message_named_twice_in_one_batch_is_sent_once_and_both_records_are_done(
+    table, queued, send_rate, bulk_calls, load_handler, lambda_context
+) -> None:
+    send_rate(200)
+    [job] = queued(1, "twice")
+    mailer = load_handler("MailerFunction")
+    result = mailer.lambda_handler(sqs_event([json.dumps(job)] * 2), lambda_context)
+    assert result == {"batchItemFailures": []}
+    assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [1]
+    assert stored(table, job)["status"] == "sent"

@@ -174,6 +174,12 @@ class Mailer:
         now = now or datetime.now(UTC)
         deadline = deadline if deadline is not None else time.time() + 20
         pending = [_Pending(i, job.merchant_id, t) for i, job in enumerate(jobs) for t in job.targets()]
+        seen: set[tuple[str, str]] = set()
+        for p in pending:  # a message named twice in one batch (a redelivered job) is sent once
+            key = (p.key["pk"], p.key["sk"])
+            if key in seen:
+                p.done("duplicate")
+            seen.add(key)
         for wave in self._waves(pending):
             if time.time() >= deadline:  # out of time: untouched, these go back to the queue
                 for p in wave:
@@ -230,6 +236,8 @@ class Mailer:
         }
         now_epoch = int(now.timestamp())
         for p in pending:
+            if p.outcome is not None:
+                continue
             item = found.get((p.key["pk"], p.key["sk"]))
             if item is None:
                 p.fail(
