@@ -22,7 +22,7 @@ fanout = SendFanout(Table(settings.table_name), settings.mail_queue_url, str(set
 def record_handler(record: SQSRecord) -> dict[str, int]:
     try:
         chunk = FanoutChunk.model_validate_json(record.body)
-        outcome = fanout.process(chunk)
+        outcome = fanout.process_resuming(chunk)
     except Exception as error:
         logger.warning(
             "fan-out chunk failed", extra={"sqs_message_id": record.message_id, "reason": str(error)}

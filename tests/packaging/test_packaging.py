@@ -114,9 +114,11 @@ def test_layer_holds_pydantic_core_compiled_for_aarch64_python312(
     assert int.from_bytes(header[18:20], "little") == ELF_MACHINE_AARCH64
 
 
-def test_layer_holds_powertools_and_pydantic(layer_names: list[str]) -> None:
+def test_layer_holds_powertools_with_its_tracer_and_pydantic(layer_names: list[str]) -> None:
     assert "python/aws_lambda_powertools/__init__.py" in layer_names
     assert "python/pydantic/__init__.py" in layer_names
+    # Tracer() at import needs the X-Ray SDK when tracing is on, as deployed (Tracing: Active)
+    assert "python/aws_xray_sdk/__init__.py" in layer_names
     assert any(
         name.startswith("python/aws_lambda_powertools-") and name.endswith("/METADATA")
         for name in layer_names
