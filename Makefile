@@ -6,14 +6,27 @@ STAMP  := $(VENV)/.installed
 # pytest-xdist processes for `make test` (each test module stays on one): one per core.
 TEST_WORKERS ?= auto
 
-.PHONY: run test lint typecheck unit package bench drill clean browser
+.PHONY: run test lint typecheck unit package bench drill lock clean browser
 
-# Create the virtualenv and install (editable, with dev tools) on first use or when pyproject changes.
-$(STAMP): pyproject.toml
+# Create the virtualenv and install (editable, with dev tools) on first use or when the pins change:
+# every dependency at the version constraints.txt pins.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -c constraints.txt
 	touch $(STAMP)
+
+# The scheduled upgrade: the newest versions pyproject.toml allows, in a fresh virtualenv, frozen
+# into constraints.txt; then the whole suite on them (review moto_patches if moto moved).
+lock:
+	rm -rf build/lock-venv
+	$(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/pip install --quiet --upgrade pip
+	build/lock-venv/bin/pip install --quiet -e '.[dev]'
+	head -3 constraints.txt > build/constraints.txt
+	build/lock-venv/bin/pip freeze --exclude-editable | grep -v '^couponflow' >> build/constraints.txt
+	mv build/constraints.txt constraints.txt
+	$(MAKE) test
 
 # `make run ARGS="--faults 0.1"` passes flags to the local stack (`python -m local_stack --help`).
 run: $(STAMP)

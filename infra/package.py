@@ -173,8 +173,15 @@ def shown(path: Path) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+# Every dependency's pinned version (``make lock``): the layer is built from the same pins as the
+# virtualenv the tests ran in.
+CONSTRAINTS = ROOT / "constraints.txt"
+
+
 def _cache_key(requirements: bytes, target: Target) -> str:
     digest = hashlib.sha256(requirements)
+    if CONSTRAINTS.is_file():
+        digest.update(CONSTRAINTS.read_bytes())
     digest.update(f"|{target.python_version}|{','.join(target.platforms)}".encode())
     return digest.hexdigest()[:16]
 
@@ -212,6 +219,7 @@ def install_dependencies(requirements: Path, target: Target, cache_root: Path) -
         str(staging),
         "-r",
         str(requirements),
+        *(["-c", str(CONSTRAINTS)] if CONSTRAINTS.is_file() else []),
     ]
     print(f"dependencies: pip install for {target.runtime} {target.architecture} ({requirements.name})")
     try:

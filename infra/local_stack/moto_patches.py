@@ -86,6 +86,25 @@ expressions: Any = _expressions
 core_responses: Any = _core_responses
 
 _applied = False
+# The moto these patches were written and checked against (byte-identical answers over about
+# 12,000 random requests); they reach into its internals, so another version is refused until
+# someone has read the patches against it (``make lock`` moves the pin and runs the suite).
+WRITTEN_FOR_MOTO = "5.2.5"
+
+
+def check_moto_version(installed: str | None = None) -> None:
+    """Refuse a moto other than the one the patches were written for, saying what to do."""
+    from importlib.metadata import version  # noqa: PLC0415
+
+    found = installed or version("moto")
+    if found != WRITTEN_FOR_MOTO:
+        raise RuntimeError(
+            f"local_stack/moto_patches.py was written for moto {WRITTEN_FOR_MOTO}, but moto {found} is "
+            "installed: install the pinned one (`make` does, from constraints.txt), or review each patch "
+            "against the new moto and update WRITTEN_FOR_MOTO"
+        )
+
+
 _original_query = Table.query
 
 
@@ -715,6 +734,7 @@ def _serialised_dynamodb_call(self: Any) -> Any:
 def apply() -> None:
     """Install the patches (idempotent); call before moto serves any request."""
     global _applied, _original_send_email_v2  # noqa: PLW0603
+    check_moto_version()
     if _applied:
         return
     _original_send_email_v2 = SESV2Response.send_email

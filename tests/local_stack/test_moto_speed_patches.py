@@ -363,3 +363,12 @@ def test_a_busy_queue_still_hands_out_only_messages_within_its_retention_period(
         received += [m["Body"] for m in batch]
     # moto stops a receive at the first message past retention (and so did it before)
     assert sorted(received) == sorted(f"m{i}" for i in range(20))
+
+
+def test_the_patches_refuse_a_moto_they_were_not_written_for() -> None:
+    import pytest
+    from local_stack import moto_patches
+
+    moto_patches.check_moto_version(moto_patches.WRITTEN_FOR_MOTO)  # the pinned one passes
+    with pytest.raises(RuntimeError, match=r"written for moto 5\.2\.5, but moto 9\.9\.9 is installed"):
+        moto_patches.check_moto_version("9.9.9")
