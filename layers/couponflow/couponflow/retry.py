@@ -13,6 +13,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from typing import TypeVar
+
+from couponflow.errors import RetryableError
+
+T = TypeVar("T")
 
 _random = random.Random()
 
@@ -35,3 +40,25 @@ def jitter(upper: float) -> float:
 def pause(attempt: int, *, base: float = 0.05, cap: float = 2.0) -> None:
     """Sleep ``backoff(attempt)``."""
     sleep(backoff(attempt, base=base, cap=cap))
+
+
+def call(
+    action: Callable[[], T],
+    *,
+    attempts: int,
+    base: float = 0.05,
+    cap: float = 2.0,
+    never_retry: tuple[type[Exception], ...] = (),
+) -> T:
+    """``action()``, tried up to ``attempts`` times while it raises ``RetryableError`` (but none of
+    ``never_retry``), pausing ``backoff(n)`` between tries; the last error is raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except never_retry:
+            raise
+        except RetryableError:
+            if attempt >= attempts:
+                raise
+            pause(attempt, base=base, cap=cap)
+    raise ValueError("attempts must be at least 1")

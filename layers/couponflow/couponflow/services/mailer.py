@@ -191,9 +191,7 @@ class Mailer:
             except Exception as failure:  # nothing of this wave reached SES: all of it is retried
                 for p in wave:
                     if p.outcome is None and p.error is None:
-                        p.fail(
-                            failure if isinstance(failure, RetryableError) else RetryableError(str(failure))
-                        )
+                        p.fail(_retryable(failure))
                 continue
             self._send(self._open(wave), now, deadline)
         results = []
@@ -420,21 +418,15 @@ class Mailer:
     def _record_sent(self, handed: list[tuple[Item, str]], stamp: str, sent: list[_Pending]) -> None:
         """Record what SES took. Never given back: if it cannot be recorded, the job is retried and
         finds the lease lapsed (``handoff: unknown``), and SES's events settle each message."""
-        failure: Exception = RetryableError("the hand-off was not recorded")
-        for attempt in range(SETTLE_ATTEMPTS):
-            if attempt:
-                retry.pause(attempt)
-            try:
-                messages.record_sent(self.table, handed, at=stamp)
-                return
-            except RetryableError as error:
-                failure = error
-        logger.error(
-            "SES accepted messages whose hand-off could not be recorded",
-            extra={"ses_message_ids": {item["message_id"]: sid for item, sid in handed}},
-        )
-        for p in sent:
-            p.fail(failure)
+        try:
+            retry.call(lambda: messages.record_sent(self.table, handed, at=stamp), attempts=SETTLE_ATTEMPTS)
+        except RetryableError as failure:
+            logger.error(
+                "SES accepted messages whose hand-off could not be recorded",
+                extra={"ses_message_ids": {item["message_id"]: sid for item, sid in handed}},
+            )
+            for p in sent:
+                p.fail(failure)
 
     # -- outcomes -------------------------------------------------------------------------------
 
@@ -465,14 +457,9 @@ class Mailer:
     def _settle(self, write: Callable[[], Any], p: _Pending) -> bool:
         """Run one settling write with bounded, jittered retries; False (and the job retried) if it
         never got through: the lease then lapses, and the retry treats the message as unknown."""
-        failure: Exception = RetryableError("a settling write did not get through")
-        for attempt in range(SETTLE_ATTEMPTS):
-            if attempt:
-                retry.pause(attempt)
-            try:
-                write()
-                return True
-            except RetryableError as error:
-                failure = error
-        p.fail(failure)
-        return False
+        try:
+            retry.call(write, attempts=SETTLE_ATTEMPTS)
+        except RetryableError as failure:
+            p.fail(failure)
+            return False
+        return True

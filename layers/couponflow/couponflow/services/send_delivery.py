@@ -102,16 +102,9 @@ TEXT_ATTEMPTS = 3
 def _publish_text(phone: str, text: str) -> str:
     """Publish one text, retrying (with jittered backoff) only what SNS answered with an error:
     a text whose answer was lost (``OutcomeUnknown``) is never published again."""
-    for attempt in range(1, TEXT_ATTEMPTS + 1):
-        try:
-            return sns.send_sms(phone, text)
-        except OutcomeUnknown:
-            raise
-        except RetryableError:
-            if attempt == TEXT_ATTEMPTS:
-                raise
-            retry.pause(attempt, base=0.2)
-    raise AssertionError("unreachable")
+    return retry.call(
+        lambda: sns.send_sms(phone, text), attempts=TEXT_ATTEMPTS, base=0.2, never_retry=(OutcomeUnknown,)
+    )
 
 
 def notify_quietly(table: Table, merchant_id: str, notice: Notice, sender: str) -> None:
@@ -275,15 +268,7 @@ class SendFanout:
         jittered backoff, spares a whole redelivery per failed call; after ``attempts`` the
         error goes to the queue, whose redeliveries resume it the same way.
         """
-        for attempt in range(1, attempts + 1):
-            try:
-                return self.process(job)
-            except RetryableError:
-                if attempt == attempts:
-                    raise
-                logger.info("fan-out chunk resumes", extra={"send_id": job.send_id, "chunk": job.chunk})
-                retry.pause(attempt, base=0.2, cap=2.0)
-        raise AssertionError("unreachable")
+        return retry.call(lambda: self.process(job), attempts=attempts, base=0.2, cap=2.0)
 
     def process(self, job: FanoutChunk, now: datetime | None = None) -> dict[str, int]:
         now = now or datetime.now(UTC)
