@@ -3,6 +3,7 @@ loaded with the exact environment the template gives them, and sample events by 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -12,6 +13,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from local_stack import iam
+from local_stack.template import ACCOUNT_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -68,6 +71,7 @@ def moto_endpoint() -> Iterator[str]:
     # one DynamoDB request at a time, so concurrent conditional writes race as on DynamoDB.
     server = MotoServer(port=0)
     server.start()
+    iam.install(region=REGION, account_id=ACCOUNT_ID)  # handlers' calls checked while acting_as
     os.environ["AWS_ENDPOINT_URL"] = server.url
     yield server.url
     server.stop()
@@ -114,7 +118,7 @@ def function_env(stack: Any) -> Callable[[str], dict[str, str]]:
 
 @pytest.fixture()
 def load_handler(
-    function_env: Callable[[str], dict[str, str]], monkeypatch: pytest.MonkeyPatch
+    function_env: Callable[[str], dict[str, str]], monkeypatch: pytest.MonkeyPatch, stack: Any
 ) -> Callable[[str], ModuleType]:
     """Import a function's app module fresh, as a cold start with the template's environment."""
 
@@ -134,8 +138,19 @@ def load_handler(
             "ProviderSyncFunction": "provider_sync",
             "SmsReceiptsFunction": "sms_receipts",
         }[logical_id]
-        module = importlib.import_module(f"functions.{folder}.app")
-        return importlib.reload(module)
+        # As on Lambda, the function's calls (its cold start's too) are checked against its role
+        role = iam.role_of(logical_id, stack.resolved[logical_id]["Properties"], account_id=ACCOUNT_ID)
+        with iam.acting_as(role):
+            module = importlib.reload(importlib.import_module(f"functions.{folder}.app"))
+        handler = module.lambda_handler
+
+        @functools.wraps(handler)
+        def as_its_role(event: Any, context: Any) -> Any:
+            with iam.acting_as(role):
+                return handler(event, context)
+
+        module.lambda_handler = as_its_role
+        return module
 
     return load
 

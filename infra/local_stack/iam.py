@@ -33,6 +33,9 @@ from __future__ import annotations
 import fnmatch
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -294,13 +297,28 @@ def denied_error(service: str, operation: str, role: Role, action: str, resource
     return {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
 
 
-def install(role: Role, *, region: str, account_id: str) -> None:
-    """Check every AWS call this process makes against ``role`` (a worker serves one function)."""
+_acting: ContextVar[Role | None] = ContextVar("local_stack_iam_role", default=None)
+_process_role: list[Role] = []  # a worker's one function
+_installed: list[bool] = []
+
+
+def install(role: Role | None = None, *, region: str, account_id: str) -> None:
+    """Check the AWS calls this process makes: every call when ``role`` is given (a worker
+    serves one function), else only those made ``acting_as`` a role (tests that run handlers
+    in-process)."""
+    if role is not None:
+        _process_role[:] = [role]
+    if _installed:
+        return
+    _installed.append(True)
     from botocore.client import BaseClient  # noqa: PLC0415 - workers import botocore anyway
 
     checked = BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def authorized_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        role = _acting.get() or (_process_role[0] if _process_role else None)
+        if role is None:
+            return checked(self, operation_name, api_params)
         service = self.meta.service_model.service_name
         requests, context = requests_of(
             service, operation_name, api_params, region=region, account_id=account_id
@@ -314,3 +332,13 @@ def install(role: Role, *, region: str, account_id: str) -> None:
         return checked(self, operation_name, api_params)
 
     BaseClient._make_api_call = authorized_call  # type: ignore[attr-defined]
+
+
+@contextmanager
+def acting_as(role: Role) -> Iterator[None]:
+    """Check the calls made inside the block (in this thread) against ``role``."""
+    token = _acting.set(role)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
