@@ -77,6 +77,7 @@ class Findings:
     dlq_depth: int = 0
     faults: int = 0
     unknown: int = 0
+    lost_answers: int = 0  # hand-offs whose answer was lost, settled by SES's events or `unknown`
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -95,13 +96,14 @@ class Findings:
         return (
             f"{self.scenario:<10} {self.rate:>5.0%} {self.codes_lost:>6} {self.codes_twice:>6} "
             f"{self.double_sends:>7} {self.stuck:>6} {self.counts_off:>6} {self.unanswered:>6} "
-            f"{self.dlq_depth:>5} {self.unknown:>7} {self.faults:>6} {self.seconds:>7.1f}"
+            f"{self.dlq_depth:>5} {self.lost_answers:>6} {self.unknown:>7} {self.faults:>6} "
+            f"{self.seconds:>7.1f}"
         )
 
 
 HEADER = (
     f"{'scenario':<10} {'faults':>5} {'lost':>6} {'twice':>6} {'2xsent':>7} {'stuck':>6} {'counts':>6} "
-    f"{'unansw':>6} {'dlq':>5} {'unknown':>7} {'faults':>6} {'seconds':>7}"
+    f"{'unansw':>6} {'dlq':>5} {'lost?':>6} {'unknown':>7} {'faults':>6} {'seconds':>7}"
 )
 
 
@@ -360,6 +362,8 @@ def _read_state(drill: Drill, findings: Findings, campaign_ids: set[str]) -> _St
                 findings.notes.append(f"message {item['message_id']} still {status} {_why(item)}")
             if status == "unknown":
                 findings.unknown += 1
+            if item.get("handoff") == "unknown":
+                findings.lost_answers += 1
             if item.get("channel", "email") == "email" and status != "queued":
                 statuses[item["campaign_id"]][status] += 1
         elif sk == "SEND" and item.get("status") in ("scheduled", "sending"):
