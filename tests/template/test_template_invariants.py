@@ -428,3 +428,47 @@ def test_api_gateway_error_responses_carry_cors_headers_so_browsers_can_read_the
     for response_type, response in responses.items():
         headers = response.get("ResponseParameters", {}).get("Headers", {})
         assert headers.get("Access-Control-Allow-Origin") == allowed_origin, response_type
+
+
+ALARMS = resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm")
+
+
+def _alarms_on(namespace: str, metric: str) -> list[dict[str, Any]]:
+    return [
+        a["Properties"]
+        for a in ALARMS.values()
+        if a["Properties"].get("Namespace") == namespace and a["Properties"].get("MetricName") == metric
+    ]
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_every_function_has_an_errors_and_a_throttles_alarm_that_notifies(
+    function_id: str, metric: str
+) -> None:
+    mine = [
+        a for a in _alarms_on("AWS/Lambda", metric) if a["Dimensions"][0]["Value"] == {"Ref": function_id}
+    ]
+    assert len(mine) == 1, f"{function_id} has {len(mine)} {metric} alarms"
+    assert mine[0]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_the_api_5xx_and_every_tables_throttling_are_alarmed() -> None:
+    assert _alarms_on("AWS/ApiGateway", "5XXError"), "no API 5xx alarm"
+    throttled = {
+        str(query["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"])
+        for alarm in ALARMS.values()
+        for query in alarm["Properties"].get("Metrics", [])
+        if "MetricStat" in query and "Throttle" in query["MetricStat"]["Metric"]["MetricName"]
+    }
+    assert throttled == set(TABLES)
+
+
+def test_the_operations_dashboard_is_valid_json_naming_every_function() -> None:
+    import json
+
+    body = resources_of_type(TEMPLATE, "AWS::CloudWatch::Dashboard")["OperationsDashboard"]["Properties"]
+    text = body["DashboardBody"]["Fn::Sub"]
+    dashboard = json.loads(text)
+    assert dashboard["widgets"]
+    assert all(f"${{{function_id}}}" in text for function_id in FUNCTIONS)
