@@ -121,6 +121,7 @@ class Drill:
         self.table = stack.resources["CouponflowTable"]
         self.dynamodb = stack.client("dynamodb")
         self.sqs = stack.client("sqs")
+        self.unanswered: list[str] = []  # why each claimer who gave up did
 
     # -- HTTP as a merchant and as a storefront ----------------------------------------------------
 
@@ -152,16 +153,19 @@ class Drill:
         final answer's status (``claimed``, ``out_of_coupons``) or ``unanswered``."""
         path = f"/public/merchants/{self.stack.merchant_id}/campaigns/{campaign_id}/claims"
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        last: Any = None
         for attempt in range(40):
             try:
                 status, answer = self.call("POST", path, {"email": email}, key=False, headers=headers)
-            except OSError:
-                status, answer = 599, None
+            except OSError as error:
+                status, answer = 599, str(error)
             if status in (200, 201):
                 return str(answer["status"])
             if status < 500 and status not in (409, 429):
                 return f"refused {status}"
+            last = (status, answer)
             time.sleep(min(2.0, 0.1 * 2 ** min(attempt, 5)) * random.random() + 0.05)
+        self.unanswered.append(f"{email}: last answer {last}")
         return "unanswered"
 
     # -- settling ---------------------------------------------------------------------------------
@@ -439,6 +443,7 @@ def drill_claims(drill: Drill, rate: float, *, claimers: int = 300, codes: int =
     # (more than ``codes`` may be told "claimed": a bounced or dropped email's code is released
     # to the pool and claimed again; the checks below count codes, not answers)
     findings.notes.append(f"answers: {dict(tally)}")
+    findings.notes.extend(drill.unanswered)
     _operator_part(drill, findings, 240, lambda: not _in_flight(drill))
     check(drill, findings, {campaign})
     findings.seconds = time.monotonic() - started
