@@ -313,7 +313,21 @@ def _megabytes(size: int) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def package(template_path: Path, out: Path, cache_root: Path) -> None:
+def this_machine() -> Target:
+    """This Python and this processor: a layer a local interpreter can import (the Lambda-shaped
+    test runs every function on one, with nothing but boto3 beside it)."""
+    import platform  # noqa: PLC0415
+
+    machine = platform.machine().lower()
+    architecture = "arm64" if machine in ("aarch64", "arm64") else "x86_64"
+    return Target(
+        runtime=f"python{sys.version_info.major}.{sys.version_info.minor}", architecture=architecture
+    )
+
+
+def package(template_path: Path, out: Path, cache_root: Path, *, target: Target | None = None) -> None:
+    """Write the zips and the packaged template; ``target`` overrides the template's runtime and
+    architecture for the layer's dependencies (``this_machine()``: a local check, not a deploy)."""
     template = load_template(template_path)
     resources: dict[str, dict[str, Any]] = template["Resources"]
     layers = {k: r for k, r in resources.items() if r["Type"] == "AWS::Serverless::LayerVersion"}
@@ -332,7 +346,7 @@ def package(template_path: Path, out: Path, cache_root: Path) -> None:
         requirements = content / "requirements.txt"
         if not requirements.is_file():
             raise PackagingError(f"{layer_id}: {shown(requirements)} is missing")
-        site = install_dependencies(requirements, layer_target(template, layer), cache_root)
+        site = install_dependencies(requirements, target or layer_target(template, layer), cache_root)
         zip_name = LAYER_ZIP if len(layers) == 1 else f"{layer_id}.zip"
         unzipped = write_zip(out / zip_name, layer_entries(content, site))
         largest_layer_total += unzipped
@@ -373,9 +387,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache-dir", type=Path, default=DEFAULT_CACHE, help="where installed dependencies are kept by hash"
     )
+    parser.add_argument(
+        "--for-this-machine",
+        action="store_true",
+        help="build the layer's dependencies for this Python and processor (local checks; not for deploy)",
+    )
     args = parser.parse_args(argv)
     try:
-        package(args.template.resolve(), args.out.resolve(), args.cache_dir.resolve())
+        target = this_machine() if args.for_this_machine else None
+        package(args.template.resolve(), args.out.resolve(), args.cache_dir.resolve(), target=target)
     except PackagingError as error:
         print(f"package.py: error: {error}", file=sys.stderr)
         return 1
