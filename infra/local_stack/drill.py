@@ -148,25 +148,50 @@ class Drill:
             raise AssertionError(f"{method} {path}: {status} {answer}")
         return answer
 
-    def storefront_claim(self, campaign_id: str, email: str, *, idempotency_key: str | None) -> str:
-        """Claim as a storefront does: retry what the API could not answer, with backoff; the
-        final answer's status (``claimed``, ``out_of_coupons``) or ``unanswered``."""
+    def storefront_claim(
+        self, campaign_id: str, email: str, *, idempotency_key: str | None, patience: float = 300.0
+    ) -> str:
+        """Claim as a storefront does: retry what the API could not answer (5xx, 409, 429, no
+        answer) with backoff, honouring ``Retry-After``, for up to ``patience`` seconds; the final
+        answer's status (``claimed``, ``out_of_coupons``), ``refused <status>``, or ``unanswered``."""
         path = f"/public/merchants/{self.stack.merchant_id}/campaigns/{campaign_id}/claims"
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        give_up = time.monotonic() + patience
         last: Any = None
-        for attempt in range(40):
+        attempt = 0
+        while time.monotonic() < give_up:
+            attempt += 1
             try:
-                status, answer = self.call("POST", path, {"email": email}, key=False, headers=headers)
+                status, answer, wait = self._claim_once(path, email, headers)
             except OSError as error:
-                status, answer = 599, str(error)
+                status, answer, wait = 599, str(error), None
             if status in (200, 201):
                 return str(answer["status"])
             if status < 500 and status not in (409, 429):
                 return f"refused {status}"
             last = (status, answer)
-            time.sleep(min(2.0, 0.1 * 2 ** min(attempt, 5)) * random.random() + 0.05)
-        self.unanswered.append(f"{email}: last answer {last}")
+            backoff = min(2.0, 0.1 * 2 ** min(attempt, 5)) * random.random() + 0.05
+            time.sleep(min(10.0, wait) if wait else backoff)
+        self.unanswered.append(f"{email}: after {attempt} tries, last answer {last}")
         return "unanswered"
+
+    def _claim_once(self, path: str, email: str, headers: dict[str, str]) -> tuple[int, Any, float | None]:
+        request = urllib.request.Request(
+            self.stack.api_url + path,
+            data=json.dumps({"email": email}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", **headers},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null"), None
+        except urllib.error.HTTPError as error:
+            retry_after = error.headers.get("Retry-After")
+            return (
+                error.code,
+                json.loads(error.read() or b"null"),
+                float(retry_after) if retry_after else None,
+            )
 
     # -- settling ---------------------------------------------------------------------------------
 
