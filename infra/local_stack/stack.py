@@ -467,6 +467,17 @@ class LocalStack:
                 lines.append(f"  {kinds[res['Type']]:<11} {lid}: {physical}")
         lines += [
             f"  functions   {', '.join(self.pools)}",
+            "  IAM         each function's calls checked against its role in the template"
+            if self.enforce_iam
+            else "  IAM         not checked (--no-iam)",
+            *(
+                [
+                    f"  faults      {self.faults.rate:.0%} of the functions' AWS calls fail"
+                    + (f" (log: {self.faults.log_path})" if self.faults.log_path else "")
+                ]
+                if self.faults
+                else []
+            ),
             f"  merchant    {merchant}",
             f"  API key     {key}",
             "",
