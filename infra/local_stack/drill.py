@@ -341,6 +341,8 @@ class _State:
     holders: Counter[tuple[str, str]]
     statuses: dict[str, Counter[str]]
     counters: dict[str, Counter[str]]
+    empty_marks: dict[str, set[int]]  # pool shards each campaign's claims skip as empty
+    pool_shards: dict[str, Counter[int]]  # codes in each pool shard
 
 
 def check(drill: Drill, findings: Findings, campaign_ids: set[str]) -> None:
@@ -367,6 +369,8 @@ def _read_state(drill: Drill, findings: Findings, campaign_ids: set[str]) -> _St
     holders: Counter[tuple[str, str]] = Counter()
     statuses: dict[str, Counter[str]] = {c: Counter() for c in campaign_ids}
     counters: dict[str, Counter[str]] = {c: Counter() for c in campaign_ids}
+    empty_marks: dict[str, set[int]] = {c: set() for c in campaign_ids}
+    pool_shards: dict[str, Counter[int]] = {c: Counter() for c in campaign_ids}
     for item in items:
         pk, sk = str(item["pk"]), str(item["sk"])
         campaign = next((c for c in campaign_ids if f"#CAMPAIGN#{c}#" in pk + "#"), None)
@@ -374,6 +378,9 @@ def _read_state(drill: Drill, findings: Findings, campaign_ids: set[str]) -> _St
             registry[campaign].add(pk.rsplit("#CODE#", 1)[1])
         elif campaign and "#POOL#" in pk and sk.startswith("CODE#"):
             pool[campaign][sk.removeprefix("CODE#")] += 1
+            pool_shards[campaign][int(pk.rsplit("#POOL#", 1)[1])] += 1
+        elif campaign and sk == "CAMPAIGN":
+            empty_marks[campaign] = {int(x) for x in item.get("empty_shards") or ()}
         elif campaign and "#POOLCOUNT#" in pk:
             pool_counts[campaign] += int(item.get("available", item.get("count", 0)))
         elif campaign and "#STATS#" in pk:
@@ -398,7 +405,7 @@ def _read_state(drill: Drill, findings: Findings, campaign_ids: set[str]) -> _St
         elif sk == "SEND" and item.get("status") in ("scheduled", "sending"):
             findings.stuck += 1
             findings.notes.append(f"send {item['send_id']} still {item['status']}")
-    return _State(registry, pool, pool_counts, held, holders, statuses, counters)
+    return _State(registry, pool, pool_counts, held, holders, statuses, counters, empty_marks, pool_shards)
 
 
 def _check_codes(state: _State, findings: Findings, c: str) -> None:
@@ -411,6 +418,10 @@ def _check_codes(state: _State, findings: Findings, c: str) -> None:
         elif where > 1 or code not in registry[c]:
             findings.codes_twice += 1
             findings.notes.append(f"code {code}: {pool[c][code]} in the pool, {held[c][code]} held")
+    hidden = sum(n for shard, n in state.pool_shards[c].items() if shard in state.empty_marks[c])
+    if hidden:  # in the pool, but behind a mark that makes every claim skip its shard
+        findings.codes_lost += hidden
+        findings.notes.append(f"{hidden} codes of {c} are in pool shards marked empty: no claim gets them")
     in_pool = sum(pool[c].values())
     if state.pool_counts[c] != in_pool:
         findings.counts_off += 1

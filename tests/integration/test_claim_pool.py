@@ -457,11 +457,13 @@ def test_a_claim_that_read_the_campaign_before_a_load_claims_without_marking_sha
     assert campaigns.count_available(table, m, campaign_id) == 1
 
 
-def test_a_returned_code_whose_pool_bump_failed_is_unhidden_by_the_next_try(
+def test_a_returned_code_clears_its_shards_empty_mark_in_the_same_transaction(
     merchant, table, new_campaign, claim, monkeypatch
 ):
+    """The code, its pool counter and the campaign's mark and version move in one transaction:
+    no failure between two writes can leave a code behind a mark that makes claims skip it (the
+    fault drills found one when the bump was a write of its own)."""
     from couponflow.domain.claim_status import ClaimStatus
-    from couponflow.errors import RetryableError
     from couponflow.store import claim_progress
 
     m = merchant[0]
@@ -472,24 +474,17 @@ def test_a_returned_code_whose_pool_bump_failed_is_unhidden_by_the_next_try(
     held = claims.get(table, m, customer_id(m, "holder@example.com"), campaign_id)
     assert held is not None
     stored = table.get(keys.claim(m, held.customer_id, campaign_id))
+    version = campaigns.get(table, m, campaign_id).pool_version
 
-    bumps = campaigns.pool_refilled
+    def no_separate_write(*_: Any, **__: Any) -> int:
+        raise AssertionError("the pool bump is part of the return's transaction")
 
-    def bump_fails(*_: Any, **__: Any) -> int:
-        raise RetryableError("throttled")
-
-    monkeypatch.setattr(campaigns, "pool_refilled", bump_fails)
-    with pytest.raises(RetryableError):  # the code went back, but the mark over its shard stayed
-        claim_progress.return_code(
-            table, stored, ClaimStatus.EXPIRED, at="2026-11-23T00:00:00+00:00", reason="t"
-        )
-    assert shard in campaigns.get(table, m, campaign_id).empty_shards
-    monkeypatch.setattr(campaigns, "pool_refilled", bumps)
-    # The retry finds it returned already, and bumps the pool: the code can be claimed again.
-    assert not claim_progress.return_code(
-        table, stored, ClaimStatus.EXPIRED, at="2026-11-23T00:00:01+00:00", reason="t"
+    monkeypatch.setattr(campaigns, "pool_refilled", no_separate_write)
+    assert claim_progress.return_code(
+        table, stored, ClaimStatus.EXPIRED, at="2026-11-23T00:00:00+00:00", reason="t"
     )
-    assert shard not in campaigns.get(table, m, campaign_id).empty_shards
+    after = campaigns.get(table, m, campaign_id)
+    assert shard not in after.empty_shards and after.pool_version == version + 1
     assert claim(campaign_id, "next@example.com")["statusCode"] == 201
 
 

@@ -141,6 +141,21 @@ def pool_count_moves(merchant_id: str, campaign_id: str, codes: Iterable[str], s
     ]
 
 
+def pool_refill(merchant_id: str, campaign_id: str, shards: Iterable[int] | None = None) -> Update:
+    """The campaign update of ``pool_refilled``, as a transaction action: a code returned to the
+    pool carries it in the same transaction, so no failure between the two can leave the code
+    behind its shard's empty mark."""
+    values: dict[str, Any] = {":zero": 0, ":one": 1, **_watch_values(merchant_id, campaign_id)}
+    expression = "SET pool_version = if_not_exists(pool_version, :zero) + :one, gsi2pk = :wpk, gsi2sk = :wsk"
+    touched = None if shards is None else set(shards)
+    if touched is None or len(touched) >= keys.POOL_SHARDS:
+        expression += " REMOVE empty_shards"
+    elif touched:
+        expression += " DELETE empty_shards :filled"
+        values[":filled"] = touched
+    return Update(keys.campaign(merchant_id, campaign_id), expression, "attribute_exists(pk)", values=values)
+
+
 def pool_refilled(
     table: Table, merchant_id: str, campaign_id: str, shards: Iterable[int] | None = None
 ) -> int:
@@ -155,19 +170,12 @@ def pool_refilled(
     ``shards`` are the pool shards the codes went into (None: any): their empty marks go, in the
     same write as the version bump, so a mark never hides a code (see ``mark_shards_empty``).
     """
-    values: dict[str, Any] = {":zero": 0, ":one": 1, **_watch_values(merchant_id, campaign_id)}
-    expression = "SET pool_version = if_not_exists(pool_version, :zero) + :one, gsi2pk = :wpk, gsi2sk = :wsk"
-    touched = None if shards is None else set(shards)
-    if touched is None or len(touched) >= keys.POOL_SHARDS:
-        expression += " REMOVE empty_shards"
-    elif touched:
-        expression += " DELETE empty_shards :filled"
-        values[":filled"] = touched
+    action = pool_refill(merchant_id, campaign_id, shards)
     item = table.update(
-        keys.campaign(merchant_id, campaign_id),
-        expression,
-        condition="attribute_exists(pk)",
-        values=values,
+        action.key,
+        action.expression,
+        condition=action.condition,
+        values=action.values,
         return_new=True,
     )
     return int((item or {}).get("pool_version", 0))

@@ -196,16 +196,18 @@ def return_code(table: Table, claim: Item, to: ClaimStatus, *, at: str, reason: 
                     condition="attribute_not_exists(pk)",
                 ),
                 *campaigns.pool_count_moves(merchant_id, campaign_id, [code], +1),
+                # the shard's empty mark goes and the version moves in the same transaction: a
+                # failure after a separate write would have left the code hidden behind the mark
+                campaigns.pool_refill(merchant_id, campaign_id, [keys.pool_shard_of(code)]),
             ]
         )
     except TransactionCanceled:
-        # Returned already? Then bump the pool again: the call that returned it may have failed
-        # between its transaction and the bump, and an empty-shard mark would hide the code.
+        # Returned already (by a release written before the bump joined the transaction, whose
+        # separate bump may have failed)? Then bump the pool again: it is idempotent.
         now_item = table.get(keys.claim(merchant_id, customer_id, campaign_id)) or {}
         if now_item.get("status") == str(to) and now_item.get("code") == code:
             _refilled(table, merchant_id, campaign_id, code)
         return False
-    _refilled(table, merchant_id, campaign_id, code)
     return True
 
 
