@@ -30,7 +30,6 @@ import argparse
 import json
 import random
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -649,4 +648,4 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["SCENARIOS", "Drill", "Findings", "drill_stack", "run", "threading"]
+__all__ = ["SCENARIOS", "Drill", "Findings", "drill_stack", "run"]

@@ -24,8 +24,6 @@ from couponflow.domain.message_status import FINAL_STATUSES, RANK, MessageStatus
 from couponflow.errors import RetryableError
 from couponflow.store import campaign_stats, keys
 
-SWEEP_SHARDS = keys.SWEEP_SHARDS
-
 
 def get(table: Table, merchant_id: str, customer_id: str, message_id: str) -> Item | None:
     return table.get(keys.message(merchant_id, customer_id, message_id))

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.message_status import MessageStatus
-from couponflow.store import messages
+from couponflow.store import keys, messages
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class SettleUnknownOutcomes:
         before = (now - self.deadline).isoformat()
         minutes = f"{self.deadline.total_seconds() / 60:g}"
         settled = moved_on = 0
-        for shard in range(messages.SWEEP_SHARDS):
+        for shard in range(keys.SWEEP_SHARDS):
             for item in messages.outcome_unknown_older_than(self.table, shard, before):
                 key = {"pk": item["pk"], "sk": item["sk"]}
                 if item.get("status", MessageStatus.QUEUED) == MessageStatus.QUEUED:
