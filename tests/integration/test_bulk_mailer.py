@@ -219,6 +219,7 @@ def test_throttling_is_retried_with_backoff_then_the_records_go_back_to_the_queu
     for job in jobs:  # not lost, not failed: still queued, and the lease given back
         item = stored(table, job)
         assert item["status"] == "queued" and "ses_message_id" not in item and "lease_until" not in item
+        assert "lease_owner" not in item
 
     moto_patches.throttle_next_sends(1)  # the queue brings the records back; one more throttle, then room
     again = mailer.lambda_handler(event, lambda_context)
@@ -238,6 +239,7 @@ def test_a_redelivered_job_is_not_sent_again_and_a_leased_message_waits_for_its_
         keys.message(held["merchant_id"], held["customer_id"], held["message_id"]),
         now_epoch=int(time.time()),
         lease_seconds=60,
+        owner="another-invocation",
     )
     assert leased  # another invocation is sending it right now
 
@@ -261,12 +263,15 @@ def test_a_lease_that_lapsed_is_never_taken_over_its_message_is_marked_of_unknow
     send_rate(200)
     [job] = queued(1, "lapsed")
     key = keys.message(job["merchant_id"], job["customer_id"], job["message_id"])
-    assert messages.take_send_lease(table, key, now_epoch=int(time.time()) - 600, lease_seconds=120)
+    assert messages.take_send_lease(
+        table, key, now_epoch=int(time.time()) - 600, lease_seconds=120, owner="a-mailer-that-died"
+    )
     mailer = load_handler("MailerFunction")
     assert mailer.lambda_handler(sqs_event([json.dumps(job)]), lambda_context) == {"batchItemFailures": []}
     assert bulk_calls == []
     item = stored(table, job)
     assert item["status"] == "queued" and item["handoff"] == "unknown" and "lease_until" not in item
+    assert "lease_owner" not in item
     assert item["gsi3pk"].startswith("UNKNOWN#")
     assert "ended without recording" in item["handoff_reason"]
 
@@ -371,3 +376,29 @@ def test_a_message_named_twice_in_one_batch_is_sent_once_and_both_records_are_do
     assert result == {"batchItemFailures": []}
     assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [1]
     assert stored(table, job)["status"] == "sent"
+
+
+def test_a_mailer_never_gives_back_a_lease_another_invocation_holds(
+    table, queued, send_rate, bulk_calls, load_handler, lambda_context, monkeypatch
+) -> None:
+    """Given a message leased by another invocation (sending it right now), when this mailer meets
+    it while its own pacing fails, then the other invocation's lease stays, and a give-back by
+    anyone but its owner changes nothing: it would let a third mailer send the message again."""
+    from couponflow.services import send_pacing
+
+    send_rate(200)
+    [job] = queued(1, "others")
+    key = keys.message(job["merchant_id"], job["customer_id"], job["message_id"])
+    mailer = load_handler("MailerFunction")
+    assert messages.take_send_lease(
+        table, key, now_epoch=int(time.time()), lease_seconds=120, owner="another-invocation"
+    )
+
+    def no_budget(*_: Any, **__: Any) -> int:
+        raise send_pacing.PacingTimeout("no room in the SES budget")
+
+    monkeypatch.setattr(mailer.mailer._pacer, "acquire", no_budget)
+    assert mailer.lambda_handler(sqs_event([json.dumps(job)]), lambda_context)["batchItemFailures"]
+    assert stored(table, job)["lease_owner"] == "another-invocation"
+    messages.release_lease(table, key, owner="this-invocation")  # not its lease: nothing happens
+    assert stored(table, job)["lease_owner"] == "another-invocation" and bulk_calls == []

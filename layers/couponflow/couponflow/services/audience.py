@@ -19,7 +19,7 @@ from couponflow.models.audience import CustomerIn, SegmentIn
 from couponflow.services.customers import resolve_customer_id
 from couponflow.store import audience, keys
 
-_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "type", "lease_until")
+_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "type", "lease_until", "lease_owner")
 
 
 def public(item: Item, now: datetime | None = None) -> dict[str, Any]:

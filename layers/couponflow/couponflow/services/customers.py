@@ -46,7 +46,16 @@ def _handed_off(item: Item) -> dict[str, Any] | None:
 
 def _message(item: Item, events_table: Table, now_epoch: int) -> dict[str, Any]:
     view = public(item)
-    for internal in ("lease_until", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk"):
+    for internal in (
+        "lease_until",
+        "lease_owner",
+        "gsi2pk",
+        "gsi2sk",
+        "gsi3pk",
+        "gsi3sk",
+        "gsi4pk",
+        "gsi4sk",
+    ):
         view.pop(internal, None)
     view.setdefault("needs_attention", False)
     events = [

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -150,6 +151,7 @@ class Mailer:
     backoff: Callable[[int], float] = field(default=lambda attempt: retry.jitter(throttle_backoff(attempt)))
     sleep: Callable[[float], None] = time.sleep
     _pacer: SendPacer = field(init=False)
+    _owner: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         self._pacer = self.pacer or SendPacer(self.table)
@@ -173,6 +175,7 @@ class Mailer:
         """
         now = now or datetime.now(UTC)
         deadline = deadline if deadline is not None else time.time() + 20
+        self._owner = uuid.uuid4().hex  # this batch's leases: only it gives them back
         pending = [_Pending(i, job.merchant_id, t) for i, job in enumerate(jobs) for t in job.targets()]
         seen: set[tuple[str, str]] = set()
         for p in pending:  # a message named twice in one batch (a redelivered job) is sent once
@@ -346,7 +349,11 @@ class Mailer:
         for p in call:
             try:
                 taken = messages.take_send_lease(
-                    self.table, p.key, now_epoch=int(now.timestamp()), lease_seconds=SEND_LEASE_SECONDS
+                    self.table,
+                    p.key,
+                    now_epoch=int(now.timestamp()),
+                    lease_seconds=SEND_LEASE_SECONDS,
+                    owner=self._owner,
                 )
             except RetryableError as error:  # the lease may have been written (a lost answer)
                 self._give_back([p], error)
@@ -375,6 +382,13 @@ class Mailer:
                     leased = self._lease(call, now)
                     if not leased:
                         return
+            except Exception as error:  # pacing or leasing failed: SES was not called
+                self._give_back(leased, error)
+                for p in call:
+                    if p.outcome is None and p.error is None:
+                        p.fail(_retryable(error))
+                return
+            try:
                 results = ses.send_bulk(
                     sender=self.sender,
                     configuration_set=self.configuration_set,
@@ -387,7 +401,7 @@ class Mailer:
                 wait = self.backoff(attempt)
                 if attempt > self.throttle_retries or time.time() + wait >= deadline:
                     logger.warning("SES kept throttling; back to the queue", extra={"messages": len(call)})
-                    self._give_back(leased or call, throttled)
+                    self._give_back(leased, throttled)
                     return
                 self.sleep(wait)
             except OutcomeUnknown as lost:  # SES may have taken them: never again (see "At most once")
@@ -398,8 +412,8 @@ class Mailer:
                 for p in leased:
                     self._failed(p, str(error), stamp)
                 return
-            except Exception as error:  # pacing timeout, an error SES answered: nothing was sent
-                self._give_back(leased or call, error)
+            except Exception as error:  # an error SES answered: nothing was sent
+                self._give_back(leased, error)
                 return
         handed: list[tuple[Item, str]] = []
         for p, result in zip(leased, results, strict=True):
@@ -451,7 +465,7 @@ class Mailer:
     def _give_back(self, call: list[_Pending], error: Exception) -> None:
         """Not handed to SES: give the leases back so the queue's retry can send them."""
         for p in call:
-            self._settle(partial(messages.release_lease, self.table, p.key), p)
+            self._settle(partial(messages.release_lease, self.table, p.key, owner=self._owner), p)
             p.fail(_retryable(error))
 
     def _settle(self, write: Callable[[], Any], p: _Pending) -> bool:

@@ -178,7 +178,7 @@ def record_handoff(table: Table, key: Mapping[str, str], ses_message_id: str, *,
     fields = handoff_fields(key["sk"].removeprefix("MESSAGE#"), ses_message_id, at)
     table.update(
         dict(key),
-        "SET " + ", ".join(f"{name} = :{name}" for name in fields) + " REMOVE lease_until",
+        "SET " + ", ".join(f"{name} = :{name}" for name in fields) + " REMOVE lease_until, lease_owner",
         condition="attribute_exists(pk)",
         values={f":{name}": value for name, value in fields.items()},
     )
@@ -237,32 +237,43 @@ def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> Non
         raise_status(table, key, MessageStatus.SENT, at=at, details={"ses_message_id": ses_id})
 
 
-def take_send_lease(table: Table, key: Mapping[str, str], *, now_epoch: int, lease_seconds: int) -> bool:
+def take_send_lease(
+    table: Table, key: Mapping[str, str], *, now_epoch: int, lease_seconds: int, owner: str
+) -> bool:
     """Take the right to hand the queued message to SES, just before the call; False if it is not
     queued, already handed off, of unknown outcome, or leased (an expired lease is never taken
-    over: its holder may have reached SES, see ``services/mailer.py``)."""
+    over: its holder may have reached SES, see ``services/mailer.py``). ``owner`` names the
+    invocation, so only it can give the lease back."""
     try:
         table.update(
             dict(key),
-            "SET lease_until = :until",
+            "SET lease_until = :until, lease_owner = :owner",
             condition=(
                 "attribute_exists(pk) AND attribute_not_exists(ses_message_id) AND status_rank = :queued "
                 "AND attribute_not_exists(lease_until) AND attribute_not_exists(handoff)"
             ),
-            values={":until": now_epoch + lease_seconds, ":queued": RANK[MessageStatus.QUEUED]},
+            values={
+                ":until": now_epoch + lease_seconds,
+                ":owner": owner,
+                ":queued": RANK[MessageStatus.QUEUED],
+            },
         )
     except ConditionFailed:
         return False
     return True
 
 
-def release_lease(table: Table, key: Mapping[str, str]) -> None:
-    """Give a lease back when the message was surely not handed to SES (so a retry can send it)."""
+def release_lease(table: Table, key: Mapping[str, str], *, owner: str) -> None:
+    """Give back a lease ``owner`` holds, when the message was surely not handed to SES (so a retry
+    can send it). Another invocation's lease is never touched."""
     with contextlib.suppress(ConditionFailed):
         table.update(
             dict(key),
-            "REMOVE lease_until",
-            condition="attribute_exists(pk) AND attribute_not_exists(ses_message_id)",
+            "REMOVE lease_until, lease_owner",
+            condition=(
+                "attribute_exists(pk) AND attribute_not_exists(ses_message_id) AND lease_owner = :owner"
+            ),
+            values={":owner": owner},
         )
 
 
@@ -278,7 +289,7 @@ def mark_outcome_unknown(table: Table, key: Mapping[str, str], *, at: str, reaso
         table.update(
             dict(key),
             "SET handoff = :unknown, handoff_at = :at, handoff_reason = :reason, "
-            "gsi3pk = :gsi3pk, gsi3sk = :gsi3sk REMOVE lease_until",
+            "gsi3pk = :gsi3pk, gsi3sk = :gsi3sk REMOVE lease_until, lease_owner",
             condition=(
                 "attribute_exists(pk) AND attribute_not_exists(ses_message_id) AND status_rank = :queued"
             ),
