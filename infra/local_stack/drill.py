@@ -125,6 +125,14 @@ class Drill:
     # -- HTTP as a merchant and as a storefront ----------------------------------------------------
 
     def call(self, method: str, path: str, body: Any = None, *, key: bool = True, headers: Any = None) -> Any:
+        """``(status, answer)`` of one request to the stack's API."""
+        status, answer, _ = self._request(method, path, body, key=key, headers=headers)
+        return status, answer
+
+    def _request(
+        self, method: str, path: str, body: Any, *, key: bool, headers: Any
+    ) -> tuple[int, Any, float | None]:
+        """One request: its status, JSON answer and ``Retry-After`` (seconds, when given)."""
         request = urllib.request.Request(
             self.stack.api_url + path,
             data=json.dumps(body).encode() if body is not None else None,
@@ -137,9 +145,14 @@ class Drill:
         )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null")
+                return response.status, json.loads(response.read() or b"null"), None
         except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+            retry_after = error.headers.get("Retry-After")
+            return (
+                error.code,
+                json.loads(error.read() or b"null"),
+                float(retry_after) if retry_after else None,
+            )
 
     def ok(self, method: str, path: str, body: Any = None, expected: int = 200) -> Any:
         status, answer = self.call(method, path, body)
@@ -161,7 +174,9 @@ class Drill:
         while time.monotonic() < give_up:
             attempt += 1
             try:
-                status, answer, wait = self._claim_once(path, email, headers)
+                status, answer, wait = self._request(
+                    "POST", path, {"email": email}, key=False, headers=headers
+                )
             except OSError as error:
                 status, answer, wait = 599, str(error), None
             if status in (200, 201):
@@ -173,24 +188,6 @@ class Drill:
             time.sleep(min(10.0, wait) if wait else backoff)
         self.unanswered.append(f"{email}: after {attempt} tries, last answer {last}")
         return "unanswered"
-
-    def _claim_once(self, path: str, email: str, headers: dict[str, str]) -> tuple[int, Any, float | None]:
-        request = urllib.request.Request(
-            self.stack.api_url + path,
-            data=json.dumps({"email": email}).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json", **headers},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null"), None
-        except urllib.error.HTTPError as error:
-            retry_after = error.headers.get("Retry-After")
-            return (
-                error.code,
-                json.loads(error.read() or b"null"),
-                float(retry_after) if retry_after else None,
-            )
 
     # -- settling ---------------------------------------------------------------------------------
 
@@ -235,8 +232,10 @@ class Drill:
             calm = calm + 1 if finished else 0
             if calm >= 3:
                 return True
-            now = (busy, self._progress())
-            still = still + 1 if not finished and now == before and self.dead_letters() else 0
+            # only when just a dead-letter queue's records could be left is progress read (a scan)
+            waiting = not finished and busy == 0 and self.dead_letters() > 0
+            now = self._progress() if waiting else None
+            still = still + 1 if waiting and now == before else 0
             if still >= STALL_POLLS:
                 return False
             before = now

@@ -264,9 +264,6 @@ def _dynamodb_resources(operation: str, params: dict[str, Any], arn: str) -> lis
 
     if operation in ("BatchGetItem", "BatchWriteItem"):
         return [table(name) for name in params.get("RequestItems", {})]
-    if operation in ("TransactWriteItems", "TransactGetItems"):
-        names = {str(next(iter(item.values()))["TableName"]) for item in params.get("TransactItems", [])}
-        return [table(name) for name in sorted(names)]
     if "TableName" not in params:
         return ["*"]
     base = table(str(params["TableName"]))

@@ -231,9 +231,8 @@ class Mailer:
         """Read the wave's messages; settle those that must not be sent (see "At most once")."""
         found = {
             (i["pk"], i["sk"]): i
-            for i in self.table.batch_get(
-                list({(p.key["pk"], p.key["sk"]): p.key for p in pending}.values()), consistent=True
-            )
+            # (a message named twice in the batch was settled as a duplicate before the waves)
+            for i in self.table.batch_get([p.key for p in pending if p.outcome is None], consistent=True)
         }
         now_epoch = int(now.timestamp())
         for p in pending:
