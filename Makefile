@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # pytest-xdist processes for `make test` (each test module stays on one): one per core.
 TEST_WORKERS ?= auto
 
-.PHONY: run test lint typecheck unit package bench drill lock clean browser
+.PHONY: run test lint typecheck unit package bench drill lock clean browser scan deploy
 
 # Create the virtualenv and install (editable, with dev tools) on first use or when the pins change:
 # every dependency at the version constraints.txt pins.
@@ -44,8 +44,32 @@ typecheck: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# The template scan (a virtualenv to install on first use) runs beside the test suite.
 test: lint typecheck browser
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	@mkdir -p build
+	$(MAKE) --no-print-directory scan > build/scan.log 2>&1 & scan=$$!; \
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile; tests=$$?; \
+	wait $$scan; scanned=$$?; cat build/scan.log; \
+	test $$tests -eq 0 && test $$scanned -eq 0
+
+# The deploy and scan tools (SAM CLI, checkov), pinned, apart from the project's virtualenv.
+TOOLS := build/tools-venv
+$(TOOLS)/.installed: infra/tools-requirements.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --upgrade pip
+	$(TOOLS)/bin/pip install --quiet -r infra/tools-requirements.txt
+	touch $@
+
+# `sam validate --lint` and the IaC security scan (findings kept are justified in template.yaml).
+scan: $(TOOLS)/.installed
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/bin/sam validate --lint --template-file template.yaml
+	$(TOOLS)/bin/checkov --config-file .checkov.yaml --file template.yaml
+
+# Build without Docker or python3.12 (binary wheels for the Lambda platform), then deploy:
+# `make deploy ARGS=--guided` the first time (docs/deploy.md).
+deploy: package $(TOOLS)/.installed
+	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam deploy --template-file build/package/template.packaged.yaml \
+		--resolve-s3 --capabilities CAPABILITY_IAM $(ARGS)
 
 package: $(STAMP)
 	$(BIN)/python infra/package.py --out build/package

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerResponse,
@@ -10,11 +9,12 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
+from couponflow.logs import structured_logger
 from couponflow.services.merchants import authenticate
 from couponflow.settings import AuthorizerSettings
 
 settings = AuthorizerSettings.from_env()
-logger = Logger()
+logger = structured_logger()
 table = Table(settings.table_name)
 
 

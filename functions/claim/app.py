@@ -2,13 +2,14 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
 from couponflow.api import public_claims, public_links, public_page_views, public_reports
 from couponflow.http import resolver, too_large
+from couponflow.logs import structured_logger
 from couponflow.services.claim_idempotency import ClaimIdempotency
 from couponflow.services.claims import ClaimService
 from couponflow.services.coupon_links import CouponLinks
@@ -19,7 +20,7 @@ from couponflow.settings import ClaimSettings
 MAX_BODY_BYTES = 16 * 1024
 
 settings = ClaimSettings.from_env()
-logger = Logger()
+logger = structured_logger()
 tracer = Tracer()
 app = resolver()
 table = Table(settings.table_name)

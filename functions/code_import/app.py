@@ -3,12 +3,13 @@ on; run the job, whatever its kind, chunk by chunk."""
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
+from couponflow.logs import structured_logger
 from couponflow.models.code_imports import ImportContinuation, S3Notification
 from couponflow.services.code_imports import CodeImports
 from couponflow.services.customer_imports import CustomerImports
@@ -17,7 +18,7 @@ from couponflow.settings import CodeImportSettings
 from couponflow.store.import_jobs import JobRef
 
 settings = CodeImportSettings.from_env()
-logger = Logger()
+logger = structured_logger()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
 table = Table(settings.table_name)

@@ -3,10 +3,11 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
+from couponflow.logs import structured_logger
 from couponflow.services.coupon_links import LinkSigner
 from couponflow.services.housekeeping import Task, run_all
 from couponflow.services.housekeeping.expire_offers import ExpireOffers
@@ -20,7 +21,7 @@ from couponflow.settings import HousekeepingSettings, SendCompletionSettings
 
 settings = HousekeepingSettings.from_env()
 completion = SendCompletionSettings.from_env()
-logger = Logger()
+logger = structured_logger()
 tracer = Tracer()
 table = Table(settings.table_name)
 tasks: dict[str, Task] = {

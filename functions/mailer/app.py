@@ -4,16 +4,17 @@ reporting the records to retry (or that could not be read) as partial batch fail
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
+from couponflow.logs import structured_logger
 from couponflow.services.mailer import Mailer, MailJob
 from couponflow.settings import MailerSettings
 from pydantic import ValidationError
 
 settings = MailerSettings.from_env()
-logger = Logger()
+logger = structured_logger()
 tracer = Tracer()
 mailer = Mailer(
     table=Table(settings.table_name),

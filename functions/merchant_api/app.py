@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
@@ -21,6 +21,7 @@ from couponflow.api import (
     merchant_suppressions,
 )
 from couponflow.http import resolver, too_large
+from couponflow.logs import structured_logger
 from couponflow.services.code_imports import CodeImports
 from couponflow.services.customer_imports import CustomerImports
 from couponflow.services.redemptions import Redemptions
@@ -30,7 +31,7 @@ from couponflow.settings import MerchantApiSettings, SendScheduleSettings
 MAX_BODY_BYTES = 1024 * 1024
 
 settings = MerchantApiSettings.from_env()
-logger = Logger()
+logger = structured_logger()
 tracer = Tracer()
 table = Table(settings.table_name)
 events_table = Table(settings.events_table_name)

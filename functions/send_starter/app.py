@@ -2,14 +2,15 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
+from couponflow.logs import structured_logger
 from couponflow.services.send_delivery import SendStarter, StartSend
 from couponflow.settings import SendStarterSettings
 
 settings = SendStarterSettings.from_env()
-logger = Logger()
+logger = structured_logger()
 tracer = Tracer()
 starter = SendStarter(Table(settings.table_name), settings.fanout_queue_url, settings.sender_address)
 

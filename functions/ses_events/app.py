@@ -3,20 +3,21 @@
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.reputation import SoftBounceRule, Thresholds
+from couponflow.logs import structured_logger
 from couponflow.services.reputation import ReputationGuard
 from couponflow.services.ses_events import SesEventApplier
 from couponflow.ses_notifications import SesNotificationError
 from couponflow.settings import SesEventsSettings
 
 settings = SesEventsSettings.from_env()
-logger = Logger()
+logger = structured_logger()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
 table = Table(settings.table_name)

@@ -2,15 +2,16 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
+from couponflow.logs import structured_logger
 from couponflow.services.sms_receipts import SmsReceipts
 from couponflow.settings import SmsReceiptsSettings
 from couponflow.sms_delivery_logs import BadDeliveryLog, decode_awslogs, parse_record
 
 settings = SmsReceiptsSettings.from_env()
-logger = Logger()
+logger = structured_logger()
 tracer = Tracer()
 receipts = SmsReceipts(
     Table(settings.table_name),

@@ -472,3 +472,29 @@ def test_the_operations_dashboard_is_valid_json_naming_every_function() -> None:
     dashboard = json.loads(text)
     assert dashboard["widgets"]
     assert all(f"${{{function_id}}}" in text for function_id in FUNCTIONS)
+
+
+def test_the_reputation_alarm_watches_the_namespace_the_functions_publish_to() -> None:
+    published = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    alarm = resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm")["ReputationPauseAlarm"]["Properties"]
+    assert alarm["Namespace"] == published
+    assert alarm["MetricName"] == "ReputationPauses"
+    text = resources_of_type(TEMPLATE, "AWS::CloudWatch::Dashboard")["OperationsDashboard"]["Properties"]
+    for name in ("Claims", "Messages", "Sends", "CodesLeft", "BounceRate", "ComplaintRate"):
+        assert f'MetricName=\\"{name}\\"' in text["DashboardBody"]["Fn::Sub"]
+
+
+def test_ses_sending_is_scoped_to_the_given_identity_and_the_created_one_signs_with_dkim() -> None:
+    identity = resources_of_type(TEMPLATE, "AWS::SES::EmailIdentity")["SesEmailIdentity"]
+    assert identity["Condition"] == "CreateSesIdentity"
+    assert identity["Properties"]["DkimSigningAttributes"]["NextSigningKeyLength"] == "RSA_2048_BIT"
+    for function_id, props in FUNCTIONS.items():
+        for policy in as_list(props.get("Policies")):
+            for statement in as_list((policy.get("Statement") if isinstance(policy, dict) else None) or []):
+                if any(str(a).startswith("ses:Send") for a in as_list(statement.get("Action"))):
+                    identities = [
+                        r for r in as_list(statement["Resource"]) if "configuration-set" not in str(r)
+                    ]
+                    assert identities and all(
+                        r.get("Fn::If", [None])[0] == "HasSesIdentity" for r in identities
+                    ), function_id

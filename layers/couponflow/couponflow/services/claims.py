@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from couponflow import metrics
 from couponflow.adapters import sqs
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.claim_status import ClaimStatus
@@ -64,6 +65,7 @@ class ClaimService:
                 self.integration_queue_url,
                 {"merchant_id": merchant_id, "campaign_id": campaign_id, "customer_id": record.customer_id},
             )
+        metrics.claim_answered(str(record.reason) if record.reason else "claimed" if record.new else "repeat")
         show_code = campaign.channel == Channel.PAGE
         outcome = ClaimOut(
             status=str(record.status),

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from couponflow import metrics
 from couponflow.adapters.dynamodb import ConditionFailed, Table
 from couponflow.domain.reputation import Thresholds, pause_reason, rates
 from couponflow.services.notifications import Notice, notify_merchant
@@ -41,10 +42,11 @@ class ReputationGuard:
                 self._notify(merchant_id, campaign, now)
             return None
         counts = campaign_stats.counts(self.table, merchant_id, campaign_id)
+        current = rates(counts)
+        metrics.reputation_rates(campaign_id, current.bounce_rate, current.complaint_rate)
         reason = pause_reason(counts, self.thresholds)
         if reason is None:
             return None
-        current = rates(counts)
         try:
             paused = self.table.update(
                 key,
@@ -67,6 +69,7 @@ class ReputationGuard:
             )
         except ConditionFailed:
             return None  # another invocation paused it first, and notifies
+        metrics.reputation_paused()
         logger.warning(
             "campaign paused by the reputation guard",
             extra={"merchant_id": merchant_id, "campaign_id": campaign_id, "reason": reason},

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from couponflow import metrics
 from couponflow.adapters.dynamodb import Table, TransactAction, TransactionCanceled, Update
 from couponflow.domain.message_status import RANK, MessageStatus
 from couponflow.domain.reputation import SoftBounceRule, Thresholds, soft_bounce_burst
@@ -103,6 +104,7 @@ class Applied:
         """Count a status move this record's ``event`` made."""
         self.status_changes += 1
         self.statuses.append(str(event.status))
+        metrics.message_moved("email", str(event.status))
 
 
 def suppression_reason(event: MessageEvent) -> str | None:

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from couponflow import retry
+from couponflow import metrics, retry
 from couponflow.adapters.dynamodb import (
     ConditionFailed,
     Item,
@@ -169,6 +169,7 @@ def raise_status(
             table.transact(actions)
         except TransactionCanceled:
             continue
+        metrics.message_moved(str(item.get("channel") or "email"), str(status))
         return True
     raise RetryableError(f"message {key} kept moving under a status write; retry")
 
@@ -230,6 +231,7 @@ def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> Non
         except (TransactionCanceled, RetryableError):  # something moved meanwhile: one by one
             pass
         else:
+            metrics.message_moved("email", str(MessageStatus.SENT), len(handed))
             return
     for item, ses_id in handed:  # one at a time, whatever each has become
         key = {"pk": item["pk"], "sk": item["sk"]}

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
+from couponflow import metrics
 from couponflow.adapters.dynamodb import ConditionFailed, Item, Put, Table, TransactionCanceled, Update
 from couponflow.domain.send_schedule import Rule, SendStatus
 from couponflow.errors import ConflictError, NotFoundError
@@ -49,6 +50,7 @@ def create(table: Table, send: Item) -> None:
             f"segment '{seg}' already has send '{holder}' scheduled or in progress "
             "(one send per segment at a time)",
         ) from canceled
+    metrics.send_moved(str(send["status"]))
 
 
 def get(table: Table, merchant_id: str, send_id: str) -> Item:
@@ -86,6 +88,7 @@ def move(
         )
     except ConditionFailed:
         return False
+    metrics.send_moved(str(to))  # every send status change passes here
     return True
 
 

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from couponflow import metrics
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.pool_alerts import PoolAlert, alerts_due, watch_ends
 from couponflow.errors import PermanentSendError, RetryableError
@@ -64,6 +65,7 @@ class PoolAlerts:
         version = int(campaign.get("pool_version", 0))
         threshold = campaign.get("pool_alert_threshold")
         available = campaigns.count_available(self.table, m, c)  # 16 counters, whatever the pool size
+        metrics.codes_left(c, available)
         due = alerts_due(
             available,
             threshold,
