@@ -87,5 +87,6 @@ def test_texts_reach_delivered_or_failed_from_sns_delivery_status_logs(http: Cal
         assert message["recipient"] == phone and message["sns_message_id"] and message["sent_at"]
         assert message["status_details"]["provider_response"] == words
         assert message["status_details"]["sns_status"] == status
+        assert message["status_details"]["smsType"] == "Promotional"  # a marketing send, not a receipt
         assert [e["event_type"] for e in message["events"]] == [event_type]
         assert message["events"][0]["recipient"] == phone

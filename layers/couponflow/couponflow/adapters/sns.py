@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import boto3
 from botocore.config import Config
@@ -17,20 +17,26 @@ if TYPE_CHECKING:
 _PERMANENT = frozenset({"InvalidParameter", "InvalidParameterValue", "OptedOut", "EndpointDisabled"})
 
 
+SmsType = Literal["Transactional", "Promotional"]
+
+
 @cache
 def client() -> SNSClient:
     """One attempt per text: botocore would resend a text whose answer was lost."""
     return boto3.client("sns", config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
 
 
-def send_sms(phone: str, text: str, *, sender_id: str | None = None) -> str:
-    """Publish one transactional SMS; returns SNS's message id.
+def send_sms(
+    phone: str, text: str, *, sms_type: SmsType = "Transactional", sender_id: str | None = None
+) -> str:
+    """Publish one SMS; returns SNS's message id. ``Promotional`` for marketing (segment sends:
+    cheaper, may wait for quiet hours), ``Transactional`` for what one customer asked for.
 
     Raises :class:`PermanentSendError` for a number SNS refuses (invalid, opted out) and
     :class:`RetryableError` for throttling or any other answered failure (nothing was sent), and
     :class:`~couponflow.errors.OutcomeUnknown` when SNS's answer was lost (the text may be out).
     """
-    attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
+    attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": sms_type}}
     if sender_id:
         attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": sender_id}
     try:

@@ -103,7 +103,10 @@ def _publish_text(phone: str, text: str) -> str:
     """Publish one text, retrying (with jittered backoff) only what SNS answered with an error:
     a text whose answer was lost (``OutcomeUnknown``) is never published again."""
     return retry.call(
-        lambda: sns.send_sms(phone, text), attempts=TEXT_ATTEMPTS, base=0.2, never_retry=(OutcomeUnknown,)
+        lambda: sns.send_sms(phone, text, sms_type="Promotional"),
+        attempts=TEXT_ATTEMPTS,
+        base=0.2,
+        never_retry=(OutcomeUnknown,),
     )
 
 
