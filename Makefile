@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # pytest-xdist processes for `make test` (each test module stays on one): one per core.
 TEST_WORKERS ?= auto
 
-.PHONY: run test lint typecheck unit package bench drill lock clean browser scan deploy
+.PHONY: run test lint typecheck unit package bench drill lock clean browser scan deploy openapi
 
 # Create the virtualenv and install (editable, with dev tools) on first use or when the pins change:
 # every dependency at the version constraints.txt pins.
@@ -70,6 +70,10 @@ scan: $(TOOLS)/.installed
 deploy: package $(TOOLS)/.installed
 	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam deploy --template-file build/package/template.packaged.yaml \
 		--resolve-s3 --capabilities CAPABILITY_IAM $(ARGS)
+
+# The OpenAPI document and the API reference, from the routes and models (a test checks drift).
+openapi: $(STAMP)
+	$(BIN)/python infra/openapi_docs.py
 
 package: $(STAMP)
 	$(BIN)/python infra/package.py --out build/package

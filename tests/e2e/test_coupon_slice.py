@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -120,7 +122,7 @@ def test_malformed_and_oversized_bodies_are_refused(http, local, new_campaign):
     campaign_id = new_campaign(["E2E-BAD-02"])
     path = f"/public/merchants/{local.merchant_id}/campaigns/{campaign_id}/claims"
     code, answer = http("POST", path, raw=b'{"email": ', key=None)
-    assert code == 422 and answer["message"]
+    assert (code, answer["field"]) == (400, "body") and "not valid JSON" in answer["message"]
     code, answer = http(
         "POST", path, raw=json.dumps({"email": "a@example.com", "name": "x" * 40_000}).encode(), key=None
     )
@@ -191,3 +193,47 @@ def test_the_try_it_commands_make_run_prints_work_as_printed(http, local):
     path = f"/public/merchants/{local.merchant_id}/campaigns/{campaign['campaign_id']}/claims"
     status, claimed = http("POST", path, TRY_CLAIM, key=None)
     assert (status, claimed["status"]) == (201, "claimed"), claimed
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b'{"name": "\xff\xfe"}', "not UTF-8"),
+        (b'{"emai', "not valid JSON"),
+        (b"[" * 5000 + b"]" * 5000, "nests deeper"),
+        (b'{"name": "x", "daily_limit": ' + b"9" * 30 + b"}", "64 bits"),
+        (b'{"name": "x", "daily_limit": NaN}', "not a JSON number"),
+    ],
+    ids=["invalid-utf8", "truncated", "deeply-nested", "huge-integer", "nan"],
+)
+def test_any_unreadable_body_gets_a_400_naming_the_body_on_every_json_route(http, local, raw, words):
+    for method, path, key in (
+        ("POST", "/campaigns", "demo"),
+        ("PUT", "/integrations/email-provider", "demo"),
+        ("POST", f"/public/merchants/{local.merchant_id}/campaigns/cmp_x/claims", None),
+    ):
+        code, answer = http(method, path, raw=raw, key=key)
+        assert (code, answer["field"]) == (400, "body"), (method, path, answer)
+        assert words in answer["message"]
+
+
+def test_a_body_that_is_not_json_gets_415_with_a_message(local):
+    request = urllib.request.Request(
+        local.api_url + "/campaigns",
+        data=b"name=x",
+        method="POST",
+        headers={"Content-Type": "text/plain", "Authorization": f"Bearer {local.api_key}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    assert refused.value.code == 415
+    assert json.loads(refused.value.read())["message"] == "send the body as application/json"
+
+
+def test_the_openapi_document_and_swagger_ui_are_served_without_a_key(http, local):
+    code, document = http("GET", "/openapi.json", key=None)
+    assert code == 200 and document["openapi"].startswith("3.1")
+    assert "/public/merchants/{merchant_id}/campaigns/{campaign_id}/claims" in document["paths"]
+    with urllib.request.urlopen(local.api_url + "/docs", timeout=60) as page:
+        html = page.read().decode()
+    assert page.status == 200 and "SwaggerUIBundle" in html and "Couponflow API" in html

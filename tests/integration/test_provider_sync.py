@@ -727,3 +727,38 @@ def test_a_sync_still_pending_after_the_last_requeue_is_marked_failed_provider_e
     assert "still pending after 3 re-queues" in item["integration_detail"]
     assert _watch(stack, merchant_id, email, campaign_id) is None
     assert mailchimp.writes() == []
+
+
+def test_connects_and_disconnects_racing_never_fail_and_never_leave_a_connection_without_its_secret(
+    stack, merchant, api, mailchimp, function_env
+):
+    """Given connects and disconnects of one merchant at the same time, each answers 200, 204 or
+    404; afterwards a connection, if any, has its secret, and no other secret of the merchant is
+    left behind."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from couponflow.adapters.dynamodb import Table
+    from couponflow.store import keys
+
+    merchant_id = merchant[0]
+    table = Table(stack.physical["CouponflowTable"])
+    prefix = function_env("MerchantApiFunction")["SECRET_NAME_PREFIX"]
+    body = {"type": "mailchimp", "api_key": API_KEY, "base_url": mailchimp.url, "list_id": LIST_ID}
+    secrets = boto3.client("secretsmanager")
+    for burst in range(4):
+        calls = [("PUT", body), ("DELETE", None), ("PUT", body), ("DELETE", None), ("PUT", body)][burst % 2 :]
+        with ThreadPoolExecutor(len(calls)) as pool:
+            answers = list(pool.map(lambda call: api(merchant_id, call[0], RESOURCE, call[1]), calls))
+        assert {a["statusCode"] for a in answers} <= {200, 204, 404}, [a["body"] for a in answers]
+        item = table.get(keys.email_provider(merchant_id))
+        left = [
+            s["ARN"]
+            for s in secrets.list_secrets(
+                Filters=[{"Key": "name", "Values": [f"{prefix}/merchants/{merchant_id}/"]}]
+            )["SecretList"]
+        ]
+        if item is None:
+            assert left == [], burst
+        else:
+            assert left == [item["secret_arn"]], burst
+            secrets.get_secret_value(SecretId=item["secret_arn"])

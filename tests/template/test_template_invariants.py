@@ -372,6 +372,9 @@ def test_every_route_is_on_a_declared_api_never_the_implicit_one(
     assert target(event.get("RestApiId")) in APIS
 
 
+DOCUMENTATION_PATHS = {"/openapi.json", "/docs"}  # the API's own description, open to all
+
+
 @pytest.mark.parametrize(("function_id", "event"), API_EVENTS)
 def test_public_routes_are_open_and_every_other_route_falls_to_the_api_key_authorizer(
     function_id: str, event: dict[str, Any]
@@ -379,7 +382,7 @@ def test_public_routes_are_open_and_every_other_route_falls_to_the_api_key_autho
     api_auth = APIS[str(target(event["RestApiId"]))]["Properties"]["Auth"]
     route_authorizer = event.get("Auth", {}).get("Authorizer")
 
-    if event["Path"].startswith("/public/"):
+    if event["Path"].startswith("/public/") or event["Path"] in DOCUMENTATION_PATHS:
         assert route_authorizer == "NONE"
     else:
         assert route_authorizer in (None, api_auth["DefaultAuthorizer"])

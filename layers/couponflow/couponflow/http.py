@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from couponflow.errors import ConflictError, InvalidInputError, NotFoundError, RetryableError
 
@@ -38,17 +42,93 @@ def _rule(exc: Exception) -> dict[str, str]:
     return {"rule": str(rule)} if rule else {}
 
 
-def too_large(event: Mapping[str, Any], max_bytes: int) -> dict[str, Any] | None:
-    """A 413 proxy response for a body over ``max_bytes``, checked before anything parses it."""
-    body = event.get("body") or ""
-    if len(body.encode()) <= max_bytes:
+MAX_JSON_DEPTH = 32
+_INT64 = range(-(2**63), 2**64)  # the widest integer a client library round-trips (signed or unsigned)
+
+
+class _Unreadable(ValueError):
+    """A request body refused before routing, with the words the client gets."""
+
+
+def _parse_int(text: str) -> int:
+    value = int(text)
+    if value not in _INT64:
+        raise _Unreadable(f"the number {text[:24]}... does not fit in 64 bits")
+    return value
+
+
+def _parse_constant(text: str) -> Any:
+    raise _Unreadable(f"{text} is not a JSON number")
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in ``value`` (iterative: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _json_text(event: Mapping[str, Any]) -> str | None:
+    """The body as text when it is meant to be JSON (no content type, or a JSON one), else None."""
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "").strip().lower()
+    if content_type and not content_type.startswith("application/json"):
+        return None  # a form (one-click unsubscribe) or a type the route refuses with 415
+    body = event.get("body")
+    if not body:
         return None
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(str(body), validate=True)
+        except ValueError as error:
+            raise _Unreadable("the body is not valid base64") from error
+    else:
+        raw = str(body).encode("utf-8", "surrogatepass")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _Unreadable(f"the body is not UTF-8 (byte {error.start})") from error
+
+
+def _refusal(status: int, message: str) -> dict[str, Any]:
     return {
-        "statusCode": 413,
+        "statusCode": status,
         "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
-        "body": json.dumps({"message": f"request body is larger than {max_bytes} bytes", "field": "body"}),
+        "body": json.dumps({"message": message, "field": "body"}),
         "isBase64Encoded": False,
     }
+
+
+def refuse_unreadable(event: Mapping[str, Any], max_bytes: int) -> dict[str, Any] | None:
+    """A proxy response refusing a body no route could read, or None to route the request.
+
+    Checked before anything parses the body, so every route answers the same 4xx whatever the
+    body is: 413 over ``max_bytes``; 400 for bytes that are not UTF-8, JSON that does not parse
+    (truncated, trailing garbage, ``NaN``), nesting deeper than ``MAX_JSON_DEPTH``, or an
+    integer beyond 64 bits (no field of ours takes one, and DynamoDB stores 38 digits at most).
+    """
+    body = event.get("body") or ""
+    if len(str(body).encode("utf-8", "surrogatepass")) > max_bytes:
+        return _refusal(413, f"request body is larger than {max_bytes} bytes")
+    try:
+        text = _json_text(event)
+        if text is None:
+            return None
+        parsed = json.loads(text, parse_int=_parse_int, parse_constant=_parse_constant)
+    except _Unreadable as error:
+        return _refusal(400, str(error))
+    except RecursionError:
+        return _refusal(400, f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    except ValueError as error:  # json.JSONDecodeError names the line and column
+        return _refusal(400, f"the body is not valid JSON: {error}")
+    if _depth(parsed) > MAX_JSON_DEPTH:
+        return _refusal(400, f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    return None
 
 
 def resolver() -> APIGatewayRestResolver:
@@ -63,6 +143,10 @@ def resolver() -> APIGatewayRestResolver:
         ]
         first = errors[0] if errors else {"field": "body", "message": "invalid request"}
         return error(422, f"{first['field']}: {first['message']}", str(first["field"]), errors=errors)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response[dict[str, Any]]:
+        return error(415, "send the body as application/json", "body")
 
     @app.exception_handler(NotFoundError)
     def _not_found(exc: NotFoundError) -> Response[dict[str, Any]]:

@@ -202,16 +202,20 @@ class Table:
         condition: str | None = None,
         names: Mapping[str, str] | None = None,
         values: Mapping[str, Any] | None = None,
-    ) -> None:
+    ) -> Item | None:
+        """Put one item; returns the item it replaced (None when there was none)."""
         try:
-            client().put_item(
+            response = client().put_item(
                 TableName=self.name,
                 Item=serialize(item),
+                ReturnValues="ALL_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 **self._common(condition, names, values),
             )
         except (ClientError, BotoCoreError) as error:
             raise _translate(error) from error
+        raw = response.get("Attributes")
+        return deserialize(raw) if raw else None
 
     def update(
         self,

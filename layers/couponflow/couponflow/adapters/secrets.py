@@ -2,7 +2,8 @@
 
 ``secret_string`` reads a secret once per execution environment (a cold start) and keeps it in
 memory (the link signing secret does not rotate under a running function); ``read_secret``
-always asks; ``put_secret_string`` creates or replaces a secret (e.g. a merchant's credentials).
+always asks; ``create_secret_string`` creates a secret (e.g. a merchant's credentials: one secret
+per connection, never overwritten, so two requests racing on one merchant never share one).
 """
 
 from __future__ import annotations
@@ -52,15 +53,10 @@ def read_secret(secret_id: str) -> str:
     return value
 
 
-def put_secret_string(name: str, value: str, *, description: str = "") -> str:
-    """Create the secret ``name`` or give it a new value; returns its ARN."""
+def create_secret_string(name: str, value: str, *, description: str = "") -> str:
+    """Create the secret ``name``; returns its ARN."""
     try:
         return client().create_secret(Name=name, SecretString=value, Description=description)["ARN"]
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ResourceExistsException":
-            raise _translate(error) from error
-    try:
-        return client().put_secret_value(SecretId=name, SecretString=value)["ARN"]
     except ClientError as error:
         raise _translate(error) from error
 

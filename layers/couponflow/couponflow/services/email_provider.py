@@ -17,13 +17,14 @@ from typing import Any
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.errors import InvalidInputError, NotFoundError
+from couponflow.ids import new_id
 from couponflow.models.integrations import EmailProviderIn, EmailProviderOut
 from couponflow.providers.address_guard import UnsafeProviderUrl, check_url
 from couponflow.store import integrations
 
 
-def secret_name(prefix: str, merchant_id: str) -> str:
-    return f"{prefix}/merchants/{merchant_id}/email-provider"
+def secret_name(prefix: str, merchant_id: str, connection_id: str) -> str:
+    return f"{prefix}/merchants/{merchant_id}/email-provider/{connection_id}"
 
 
 def mask(value: str) -> str:
@@ -39,7 +40,13 @@ def connect(
     *,
     allow_private_hosts: bool = False,
 ) -> EmailProviderOut:
-    """Store the credential as a new secret version, then the connection item pointing at it.
+    """Store the credential as a secret of its own, then the connection item pointing at it,
+    then delete the secret of the connection it replaced.
+
+    Each connection has its own secret, and whoever removes a connection item (a later connect,
+    a disconnect: each in one write that returns what it removed) deletes that item's secret and
+    no other. So requests racing on one merchant never leave a connection whose secret is gone,
+    whatever their order.
 
     A merchant-set ``base_url`` or webhook ``url`` must be https to a public host (400 naming the
     field otherwise), unless ``allow_private_hosts`` (local stack and tests).
@@ -68,13 +75,20 @@ def connect(
         assert request.secret is not None  # the model requires it for webhook
         credential = {"secret": request.secret}
         fields = {"provider": "webhook", "url": str(request.url), "credential_hint": mask(request.secret)}
-    arn = secrets.put_secret_string(
-        secret_name(secret_prefix, merchant_id),
+    connection_id = new_id("con")
+    arn = secrets.create_secret_string(
+        secret_name(secret_prefix, merchant_id, connection_id),
         json.dumps(credential),
         description=f"Couponflow email-provider credential of merchant {merchant_id}",
     )
-    fields.update(secret_arn=arn, connected_at=stamp)
-    item = integrations.put_connection(table, merchant_id, fields)
+    fields.update(secret_arn=arn, connected_at=stamp, connection_id=connection_id)
+    try:
+        item, replaced = integrations.put_connection(table, merchant_id, fields)
+    except Exception:
+        secrets.delete_secret(arn)  # nothing points at it
+        raise
+    if replaced is not None and replaced.get("secret_arn") not in (None, arn):
+        secrets.delete_secret(replaced["secret_arn"])
     return view(item)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-from couponflow.adapters.dynamodb import ConditionFailed, Delete, Item, Table
+from couponflow.adapters.dynamodb import ConditionFailed, Item, Table
 from couponflow.domain.integration_status import IntegrationStatus, SyncOutcome
 from couponflow.store import keys
 
@@ -19,23 +19,20 @@ def get_connection(table: Table, merchant_id: str, *, consistent: bool = True) -
     return table.get(keys.email_provider(merchant_id), consistent=consistent)
 
 
-def put_connection(table: Table, merchant_id: str, fields: Item) -> Item:
+def put_connection(table: Table, merchant_id: str, fields: Item) -> tuple[Item, Item | None]:
+    """Write the connection; returns it and the one it replaced (in one write: no race)."""
     item = {
         **keys.email_provider(merchant_id),
         "type": "email_provider",
         "merchant_id": merchant_id,
         **fields,
     }
-    table.put(item)
-    return item
+    return item, table.put(item)
 
 
 def delete_connection(table: Table, merchant_id: str) -> Item | None:
     """Remove the connection; returns the item that was there (None if there was none)."""
-    old = get_connection(table, merchant_id)
-    if old is not None:
-        table.transact([Delete(keys.email_provider(merchant_id))])
-    return old
+    return table.delete(keys.email_provider(merchant_id))
 
 
 def mark_pushed(table: Table, merchant_id: str, customer_id: str, campaign_id: str, now: str) -> None:
