@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # pytest-xdist processes for `make test` (each test module stays on one): one per core.
 TEST_WORKERS ?= auto
 
-.PHONY: run test lint typecheck unit package bench drill lock clean browser scan deploy openapi
+.PHONY: run test lint typecheck unit package bench drill lock clean browser scan deploy openapi fuzz
 
 # Create the virtualenv and install (editable, with dev tools) on first use or when the pins change:
 # every dependency at the version constraints.txt pins.
@@ -74,6 +74,11 @@ deploy: package $(TOOLS)/.installed
 # The OpenAPI document and the API reference, from the routes and models (a test checks drift).
 openapi: $(STAMP)
 	$(BIN)/python infra/openapi_docs.py
+
+# The API fuzzer at length: many examples per route, a random seed (make test runs a bounded one).
+fuzz: $(STAMP)
+	COUPONFLOW_FUZZ_EXAMPLES=$${COUPONFLOW_FUZZ_EXAMPLES:-200} COUPONFLOW_FUZZ_SEED= \
+		$(BIN)/pytest tests/e2e/test_api_fuzz.py --timeout 3600
 
 package: $(STAMP)
 	$(BIN)/python infra/package.py --out build/package

@@ -622,3 +622,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(reply.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve  # noqa: N815
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, QUERY, ...) finds no route and is answered as API Gateway
+        answers one: a 403 from the gateway, never the HTTP server's own 501."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)

@@ -50,6 +50,10 @@ class _Unreadable(ValueError):
     """A request body refused before routing, with the words the client gets."""
 
 
+class _Unsupported(_Unreadable):
+    """A body of a content type no route takes (415)."""
+
+
 def _parse_int(text: str) -> int:
     value = int(text)
     if value not in _INT64:
@@ -77,6 +81,8 @@ def _json_text(event: Mapping[str, Any]) -> str | None:
     """The body as text when it is meant to be JSON (no content type, or a JSON one), else None."""
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "").strip().lower()
+    if content_type.startswith("multipart/"):
+        raise _Unsupported("send the body as application/json")  # no route takes a multipart body
     if content_type and not content_type.startswith("application/json"):
         return None  # a form (one-click unsubscribe) or a type the route refuses with 415
     body = event.get("body")
@@ -121,7 +127,7 @@ def refuse_unreadable(event: Mapping[str, Any], max_bytes: int) -> dict[str, Any
             return None
         parsed = json.loads(text, parse_int=_parse_int, parse_constant=_parse_constant)
     except _Unreadable as error:
-        return _refusal(400, str(error))
+        return _refusal(415 if isinstance(error, _Unsupported) else 400, str(error))
     except RecursionError:
         return _refusal(400, f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     except ValueError as error:  # json.JSONDecodeError names the line and column
