@@ -394,8 +394,10 @@ class Table:
         limit: int,
         start_key: Item | None = None,
         forward: bool = True,
+        index: str | None = None,
     ) -> tuple[list[Item], Item | None]:
-        """One page of a Query on the table: the items and the key to continue from (None at the end)."""
+        """One page of a Query on the table (or ``index``): the items and the key to continue from
+        (None at the end)."""
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": key_condition,
@@ -403,6 +405,8 @@ class Table:
             "ScanIndexForward": forward,
             "Limit": limit,
         }
+        if index:
+            kwargs["IndexName"] = index
         if start_key:
             kwargs["ExclusiveStartKey"] = serialize(start_key)
         try:

@@ -14,6 +14,7 @@ from couponflow.api import (
     merchant_customer_imports,
     merchant_customers,
     merchant_integrations,
+    merchant_lists,
     merchant_redemptions,
     merchant_segments,
     merchant_sends,
@@ -47,4 +48,5 @@ def routers(settings: MerchantApiSettings, schedule: SendScheduleSettings) -> li
         merchant_customer_imports.build(CustomerImports(table, settings.code_import_bucket)),
         merchant_segments.build(table),
         merchant_sends.build(scheduler_from(table, schedule)),
+        merchant_lists.build(table),
     ]

@@ -13,17 +13,15 @@ from typing import Any
 
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.audience import SegmentRule, is_active
-from couponflow.errors import InvalidInputError
+from couponflow.errors import InvalidInputError, NotFoundError
 from couponflow.ids import customer_id, new_id
 from couponflow.models.audience import CustomerIn, SegmentIn
 from couponflow.services.customers import resolve_customer_id
-from couponflow.store import audience, keys
-
-_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "type", "lease_until", "lease_owner")
+from couponflow.store import audience, campaigns, keys
 
 
 def public(item: Item, now: datetime | None = None) -> dict[str, Any]:
-    view = {k: v for k, v in item.items() if k not in _INTERNAL}
+    view = keys.without_storage(item)
     if item.get("type") == "customer":
         view["active"] = is_active(item.get("last_interaction_at"), now or datetime.now(UTC))
     return view
@@ -86,6 +84,11 @@ def create_segment(
     table: Table, merchant_id: str, request: SegmentIn, now: datetime | None = None
 ) -> dict[str, Any]:
     stamp = (now or datetime.now(UTC)).isoformat()
+    if request.rule and request.rule.claimed_campaign_id:
+        try:  # a rule naming no campaign of this merchant would silently match no one
+            campaigns.get(table, merchant_id, request.rule.claimed_campaign_id)
+        except NotFoundError as error:
+            raise InvalidInputError(str(error), "rule.claimed_campaign_id") from error
     segment_id = new_id("seg")
     item: Item = {
         **keys.segment(merchant_id, segment_id),
@@ -146,9 +149,12 @@ def change_members(
     segment = audience.get_segment(table, merchant_id, segment_id)
     if segment.get("kind") != "static":
         raise InvalidInputError("members can only be added to or removed from a static segment", "customers")
-    ids = [resolve_customer_id(merchant_id, ref) for ref in refs]
+    ids = {ref: resolve_customer_id(merchant_id, ref) for ref in refs}
+    existing = {item["customer_id"] for item in audience.get_customers(table, merchant_id, set(ids.values()))}
+    known = [cid for cid in dict.fromkeys(ids.values()) if cid in existing]
     if add:
-        audience.add_members(table, merchant_id, segment_id, ids, (now or datetime.now(UTC)).isoformat())
+        audience.add_members(table, merchant_id, segment_id, known, (now or datetime.now(UTC)).isoformat())
     else:
-        audience.remove_members(table, merchant_id, segment_id, ids)
-    return get_segment(table, merchant_id, segment_id)
+        audience.remove_members(table, merchant_id, segment_id, known)
+    not_found = [ref for ref, cid in ids.items() if cid not in existing]
+    return {**get_segment(table, merchant_id, segment_id), "changed": known, "not_found": not_found}

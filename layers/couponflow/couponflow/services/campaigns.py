@@ -9,13 +9,11 @@ from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.campaign import Campaign
 from couponflow.ids import new_id
 from couponflow.models.api import CampaignIn, CodesLoaded
-from couponflow.store import campaigns, claims
-
-_INTERNAL = ("pk", "sk", "gsi1pk", "gsi1sk", "type", "empty_shards")  # empty_shards: the claim's skip list
+from couponflow.store import campaigns, claims, keys
 
 
 def public(item: Item) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _INTERNAL}
+    return keys.without_storage(item)
 
 
 def create_campaign(

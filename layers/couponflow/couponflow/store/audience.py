@@ -8,6 +8,7 @@ gsi2, ordered by last interaction.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -45,6 +46,12 @@ def upsert_customer(
     sets.append(
         "gsi2sk = :g2sk" if fields.get("last_interaction_at") else "gsi2sk = if_not_exists(gsi2sk, :g2sk)"
     )
+    search = keys.customer_search_index(
+        merchant_id, customer_id, email=fields.get("email"), name=fields.get("name")
+    )
+    for name, value in search.items():
+        values[f":{name}"] = value
+        sets.append(f"{name} = :{name}")
     item = table.update(
         keys.customer(merchant_id, customer_id),
         "SET " + ", ".join(sets),
@@ -58,6 +65,11 @@ def upsert_customer(
 
 def get_customer(table: Table, merchant_id: str, customer_id: str) -> Item | None:
     return table.get(keys.customer(merchant_id, customer_id))
+
+
+def get_customers(table: Table, merchant_id: str, customer_ids: Iterable[str]) -> list[Item]:
+    """The profiles of those of ``customer_ids`` that exist (one BatchGetItem per hundred)."""
+    return table.batch_get([keys.customer(merchant_id, c) for c in dict.fromkeys(customer_ids)])
 
 
 def set_unsubscribed(table: Table, merchant_id: str, customer_id: str, at: str | None) -> Item:
@@ -90,7 +102,8 @@ def all_customers(table: Table, merchant_id: str, *, since: str | None = None) -
 
 
 def put_segment(table: Table, item: Item) -> None:
-    table.put(item, condition="attribute_not_exists(pk)")
+    index = keys.segments_index(item["merchant_id"], item["segment_id"], item["created_at"])
+    table.put({**item, **index}, condition="attribute_not_exists(pk)")
 
 
 def get_segment(table: Table, merchant_id: str, segment_id: str) -> Item:
@@ -103,6 +116,9 @@ def get_segment(table: Table, merchant_id: str, segment_id: str) -> Item:
 def add_members(
     table: Table, merchant_id: str, segment_id: str, customer_ids: Iterable[str], now: str
 ) -> None:
+    """The member items, then each profile's ``segment_ids`` (a set: adding twice changes nothing),
+    which the customers tab counts as the customer's lists."""
+    wanted = list(dict.fromkeys(customer_ids))
     table.batch_put(
         [
             {
@@ -111,15 +127,30 @@ def add_members(
                 "customer_id": c,
                 "added_at": now,
             }
-            for c in dict.fromkeys(customer_ids)
+            for c in wanted
         ]
     )
+    for c in wanted:
+        _mark_list(table, merchant_id, c, segment_id, "ADD")
 
 
 def remove_members(table: Table, merchant_id: str, segment_id: str, customer_ids: Iterable[str]) -> None:
-    deletes = [Delete(keys.segment_member(merchant_id, segment_id, c)) for c in dict.fromkeys(customer_ids)]
+    wanted = list(dict.fromkeys(customer_ids))
+    deletes = [Delete(keys.segment_member(merchant_id, segment_id, c)) for c in wanted]
     for start in range(0, len(deletes), TRANSACT_MAX):
         table.transact(deletes[start : start + TRANSACT_MAX])
+    for c in wanted:
+        _mark_list(table, merchant_id, c, segment_id, "DELETE")
+
+
+def _mark_list(table: Table, merchant_id: str, customer_id: str, segment_id: str, action: str) -> None:
+    with contextlib.suppress(ConditionFailed):  # the customer was erased meanwhile
+        table.update(
+            keys.customer(merchant_id, customer_id),
+            f"{action} segment_ids :s",
+            condition="attribute_exists(pk)",
+            values={":s": {segment_id}},
+        )
 
 
 def member_ids(table: Table, merchant_id: str, segment_id: str) -> set[str]:

@@ -155,6 +155,9 @@ def _customer_update(merchant_id: str, who: Claimant, now: str) -> Update:
         "gsi2pk = :g2pk, gsi2sk = :g2sk"  # the merchant's customer listing, by last interaction
     )
     listing = keys.customers_index(merchant_id, who.customer_id, now)
+    search = keys.customer_search_index(merchant_id, who.customer_id, email=who.email, name=who.name)
+    for name in search:  # the same values on a repeat: a keys-only index is not rewritten
+        expression += f", {name} = :{name}"
     values: dict[str, Any] = {
         ":type": "customer",
         ":m": merchant_id,
@@ -164,6 +167,7 @@ def _customer_update(merchant_id: str, who: Claimant, now: str) -> Update:
         ":consent": who.marketing_consent,
         ":g2pk": listing["gsi2pk"],
         ":g2sk": listing["gsi2sk"],
+        **{f":{name}": value for name, value in search.items()},
     }
     if who.name:
         expression += ", #name = :name"

@@ -45,8 +45,14 @@ def _decide(
     """The outcome for one customer and the write it takes (None when nothing changes)."""
     given = {k: v for k, v in fields.items() if v is not None}
     key = keys.customer(merchant_id, customer_id)
+    search = keys.customer_search_index(
+        merchant_id, customer_id, email=given.get("email"), name=given.get("name")
+    )
     if stored is None:
-        index = keys.customers_index(merchant_id, customer_id, given.get("last_interaction_at"))
+        index = {
+            **keys.customers_index(merchant_id, customer_id, given.get("last_interaction_at")),
+            **search,
+        }
         item = {
             **key,
             **index,
@@ -66,7 +72,8 @@ def _decide(
     kept = stored.get("last_interaction_at")
     if kept and given.get("last_interaction_at") and given["last_interaction_at"] < kept:
         del given["last_interaction_at"]  # an older file never makes a customer look less recent
-    index = keys.customers_index(merchant_id, customer_id, given.get("last_interaction_at") or kept)
+    latest = given.get("last_interaction_at") or kept
+    index = {**keys.customers_index(merchant_id, customer_id, latest), **search}
     changes = {k: v for k, v in {**given, **index}.items() if stored.get(k) != v}
     same_file = earlier_job == stamp.partition("#")[0]
     outcome = DUPLICATE if same_file else (UPDATED if changes else UNCHANGED)

@@ -54,7 +54,17 @@ its hand-off and each event; an index projecting ``ALL`` would be rewritten ever
 - gsi4 (lookups): ``SESMESSAGE#<ses id>`` / ``MESSAGE`` once SES took the email (identity
   notifications carry no tags), ``SMSMESSAGE#<sns id>`` / ``MESSAGE`` once SNS took the text
 
-Segments and sends (``<seg>`` a segment id, ``<snd>`` a send id):
+The customers tab's search (``q``, a case-insensitive prefix of the email or the name) uses the
+two keys-only indexes on the customer profile, written when the email or name is first set or
+changed (a claim that only moves the last interaction does not touch them), sharded by the
+first character so a flash sale of new customers spreads over as many keys:
+
+- gsi3 ``M#<m>#CUSTEMAIL#<first char>`` / ``<email lower-cased>#<cus>``
+- gsi4 ``M#<m>#CUSTNAME#<first char>`` / ``<name folded>#<cus>`` (the name as stored: first then last)
+
+Segments and sends (``<seg>`` a segment id, ``<snd>`` a send id), listed newest first on gsi1:
+``M#<m>#SEGMENTS`` / ``<created_at>#<seg>`` and ``M#<m>#SENDS`` / ``<created_at>#<snd>`` (a
+merchant creates a handful a day: one key each is no hot key).
 
 - segment: ``M#<m>#SEGMENT#<seg>`` / ``SEGMENT`` (its ``active_send_id`` is the one-send lock)
 - static member: ``M#<m>#SEGMENT#<seg>`` / ``MEMBER#<cus>``
@@ -81,14 +91,20 @@ Message events table (``pk``/``sk``, TTL ``expires_at``): ``M#<m>#MESSAGE#<msg>`
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 from couponflow.ids import shard_of
 
 POOL_SHARDS = 16
 CLAIM_INDEX_SHARDS = 16
 GSI1 = "gsi1"
 GSI2 = "gsi2"
-MESSAGE_SWEEPS = "gsi3"  # keys only: outbox, then awaiting
-MESSAGE_LOOKUPS = "gsi4"  # keys only: SES and SNS message ids
+MESSAGE_SWEEPS = "gsi3"  # keys only: outbox, then awaiting; customers by email prefix
+MESSAGE_LOOKUPS = "gsi4"  # keys only: SES and SNS message ids; customers by name prefix
+CUSTOMERS_BY_EMAIL = MESSAGE_SWEEPS
+CUSTOMERS_BY_NAME = MESSAGE_LOOKUPS
 SWEEP_SHARDS = 16
 
 
@@ -340,6 +356,57 @@ def customers_index(merchant_id: str, customer_id: str, last_interaction_at: str
 
 def customers_partition(merchant_id: str) -> str:
     return f"M#{merchant_id}#CUSTOMERS"
+
+
+_STORAGE = re.compile(
+    r"^(pk|sk|gsi\d+(pk|sk)|type|status_rank|pool_version|event_order|lease_\w+|empty_shards)$"
+)
+
+
+def without_storage(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The item without its keys, index keys and bookkeeping: nothing of the key design leaves
+    the store through a view built on this."""
+    return {k: sorted(v) if isinstance(v, set) else v for k, v in item.items() if not _STORAGE.match(k)}
+
+
+def fold(text: str) -> str:
+    """The form searched: lower-cased, accents kept, spaces collapsed."""
+    return " ".join(text.casefold().split())
+
+
+def _initial(folded: str) -> str:
+    first = folded[:1]
+    return first if first.isalnum() else "_"
+
+
+def customer_email_partition(merchant_id: str, prefix: str) -> str:
+    return f"M#{merchant_id}#CUSTEMAIL#{_initial(fold(prefix))}"
+
+
+def customer_name_partition(merchant_id: str, prefix: str) -> str:
+    return f"M#{merchant_id}#CUSTNAME#{_initial(fold(prefix))}"
+
+
+def customer_search_index(
+    merchant_id: str, customer_id: str, *, email: str | None, name: str | None
+) -> dict[str, str]:
+    """The profile's search entries for what it has: by email (gsi3) and by name (gsi4)."""
+    entries: dict[str, str] = {}
+    if email:
+        entries["gsi3pk"] = customer_email_partition(merchant_id, email)
+        entries["gsi3sk"] = f"{fold(email)}#{customer_id}"
+    if name and fold(name):
+        entries["gsi4pk"] = customer_name_partition(merchant_id, name)
+        entries["gsi4sk"] = f"{fold(name)}#{customer_id}"
+    return entries
+
+
+def segments_index(merchant_id: str, segment_id: str, created_at: str) -> dict[str, str]:
+    return {"gsi1pk": f"M#{merchant_id}#SEGMENTS", "gsi1sk": f"{created_at}#{segment_id}"}
+
+
+def sends_index(merchant_id: str, send_id: str, created_at: str) -> dict[str, str]:
+    return {"gsi1pk": f"M#{merchant_id}#SENDS", "gsi1sk": f"{created_at}#{send_id}"}
 
 
 def segment_partition(merchant_id: str, segment_id: str) -> str:

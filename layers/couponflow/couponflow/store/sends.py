@@ -34,7 +34,10 @@ def create(table: Table, send: Item) -> None:
     try:
         table.transact(
             [
-                Put({**keys.send(m, s), **send}, condition="attribute_not_exists(pk)"),
+                Put(
+                    {**keys.send(m, s), **keys.sends_index(m, s, send["created_at"]), **send},
+                    condition="attribute_not_exists(pk)",
+                ),
                 Update(
                     keys.segment(m, seg),
                     "SET active_send_id = :send",

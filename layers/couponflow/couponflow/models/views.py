@@ -1,0 +1,148 @@
+"""What the list views answer: one row model per view, and the page around it.
+
+Rows are built field by field from stored items (``services/lists.py``), never by filtering an
+item, so nothing of the key design can reach a client; these models are the OpenAPI answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NEXT = "give it back as `next` for the following page; absent on the last page"
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerRow(_Row):
+    """A row of the customers tab."""
+
+    customer_id: str
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    name: str | None = None
+    last_interaction_at: str | None = None
+    active: bool = Field(description="an interaction in the last 365 days")
+    lists: int = Field(description="static segments (lists) the customer is in")
+    unsubscribed: bool = Field(description="globally unsubscribed: left out of every list and send")
+    unsubscribed_at: str | None = None
+    marketing_consent: bool | None = None
+    tags: list[str] = []
+    created_at: str | None = None
+
+
+class CustomerPage(_Row):
+    items: list[CustomerRow]
+    next: str | None = Field(default=None, description=NEXT)
+
+
+class CampaignCustomerRow(_Row):
+    """A customer of a campaign, as LandingCube's list shows them."""
+
+    customer_id: str
+    email: str | None = None
+    name: str | None = None
+    status: str = Field(
+        description="the customer-facing status: `email_queued`, `email_sent`, `email_delivered`, "
+        "`email_opened`, `email_clicked`, `email_failed`, `email_dropped`, `coupon_viewed`, "
+        "`clicked_through`, `redeemed`, `expired`, `released`, `out_of_coupons` (with `reason`)"
+    )
+    reason: str | None = Field(default=None, description="why it is out of coupons")
+    claim_status: str
+    email_status: str | None = None
+    claimed_at: str | None = None
+    integration_status: str | None = Field(
+        default=None, description="blank (no provider), `pending`, `received` or `failed`"
+    )
+    integration_detail: str | None = None
+    integration_at: str | None = None
+
+
+class CampaignCustomerPage(_Row):
+    items: list[CampaignCustomerRow]
+    next: str | None = Field(default=None, description=NEXT)
+
+
+class SegmentRuleOut(_Row):
+    active_within_days: int | None = None
+    has_tag: str | None = None
+    claimed_campaign_id: str | None = None
+
+
+class SegmentRow(_Row):
+    segment_id: str
+    name: str
+    kind: str = Field(description="`static` (a list) or `rule`")
+    rule: SegmentRuleOut | None = None
+    created_at: str
+    active_send_id: str | None = Field(default=None, description="the send scheduled or sending to it")
+
+
+class SegmentPage(_Row):
+    items: list[SegmentRow]
+    next: str | None = Field(default=None, description=NEXT)
+
+
+class MembersChanged(_Row):
+    """What adding or removing members did."""
+
+    segment_id: str
+    changed: list[str] = Field(description="the customer ids added (or removed)")
+    not_found: list[str] = Field(description="the references given that name no customer: not added")
+
+
+class SendRow(_Row):
+    """A segment send in the activity list."""
+
+    send_id: str
+    segment_id: str
+    campaign_id: str
+    channel: str
+    status: str = Field(description="`scheduled`, `sending`, `done`, `failed` or `canceled`")
+    send_at: str
+    created_at: str
+    reason: str | None = Field(default=None, description="why a send failed")
+    counts: dict[str, Any] = Field(
+        default={}, description="`sent`, `failed`, `failed_by_reason` once done; `eligible`, `excluded`"
+    )
+    report_url: str | None = Field(default=None, description="the failure report, while it lasts")
+    report_expires_at: str | None = None
+
+
+class SendPage(_Row):
+    items: list[SendRow]
+    next: str | None = Field(default=None, description=NEXT)
+
+
+class RecipientRow(_Row):
+    """A recipient in the send tracker."""
+
+    customer_id: str
+    email: str | None = None
+    phone: str | None = None
+    status: str = Field(
+        description="`initiated`, `sent`, `opened`, `clicked`, `redeemed`, `expired`, `released` "
+        "(Sendoso's refunded) or `failed`"
+    )
+    issue: str | None = Field(
+        default=None,
+        description="`invalid_email`, `suppressed` (suspicious), `unsubscribed`, `inactive`, "
+        "`out_of_coupons` (insufficient), `sms_failed`, `bounced`, `complained`, `already_claimed`, "
+        "`outcome_unknown`",
+    )
+    email_status: str | None = None
+    sms_status: str | None = None
+    claim_status: str | None = None
+    message_id: str | None = None
+    sms_message_id: str | None = None
+    at: str | None = None
+
+
+class RecipientPage(_Row):
+    items: list[RecipientRow]
+    next: str | None = Field(default=None, description=NEXT)

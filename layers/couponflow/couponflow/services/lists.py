@@ -1,0 +1,428 @@
+"""The merchant's list views: the customers tab, a campaign's customers, segments and their
+members, the sends activity list and a send's tracker.
+
+Each page is read from a key or an index (``store/keys.py`` says which), a few DynamoDB
+requests at most (``store/pages.py``): a Query, and a BatchGetItem for what the rows show from
+other items (profiles, messages, claims). Rows are built field by field (``models/views.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from couponflow.adapters.dynamodb import Item, Table
+from couponflow.domain.audience import ACTIVE_DAYS, SegmentRule, is_active
+from couponflow.domain.send_tracker import campaign_status, tracker_row
+from couponflow.models.views import (
+    CampaignCustomerPage,
+    CampaignCustomerRow,
+    CustomerPage,
+    CustomerRow,
+    RecipientPage,
+    RecipientRow,
+    SegmentPage,
+    SegmentRow,
+    SegmentRuleOut,
+    SendPage,
+    SendRow,
+)
+from couponflow.store import audience, campaigns, keys, pages, sends
+
+Key = tuple[str, str]
+
+
+def _key(item: Item) -> Key:
+    return item["pk"], item["sk"]
+
+
+def _read(table: Table, wanted: Iterable[dict[str, str]]) -> dict[Key, Item]:
+    """The items of ``wanted`` keys that exist, in one BatchGetItem per hundred keys."""
+    unique = list({(k["pk"], k["sk"]): k for k in wanted}.values())
+    return {_key(item): item for item in table.batch_get(unique)} if unique else {}
+
+
+def _profiles(table: Table, entries: list[Item]) -> list[Item]:
+    """The profiles behind index entries (keys only), in the entries' order."""
+    found = _read(table, ({"pk": e["pk"], "sk": e["sk"]} for e in entries))
+    return [found[_key(e)] for e in entries if _key(e) in found]
+
+
+# --------------------------------------------------------------------------------------------
+# Customers tab
+# --------------------------------------------------------------------------------------------
+
+
+def customer_row(item: Item, now: datetime) -> CustomerRow:
+    return CustomerRow(
+        customer_id=item["customer_id"],
+        email=item.get("email"),
+        phone=item.get("phone"),
+        first_name=item.get("first_name"),
+        last_name=item.get("last_name"),
+        name=item.get("name"),
+        last_interaction_at=item.get("last_interaction_at"),
+        active=is_active(item.get("last_interaction_at"), now),
+        lists=len(item.get("segment_ids") or ()),
+        unsubscribed=bool(item.get("unsubscribed_at")),
+        unsubscribed_at=item.get("unsubscribed_at"),
+        marketing_consent=item.get("marketing_consent"),
+        tags=sorted(item.get("tags") or []),
+        created_at=item.get("created_at"),
+    )
+
+
+def _status_filter(status: str | None, now: datetime) -> Callable[[Item], bool] | None:
+    if status is None:
+        return None
+    wanted = status == "active"
+    return lambda item: is_active(item.get("last_interaction_at"), now) == wanted
+
+
+def customers(
+    table: Table,
+    merchant_id: str,
+    *,
+    status: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    after: str | None = None,
+    now: datetime | None = None,
+) -> CustomerPage:
+    """Newest interaction first; ``status`` active/inactive (365 days) is a range of the listing's
+    key; ``q`` a case-insensitive prefix of the email (then of the name) on the search indexes."""
+    now = now or datetime.now(UTC)
+    if q and keys.fold(q):
+        return _search(table, merchant_id, keys.fold(q), status=status, limit=limit, after=after, now=now)
+    cutoff = (now - timedelta(days=ACTIVE_DAYS)).isoformat()
+    condition = "gsi2pk = :pk"
+    values: dict[str, Any] = {":pk": keys.customers_partition(merchant_id)}
+    if status is not None:
+        condition += " AND gsi2sk > :cut" if status == "active" else " AND gsi2sk <= :cut"
+        values[":cut"] = cutoff
+    fetch = pages.query_pages(table, condition, lambda _: values, index=keys.GSI2, forward=False)
+    items, cursor = pages.collect(fetch, partitions=1, cursor=pages.decode(after), limit=limit)
+    return CustomerPage(items=[customer_row(i, now) for i in items], next=pages.encode(cursor))
+
+
+def _search(
+    table: Table,
+    merchant_id: str,
+    q: str,
+    *,
+    status: str | None,
+    limit: int,
+    after: str | None,
+    now: datetime,
+) -> CustomerPage:
+    """Phase 0: emails starting with ``q``; phase 1: names starting with it (less those phase 0
+    listed). Each is one partition of a keys-only index, its profiles read in one batch."""
+    by_email = pages.query_pages(
+        table,
+        "gsi3pk = :pk AND begins_with(gsi3sk, :q)",
+        lambda _: {":pk": keys.customer_email_partition(merchant_id, q), ":q": q},
+        index=keys.CUSTOMERS_BY_EMAIL,
+    )
+    by_name = pages.query_pages(
+        table,
+        "gsi4pk = :pk AND begins_with(gsi4sk, :q)",
+        lambda _: {":pk": keys.customer_name_partition(merchant_id, q), ":q": q},
+        index=keys.CUSTOMERS_BY_NAME,
+    )
+
+    def fetch(phase: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
+        entries, last = (by_email if phase == 0 else by_name)(phase, start, count)
+        found = _profiles(table, entries)
+        if phase == 1:  # listed already by their email
+            found = [p for p in found if not keys.fold(str(p.get("email") or "")).startswith(q)]
+        return found, last
+
+    items, cursor = pages.collect(
+        fetch, partitions=2, cursor=pages.decode(after, 2), limit=limit, keep=_status_filter(status, now)
+    )
+    return CustomerPage(items=[customer_row(i, now) for i in items], next=pages.encode(cursor))
+
+
+# --------------------------------------------------------------------------------------------
+# Segments
+# --------------------------------------------------------------------------------------------
+
+
+def segment_row(item: Item) -> SegmentRow:
+    rule = item.get("rule")
+    return SegmentRow(
+        segment_id=item["segment_id"],
+        name=item["name"],
+        kind=item.get("kind", "static"),
+        rule=SegmentRuleOut(**rule) if rule else None,
+        created_at=item["created_at"],
+        active_send_id=item.get("active_send_id"),
+    )
+
+
+def segments(table: Table, merchant_id: str, *, limit: int = 50, after: str | None = None) -> SegmentPage:
+    """Newest first."""
+    values = {":pk": keys.segments_index(merchant_id, "", "")["gsi1pk"]}
+    fetch = pages.query_pages(table, "gsi1pk = :pk", lambda _: values, index=keys.GSI1, forward=False)
+    items, cursor = pages.collect(fetch, partitions=1, cursor=pages.decode(after), limit=limit)
+    return SegmentPage(items=[segment_row(i) for i in items], next=pages.encode(cursor))
+
+
+def members(
+    table: Table,
+    merchant_id: str,
+    segment_id: str,
+    *,
+    limit: int = 50,
+    after: str | None = None,
+    now: datetime | None = None,
+) -> CustomerPage:
+    """A static segment's members in the order of their ids; a rule segment's, read from what
+    its rule is served by (the campaign's claims, or the customers active within its days)."""
+    now = now or datetime.now(UTC)
+    segment = audience.get_segment(table, merchant_id, segment_id)
+    raw = segment.get("rule")
+    if not raw:
+        partition = keys.segment_partition(merchant_id, segment_id)
+        listing = pages.query_pages(
+            table, "pk = :pk AND begins_with(sk, :m)", lambda _: {":pk": partition, ":m": "MEMBER#"}
+        )
+
+        def static(part: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
+            entries, last = listing(part, start, count)
+            wanted = [keys.customer(merchant_id, e["customer_id"]) for e in entries]
+            found = _read(table, wanted)
+            return [found[(k["pk"], k["sk"])] for k in wanted if (k["pk"], k["sk"]) in found], last
+
+        items, cursor = pages.collect(static, partitions=1, cursor=pages.decode(after), limit=limit)
+        return CustomerPage(items=[customer_row(i, now) for i in items], next=pages.encode(cursor))
+    rule = SegmentRule(**raw)
+    if rule.claimed_campaign_id:
+        return _claimants(table, merchant_id, rule, limit=limit, after=after, now=now)
+    condition, values = "gsi2pk = :pk", {":pk": keys.customers_partition(merchant_id)}
+    if rule.active_within_days is not None:
+        condition += " AND gsi2sk > :since"
+        values[":since"] = (now - timedelta(days=rule.active_within_days)).isoformat()
+    fetch = pages.query_pages(table, condition, lambda _: values, index=keys.GSI2, forward=False)
+    items, cursor = pages.collect(
+        fetch, partitions=1, cursor=pages.decode(after), limit=limit, keep=lambda c: rule.matches(c, now)
+    )
+    return CustomerPage(items=[customer_row(i, now) for i in items], next=pages.encode(cursor))
+
+
+def _claimants(
+    table: Table, merchant_id: str, rule: SegmentRule, *, limit: int, after: str | None, now: datetime
+) -> CustomerPage:
+    campaign_id = str(rule.claimed_campaign_id)
+    shards = pages.query_pages(
+        table,
+        "gsi1pk = :pk",
+        lambda shard: {":pk": keys.campaign_claims_partition(merchant_id, campaign_id, shard)},
+        index=keys.GSI1,
+    )
+
+    def fetch(shard: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
+        claims, last = shards(shard, start, count)
+        wanted = [keys.customer(merchant_id, c["customer_id"]) for c in claims if c.get("code")]
+        found = _read(table, wanted)
+        return [found[(k["pk"], k["sk"])] for k in wanted if (k["pk"], k["sk"]) in found], last
+
+    items, cursor = pages.collect(
+        fetch,
+        partitions=keys.CLAIM_INDEX_SHARDS,
+        cursor=pages.decode(after, keys.CLAIM_INDEX_SHARDS),
+        limit=limit,
+        keep=lambda c: rule.matches(c, now, {c["customer_id"]}),
+    )
+    return CustomerPage(items=[customer_row(i, now) for i in items], next=pages.encode(cursor))
+
+
+# --------------------------------------------------------------------------------------------
+# A campaign's customers
+# --------------------------------------------------------------------------------------------
+
+
+def campaign_customers(
+    table: Table,
+    merchant_id: str,
+    campaign_id: str,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    after: str | None = None,
+) -> CampaignCustomerPage:
+    """The campaign's claims, shard by shard (newest first in each), with the coupon email's
+    status and the customer's name read in one batch per page; ``status`` matches the row's
+    customer-facing status or its claim status."""
+    campaigns.get(table, merchant_id, campaign_id)  # 404 for another merchant's or no campaign
+    shards = pages.query_pages(
+        table,
+        "gsi1pk = :pk",
+        lambda shard: {":pk": keys.campaign_claims_partition(merchant_id, campaign_id, shard)},
+        index=keys.GSI1,
+        forward=False,
+    )
+
+    def fetch(shard: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
+        claims, last = shards(shard, start, count)
+        return _campaign_rows(table, merchant_id, claims), last
+
+    def keep(row: Item) -> bool:
+        return status is None or status in (row["status"], row["claim_status"])
+
+    items, cursor = pages.collect(
+        fetch,
+        partitions=keys.CLAIM_INDEX_SHARDS,
+        cursor=pages.decode(after, keys.CLAIM_INDEX_SHARDS),
+        limit=limit,
+        keep=keep,
+    )
+    return CampaignCustomerPage(
+        items=[CampaignCustomerRow(**row) for row in items], next=pages.encode(cursor)
+    )
+
+
+def _campaign_rows(table: Table, merchant_id: str, claims: list[Item]) -> list[Item]:
+    wanted = [keys.customer(merchant_id, c["customer_id"]) for c in claims]
+    wanted += [
+        keys.message(merchant_id, c["customer_id"], c["message_id"]) for c in claims if c.get("message_id")
+    ]
+    found = _read(table, wanted)
+    rows = []
+    for claim in claims:
+        partition = keys.customer_partition(merchant_id, claim["customer_id"])
+        profile = found.get((partition, "PROFILE"), {})
+        message = found.get((partition, f"MESSAGE#{claim.get('message_id')}"))
+        email_status = message.get("status") if message else None
+        rows.append(
+            {
+                "customer_id": claim["customer_id"],
+                "email": claim.get("email") or profile.get("email"),
+                "name": profile.get("name"),
+                "status": campaign_status(claim, email_status),
+                "reason": claim.get("reason"),
+                "claim_status": claim["status"],
+                "email_status": email_status,
+                "claimed_at": claim.get("claimed_at"),
+                "integration_status": claim.get("integration_status"),
+                "integration_detail": claim.get("integration_detail"),
+                "integration_at": claim.get("integration_at"),
+            }
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Sends and the send tracker
+# --------------------------------------------------------------------------------------------
+
+
+def send_row(item: Item) -> SendRow:
+    counts = {k.removeprefix("count_"): v for k, v in item.items() if k.startswith("count_")}
+    for name in ("sent", "failed", "failed_by_reason", "eligible", "excluded"):
+        if name in item:
+            counts[name] = item[name]
+    return SendRow(
+        send_id=item["send_id"],
+        segment_id=item["segment_id"],
+        campaign_id=item["campaign_id"],
+        channel=item["channel"],
+        status=item["status"],
+        send_at=item["send_at"],
+        created_at=item["created_at"],
+        reason=item.get("reason"),
+        counts=counts,
+        report_url=item.get("report_url"),
+        report_expires_at=item.get("report_expires_at"),
+    )
+
+
+def send_list(
+    table: Table,
+    merchant_id: str,
+    *,
+    segment_id: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    after: str | None = None,
+) -> SendPage:
+    """Newest first; ``segment_id`` and ``status`` are checked on what the index gives (a
+    merchant's sends are few: a page stays a few requests)."""
+    values = {":pk": keys.sends_index(merchant_id, "", "")["gsi1pk"]}
+    fetch = pages.query_pages(table, "gsi1pk = :pk", lambda _: values, index=keys.GSI1, forward=False)
+
+    def keep(item: Item) -> bool:
+        return (segment_id is None or item["segment_id"] == segment_id) and (
+            status is None or item["status"] == status
+        )
+
+    items, cursor = pages.collect(fetch, partitions=1, cursor=pages.decode(after), limit=limit, keep=keep)
+    return SendPage(items=[send_row(i) for i in items], next=pages.encode(cursor))
+
+
+def recipients(
+    table: Table,
+    merchant_id: str,
+    send_id: str,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    after: str | None = None,
+) -> RecipientPage:
+    """The send's recipients shard by shard, each with their messages' and claim's status read
+    in one batch per page; ``status`` is the tracker status."""
+    send = sends.get(table, merchant_id, send_id)
+    shards = pages.query_pages(
+        table, "pk = :pk", lambda shard: {":pk": keys.send_recipients_partition(merchant_id, send_id, shard)}
+    )
+
+    def fetch(shard: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
+        found, last = shards(shard, start, count)
+        return _tracker_rows(table, merchant_id, send["campaign_id"], found), last
+
+    items, cursor = pages.collect(
+        fetch,
+        partitions=keys.RECIPIENT_SHARDS,
+        cursor=pages.decode(after, keys.RECIPIENT_SHARDS),
+        limit=limit,
+        keep=None if status is None else (lambda row: row["status"] == status),
+    )
+    return RecipientPage(items=[RecipientRow(**row) for row in items], next=pages.encode(cursor))
+
+
+def _tracker_rows(table: Table, merchant_id: str, campaign_id: str, found: list[Item]) -> list[Item]:
+    wanted: list[dict[str, str]] = []
+    for r in found:
+        cid = r["customer_id"]
+        wanted.append(keys.claim(merchant_id, cid, campaign_id))
+        wanted += [keys.message(merchant_id, cid, r[m]) for m in ("message_id", "sms_message_id") if r.get(m)]
+    read = _read(table, wanted)
+
+    def status_of(cid: str, sk: str | None) -> str | None:
+        item = read.get((keys.customer_partition(merchant_id, cid), sk or ""))
+        return str(item["status"]) if item and item.get("status") else None
+
+    rows = []
+    for r in found:
+        cid = r["customer_id"]
+        email_status = status_of(cid, f"MESSAGE#{r['message_id']}") if r.get("email_queued") else None
+        sms_status = status_of(cid, f"MESSAGE#{r['sms_message_id']}") if r.get("sms_message_id") else None
+        claim_status = status_of(cid, f"CLAIM#{campaign_id}") if r.get("outcome") != "failed" else None
+        shown, issue = tracker_row(r, email_status, sms_status, claim_status)
+        rows.append(
+            {
+                "customer_id": cid,
+                "email": r.get("email"),
+                "phone": r.get("phone"),
+                "status": str(shown),
+                "issue": issue,
+                "email_status": email_status,
+                "sms_status": sms_status,
+                "claim_status": claim_status,
+                "message_id": r.get("message_id") if r.get("email_queued") else None,
+                "sms_message_id": r.get("sms_message_id"),
+                "at": r.get("at"),
+            }
+        )
+    return rows

@@ -1,0 +1,108 @@
+"""Cursor paging over one or more partitions, a few DynamoDB requests per page.
+
+A list view reads its partitions (one, or the shards of a sharded listing) in a fixed order, each
+in key order, so the order is stable. The cursor says where the next page starts: the partition
+and DynamoDB's ``LastEvaluatedKey`` there, as opaque URL-safe text. A filter that no key serves
+(e.g. a status computed from two items) is applied to what was read; a page then stops after
+``MAX_REQUESTS`` queries even if it holds fewer than ``limit`` items, and its cursor goes on from
+there, so a page never costs more than a few requests (a client pages until ``next`` is absent).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from couponflow.adapters.dynamodb import Item
+from couponflow.errors import InvalidInputError
+
+MAX_REQUESTS = 6
+
+# fetch(partition, start_key, limit) -> (items, last_evaluated_key)
+Fetch = Callable[[int, Item | None, int], tuple[list[Item], Item | None]]
+
+
+@dataclass(frozen=True)
+class Cursor:
+    partition: int = 0
+    key: Item | None = None
+
+
+def encode(cursor: Cursor | None) -> str | None:
+    if cursor is None:
+        return None
+    raw = json.dumps({"p": cursor.partition, "k": cursor.key}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode(text: str | None, partitions: int = 1) -> Cursor:
+    """The cursor a client sent back (``next``), or the start; a forged one is a 400 naming it."""
+    if not text:
+        return Cursor()
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        partition, key = raw["p"], raw["k"]
+        valid = isinstance(partition, int) and 0 <= partition < partitions
+        valid = valid and (
+            key is None or (isinstance(key, dict) and all(isinstance(v, str) for v in key.values()))
+        )
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        valid = False
+    if not valid:
+        raise InvalidInputError("next is not a cursor this list gave out", "next")
+    return Cursor(partition, key)
+
+
+def collect(
+    fetch: Fetch,
+    *,
+    partitions: int,
+    cursor: Cursor,
+    limit: int,
+    keep: Callable[[Item], bool] | None = None,
+) -> tuple[list[Item], Cursor | None]:
+    """Up to ``limit`` items (those ``keep`` accepts) from ``cursor`` on, and the next cursor."""
+    found: list[Item] = []
+    partition, key = cursor.partition, cursor.key
+    for _ in range(MAX_REQUESTS):
+        items, last = fetch(partition, key, limit - len(found))
+        found.extend(i for i in items if keep is None or keep(i))
+        if last is None:
+            partition, key = partition + 1, None
+            if partition >= partitions:
+                return found, None
+        else:
+            key = last
+        if len(found) >= limit:
+            break
+    return found, Cursor(partition, key)
+
+
+def query_pages(
+    table: Any,
+    condition: str,
+    values: Callable[[int], dict[str, Any]],
+    *,
+    index: str | None = None,
+    **options: Any,
+) -> Fetch:
+    """A ``Fetch`` over ``table.query_page`` with the key condition's values (``:pk`` the partition
+    key's) for each partition. A start key from a cursor must be one this query could have
+    given (the table's and the index's key names, the same partition), or it is a 400."""
+    partition_name = f"{index}pk" if index else "pk"
+    names = {"pk", "sk"} | ({f"{index}pk", f"{index}sk"} if index else set())
+
+    def fetch(partition: int, start: Item | None, limit: int) -> tuple[list[Item], Item | None]:
+        given = values(partition)
+        if start is not None and (set(start) != names or start.get(partition_name) != given[":pk"]):
+            raise InvalidInputError("next is not a cursor this list gave out", "next")
+        page: tuple[list[Item], Item | None] = table.query_page(
+            condition, given, limit=limit, start_key=start, index=index, **options
+        )
+        return page
+
+    return fetch
