@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
 from couponflow.api import public_claims, public_links, public_page_views, public_reports
-from couponflow.http import refuse_unreadable, resolver
+from couponflow.http import decoded_path, refuse_unreadable, resolver
 from couponflow.logs import structured_logger
 from couponflow.services.claim_idempotency import ClaimIdempotency
 from couponflow.services.claims import ClaimService
@@ -42,4 +42,4 @@ app.include_router(public_reports.build(SendReports(table, link_secret, settings
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    return refuse_unreadable(event, MAX_BODY_BYTES) or app.resolve(event, context)
+    return refuse_unreadable(event, MAX_BODY_BYTES) or app.resolve(decoded_path(event), context)

@@ -6,7 +6,7 @@ from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.api import merchant, openapi
-from couponflow.http import refuse_unreadable, resolver
+from couponflow.http import decoded_path, refuse_unreadable, resolver
 from couponflow.logs import structured_logger
 from couponflow.settings import MerchantApiSettings, SendScheduleSettings
 
@@ -24,4 +24,4 @@ app.include_router(openapi.build())  # GET /openapi.json and /docs, public
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return refuse_unreadable(event, MAX_BODY_BYTES) or app.resolve(event, context)
+    return refuse_unreadable(event, MAX_BODY_BYTES) or app.resolve(decoded_path(event), context)

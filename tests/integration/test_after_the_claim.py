@@ -272,6 +272,11 @@ def test_store_redemption_marks_the_claim_redeemed_once_and_refuses_the_second_r
     assert "gsi2pk" not in claim  # no longer waiting to expire
     assert answer["customer_id"] == claim["customer_id"]
 
+    retried = api(
+        redemption(merchant[0], {"campaign_id": campaign_id, "code": code, "order_id": "A-1"}), lambda_context
+    )
+    assert (retried["statusCode"], json.loads(retried["body"])) == (200, json.loads(first["body"]))
+
     again = api(
         redemption(merchant[0], {"campaign_id": campaign_id, "code": code, "order_id": "B-2"}), lambda_context
     )

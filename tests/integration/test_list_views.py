@@ -149,3 +149,11 @@ def test_a_campaigns_customers_show_the_coupon_emails_status(merchant, get, load
     status, body = get(m, "/campaigns/cmp_nope/customers")
     assert status == 404 and body["message"]
     assert {r["claim_status"] for r in rows} == {"claimed", "out_of_coupons"}
+
+
+def test_an_email_in_the_path_is_found_however_it_was_encoded(merchant, get):
+    m = merchant[0]
+    (cid,) = _customers(get, m, [{"email": "enc.oded@example.com", "last_interaction_at": _ago(1)}])
+    for path in ("/customers/enc.oded@example.com", "/customers/enc.oded%40example.com"):
+        status, body = get(m, path)
+        assert (status, body.get("customer_id")) == (200, cid), path

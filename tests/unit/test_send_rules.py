@@ -282,3 +282,13 @@ def test_an_email_of_unknown_outcome_is_reported_as_such_and_counts_still_add_up
     }
     assert summary["sent"] + summary["failed"] == len(recipients)
     assert "cus_b,b@example.com,,outcome_unknown" in report_csv(outcomes).decode()
+
+
+def test_a_refusal_for_less_than_two_hours_ahead_suggests_a_time_on_the_hour_in_the_merchants_zone():
+    from couponflow.domain.send_schedule import SendRuleBroken, send_time
+
+    now = datetime(2026, 12, 3, 10, 17, 42, tzinfo=UTC)
+    with pytest.raises(
+        SendRuleBroken, match=r"earliest 2026-12-03T18:00:00\+05:30"
+    ):  # 12:17 UTC is 17:47 there
+        send_time(datetime(2026, 12, 3, 12, 0), "Asia/Kolkata", now)  # 12:00 in +05:30: long past

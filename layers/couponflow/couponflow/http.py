@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -135,6 +136,17 @@ def refuse_unreadable(event: Mapping[str, Any], max_bytes: int) -> dict[str, Any
     if _depth(parsed) > MAX_JSON_DEPTH:
         return _refusal(400, f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     return None
+
+
+def decoded_path(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its path percent-decoded segment by segment, as every route expects its
+    parameters (API Gateway passes ``/customers/a%40b.com`` on as it was sent): the one place a
+    path parameter is decoded, so ``a%40b.com`` and ``a@b.com`` name the same customer on
+    every route."""
+    path = str(event.get("path") or "")
+    if "%" not in path:
+        return event
+    return {**event, "path": "/".join(unquote(segment) for segment in path.split("/"))}
 
 
 def resolver() -> APIGatewayRestResolver:

@@ -80,12 +80,19 @@ def send_time(requested: datetime, timezone: str, now: datetime) -> datetime:
         )
     at = local.astimezone(UTC)
     if at - now < MIN_LEAD:
-        raise SendRuleBroken(
-            Rule.TWO_HOURS_AHEAD,
-            f"a send is scheduled at least 2 hours ahead (earliest {(now + MIN_LEAD).isoformat()})",
-            "send_at",
-        )
+        earliest = earliest_send_time(timezone, now).isoformat()
+        message = f"a send is scheduled at least 2 hours ahead (earliest {earliest})"
+        raise SendRuleBroken(Rule.TWO_HOURS_AHEAD, message, "send_at")
     return at
+
+
+def earliest_send_time(timezone: str, now: datetime) -> datetime:
+    """The first time a send may be set for: on the hour in ``timezone``, at least 2 hours ahead
+    (in the zone's local time, so a merchant can paste it back)."""
+    zone = ZoneInfo(timezone)
+    soonest = (now + MIN_LEAD).astimezone(zone)
+    on_the_hour = soonest.replace(minute=0, second=0, microsecond=0)
+    return on_the_hour if on_the_hour == soonest else on_the_hour + timedelta(hours=1)
 
 
 def check_cancel(status: SendStatus, send_at: datetime, now: datetime) -> None:

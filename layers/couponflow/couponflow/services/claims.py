@@ -18,6 +18,7 @@ from couponflow.models.api import Channel, ClaimIn, ClaimOut
 from couponflow.services.email_provider import ProviderDirectory
 from couponflow.store import campaigns, claims, integrations, keys
 
+_PAGE_MESSAGE = "Here is your coupon code."  # a `page` campaign shows the code instead of emailing it
 _MESSAGES = {
     ClaimStatus.CLAIMED: "Your coupon is on its way to your inbox.",
     ClaimStatus.OUT_OF_COUPONS: "Sorry, there are no coupons available right now.",
@@ -74,7 +75,9 @@ class ClaimService:
             campaign_id=record.campaign_id,
             claimed_at=record.claimed_at,
             code=record.code if show_code else None,
-            message=_MESSAGES.get(record.status, "Your coupon has been claimed."),
+            message=_PAGE_MESSAGE
+            if show_code and record.status is ClaimStatus.CLAIMED
+            else _MESSAGES.get(record.status, "Your coupon has been claimed."),
         )
         return outcome, record.new
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.emails import InvalidEmail, normalize_email
+from couponflow.domain.event_summary import summary
+from couponflow.domain.message_status import RANK, MessageStatus
 from couponflow.errors import InvalidInputError, NotFoundError
 from couponflow.ids import customer_id
 from couponflow.services.campaigns import public
@@ -25,7 +27,16 @@ def resolve_customer_id(merchant_id: str, customer_id_or_email: str) -> str:
 
 def _event(item: Item) -> dict[str, Any]:
     keep = ("event_type", "status", "occurred_at", "recipient", "details", "ses_message_id")
-    return {k: item[k] for k in keep if k in item}
+    shown = {k: item[k] for k in keep if k in item}
+    shown["summary"] = summary(str(item.get("event_type")), item.get("details"))
+    return shown
+
+
+def _order(event: dict[str, Any]) -> tuple[str, int]:
+    """Time order; events of one instant in the order they happen (an open before its click)."""
+    status = str(event.get("status"))
+    rank = RANK[MessageStatus(status)] if status in RANK else 0
+    return str(event.get("occurred_at")), rank
 
 
 def _handed_off(item: Item) -> dict[str, Any] | None:
@@ -41,6 +52,7 @@ def _handed_off(item: Item) -> dict[str, Any] | None:
         "recipient": item.get("recipient"),
         "ses_message_id": item["ses_message_id"],
         "details": {"source": "ses_api"},
+        "summary": summary("send", None),
     }
 
 
@@ -62,6 +74,7 @@ def _message(item: Item, events_table: Table, now_epoch: int) -> dict[str, Any]:
         _event(e)
         for e in messages.timeline(events_table, item["merchant_id"], item["message_id"], now_epoch=now_epoch)
     ]
+    events.sort(key=_order)
     sent = _handed_off(item)
     if sent is not None and not any(e.get("event_type") == "send" for e in events):
         events.insert(0, sent)  # nothing SES reports about a message comes before it took it

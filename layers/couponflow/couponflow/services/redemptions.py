@@ -2,7 +2,8 @@
 
 The code registry item (``store.keys.code_registry``) knows which customer holds the code, so
 the report needs only the campaign, the code and the store's order id. A second report of the
-same code is refused with the reason and the first order id; a code the campaign never had is
+same code with the same order id is answered as the first (a store's retry is safe); with
+another order id it is refused with the reason and the first order id; a code the campaign never had is
 unknown (404); a code that expired or was released, or was never handed out, is refused too.
 """
 

@@ -4,7 +4,6 @@ caused it), remove (later emails to the address go out again)."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.emails import InvalidEmail, normalize_email
@@ -20,7 +19,7 @@ def _view(item: Item) -> dict[str, Any]:
 
 def _address(email: str) -> str:
     try:
-        return normalize_email(unquote(email))
+        return normalize_email(email)
     except InvalidEmail as error:
         raise InvalidInputError(str(error), "email") from error
 

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from couponflow.adapters.dynamodb import ConditionFailed, Delete, Item, Table
+from couponflow.adapters.dynamodb import ConditionFailed, Delete, Item, Table, TransactionCanceled, Update
 from couponflow.errors import NotFoundError
 from couponflow.store import keys
 
@@ -130,8 +130,7 @@ def add_members(
             for c in wanted
         ]
     )
-    for c in wanted:
-        _mark_list(table, merchant_id, c, segment_id, "ADD")
+    _mark_lists(table, merchant_id, wanted, segment_id, "ADD")
 
 
 def remove_members(table: Table, merchant_id: str, segment_id: str, customer_ids: Iterable[str]) -> None:
@@ -139,18 +138,40 @@ def remove_members(table: Table, merchant_id: str, segment_id: str, customer_ids
     deletes = [Delete(keys.segment_member(merchant_id, segment_id, c)) for c in wanted]
     for start in range(0, len(deletes), TRANSACT_MAX):
         table.transact(deletes[start : start + TRANSACT_MAX])
-    for c in wanted:
-        _mark_list(table, merchant_id, c, segment_id, "DELETE")
+    _mark_lists(table, merchant_id, wanted, segment_id, "DELETE")
 
 
-def _mark_list(table: Table, merchant_id: str, customer_id: str, segment_id: str, action: str) -> None:
-    with contextlib.suppress(ConditionFailed):  # the customer was erased meanwhile
-        table.update(
+LISTS_PER_WRITE = 100  # a transaction's limit
+
+
+def _mark_lists(
+    table: Table, merchant_id: str, customer_ids: list[str], segment_id: str, action: str
+) -> None:
+    """Each profile's ``segment_ids`` gains (ADD) or loses (DELETE) the segment: a hundred profiles
+    per transaction; should one have been erased meanwhile, that hundred goes one by one."""
+
+    def update(customer_id: str) -> Update:
+        return Update(
             keys.customer(merchant_id, customer_id),
             f"{action} segment_ids :s",
             condition="attribute_exists(pk)",
             values={":s": {segment_id}},
         )
+
+    for start in range(0, len(customer_ids), LISTS_PER_WRITE):
+        chunk = customer_ids[start : start + LISTS_PER_WRITE]
+        try:
+            table.transact([update(c) for c in chunk])
+        except TransactionCanceled:
+            for c in chunk:
+                with contextlib.suppress(ConditionFailed):  # the customer was erased meanwhile
+                    action_item = update(c)
+                    table.update(
+                        action_item.key,
+                        action_item.expression,
+                        condition=action_item.condition,
+                        values=action_item.values,
+                    )
 
 
 def member_ids(table: Table, merchant_id: str, segment_id: str) -> set[str]:

@@ -92,9 +92,12 @@ def redeem(
             return None
         state = registry.get("state")
         if state == "redeemed":
+            holder = registry.get("customer_id")
+            same = registry.get("order_id") == order_id and holder  # the store's retry of its report
             return Redeemed(
-                False,
-                "already_redeemed",
+                bool(same),
+                None if same else "already_redeemed",
+                claim=table.get(keys.claim(merchant_id, str(holder), campaign_id)) if same else None,
                 first_order_id=registry.get("order_id"),
                 redeemed_at=registry.get("redeemed_at"),
             )
