@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.adapters.dynamodb import Table
 from couponflow.api.context import merchant_id
-from couponflow.services import customers
+from couponflow.services import customers, privacy
 
 
 def build(table: Table, events_table: Table) -> APIGatewayRouter:
@@ -17,6 +17,20 @@ def build(table: Table, events_table: Table) -> APIGatewayRouter:
     @router.get("/customers/<customer_ref>")
     def get_customer(customer_ref: str) -> dict[str, Any]:
         return customers.customer_view(table, events_table, merchant_id(router), customer_ref)
+
+    @router.delete("/customers/<customer_ref>")
+    def erase_customer(customer_ref: str) -> dict[str, Any]:
+        """Erase a customer's personal data everywhere it is stored; their codes stay accounted for.
+
+        Claims move to an anonymous id (a held code stays held); messages, events, suppression
+        entries, list memberships and send-recipient records are deleted, then the profile."""
+        return privacy.erase(table, events_table, merchant_id(router), customer_ref)
+
+    @router.get("/customers/<customer_ref>/export")
+    def export_customer(customer_ref: str) -> dict[str, Any]:
+        """Everything stored about a customer: profile, claims, messages and events, suppressions,
+        lists, send records."""
+        return privacy.export(table, events_table, merchant_id(router), customer_ref)
 
     @router.get("/customers/<customer_ref>/messages/<message_id>")
     def get_message(customer_ref: str, message_id: str) -> dict[str, Any]:

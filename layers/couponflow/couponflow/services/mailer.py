@@ -239,12 +239,11 @@ class Mailer:
             if p.outcome is not None:
                 continue
             item = found.get((p.key["pk"], p.key["sk"]))
-            if item is None:
-                p.fail(
-                    ValueError(
-                        f"message {p.target.message_id} of customer {p.target.customer_id} does not exist"
-                    )
+            if item is None:  # the customer was erased (services/privacy.py): nothing to send
+                logger.warning(
+                    "mail job for a message that no longer exists", extra={"message_id": p.target.message_id}
                 )
+                p.done("message_gone")
             elif (
                 item.get("ses_message_id") or item.get("status", MessageStatus.QUEUED) != MessageStatus.QUEUED
             ):

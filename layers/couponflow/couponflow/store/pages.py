@@ -4,8 +4,9 @@ A list view reads its partitions (one, or the shards of a sharded listing) in a 
 in key order, so the order is stable. The cursor says where the next page starts: the partition
 and DynamoDB's ``LastEvaluatedKey`` there, as opaque URL-safe text. A filter that no key serves
 (e.g. a status computed from two items) is applied to what was read; a page then stops after
-``MAX_REQUESTS`` queries even if it holds fewer than ``limit`` items, and its cursor goes on from
-there, so a page never costs more than a few requests (a client pages until ``next`` is absent).
+``MAX_REQUESTS`` queries (or one per shard of a sharded listing, so a page can always pass
+over every empty shard) even if it holds fewer than ``limit`` items, and its cursor goes on
+from there: a page's cost is bounded (a client pages until ``next`` is absent).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def collect(
     """Up to ``limit`` items (those ``keep`` accepts) from ``cursor`` on, and the next cursor."""
     found: list[Item] = []
     partition, key = cursor.partition, cursor.key
-    for _ in range(MAX_REQUESTS):
+    for _ in range(max(MAX_REQUESTS, partitions)):  # a sharded listing's empty shards cost one each
         items, last = fetch(partition, key, limit - len(found))
         found.extend(i for i in items if keep is None or keep(i))
         if last is None:
