@@ -268,18 +268,22 @@ def campaign_customers(
         claims, last = shards(shard, start, count)
         return _campaign_rows(table, merchant_id, claims), last
 
-    def keep(row: Item) -> bool:
-        return status is None or status in (row["status"], row["claim_status"])
-
-    items, cursor = pages.collect(
-        fetch,
-        partitions=keys.CLAIM_INDEX_SHARDS,
-        cursor=pages.decode(after, keys.CLAIM_INDEX_SHARDS),
-        limit=limit,
-        keep=keep,
-    )
+    cursor = pages.decode(after, keys.CLAIM_INDEX_SHARDS)
+    if status is None:  # the page's claims first, then what their rows show in one batch
+        found, following = pages.collect(
+            shards, partitions=keys.CLAIM_INDEX_SHARDS, cursor=cursor, limit=limit
+        )
+        rows = _campaign_rows(table, merchant_id, found)
+    else:
+        rows, following = pages.collect(
+            fetch,
+            partitions=keys.CLAIM_INDEX_SHARDS,
+            cursor=cursor,
+            limit=limit,
+            keep=lambda row: status in (row["status"], row["claim_status"]),
+        )
     return CampaignCustomerPage(
-        items=[CampaignCustomerRow(**row) for row in items], next=pages.encode(cursor)
+        items=[CampaignCustomerRow(**row) for row in rows], next=pages.encode(following)
     )
 
 
@@ -381,14 +385,19 @@ def recipients(
         found, last = shards(shard, start, count)
         return _tracker_rows(table, merchant_id, send["campaign_id"], found), last
 
-    items, cursor = pages.collect(
-        fetch,
-        partitions=keys.RECIPIENT_SHARDS,
-        cursor=pages.decode(after, keys.RECIPIENT_SHARDS),
-        limit=limit,
-        keep=None if status is None else (lambda row: row["status"] == status),
-    )
-    return RecipientPage(items=[RecipientRow(**row) for row in items], next=pages.encode(cursor))
+    cursor = pages.decode(after, keys.RECIPIENT_SHARDS)
+    if status is None:  # the page's recipients first, then their statuses in one batch
+        found, following = pages.collect(shards, partitions=keys.RECIPIENT_SHARDS, cursor=cursor, limit=limit)
+        rows = _tracker_rows(table, merchant_id, send["campaign_id"], found)
+    else:
+        rows, following = pages.collect(
+            fetch,
+            partitions=keys.RECIPIENT_SHARDS,
+            cursor=cursor,
+            limit=limit,
+            keep=lambda row: row["status"] == status,
+        )
+    return RecipientPage(items=[RecipientRow(**row) for row in rows], next=pages.encode(following))
 
 
 def _tracker_rows(table: Table, merchant_id: str, campaign_id: str, found: list[Item]) -> list[Item]:
