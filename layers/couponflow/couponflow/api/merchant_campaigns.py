@@ -11,20 +11,26 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from couponflow.adapters.dynamodb import Table
 from couponflow.api.context import merchant_id
 from couponflow.models.api import CampaignIn, CodesIn, CodesLoaded
+from couponflow.models.views import CampaignView
 from couponflow.services import campaigns
 
 
 def build(table: Table) -> APIGatewayRouter:
     router = APIGatewayRouter()
 
-    @router.post("/campaigns")
-    def create_campaign(campaign: CampaignIn) -> Response[dict[str, Any]]:
-        created = campaigns.create_campaign(table, merchant_id(router), campaign)
+    @router.post(
+        "/campaigns",
+        responses={201: {"description": "created", "content": {"application/json": {"model": CampaignView}}}},
+    )
+    def create_campaign(campaign: CampaignIn) -> Response[CampaignView]:
+        """Create a campaign, with its first codes if given."""
+        created = CampaignView.model_validate(campaigns.create_campaign(table, merchant_id(router), campaign))
         return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
     @router.get("/campaigns/<campaign_id>")
-    def get_campaign(campaign_id: str) -> dict[str, Any]:
-        return campaigns.get_campaign(table, merchant_id(router), campaign_id)
+    def get_campaign(campaign_id: str) -> CampaignView:
+        """A campaign, its settings and the codes left in its pool."""
+        return CampaignView.model_validate(campaigns.get_campaign(table, merchant_id(router), campaign_id))
 
     @router.post("/campaigns/<campaign_id>/codes")
     def add_codes(campaign_id: str, body: CodesIn) -> CodesLoaded:

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.adapters.dynamodb import Table
 from couponflow.api.context import merchant_id
+from couponflow.models.views import CustomerView, MessageView
 from couponflow.services import customers, privacy
 
 
@@ -15,8 +16,12 @@ def build(table: Table, events_table: Table) -> APIGatewayRouter:
     router = APIGatewayRouter()
 
     @router.get("/customers/<customer_ref>")
-    def get_customer(customer_ref: str) -> dict[str, Any]:
-        return customers.customer_view(table, events_table, merchant_id(router), customer_ref)
+    def get_customer(customer_ref: str) -> CustomerView:
+        """A customer's profile with their claims, and their emails and texts with each timeline.
+
+        `customer_ref` is the customer id or the email address (encoded or not)."""
+        shown = customers.customer_view(table, events_table, merchant_id(router), customer_ref)
+        return CustomerView.model_validate({**shown, "lists": shown.get("segment_ids") or []})
 
     @router.delete("/customers/<customer_ref>")
     def erase_customer(customer_ref: str) -> dict[str, Any]:
@@ -33,7 +38,10 @@ def build(table: Table, events_table: Table) -> APIGatewayRouter:
         return privacy.export(table, events_table, merchant_id(router), customer_ref)
 
     @router.get("/customers/<customer_ref>/messages/<message_id>")
-    def get_message(customer_ref: str, message_id: str) -> dict[str, Any]:
-        return customers.message_view(table, events_table, merchant_id(router), customer_ref, message_id)
+    def get_message(customer_ref: str, message_id: str) -> MessageView:
+        """One email or text: its status, the words behind it, and its timeline (the (i) panel)."""
+        return MessageView.model_validate(
+            customers.message_view(table, events_table, merchant_id(router), customer_ref, message_id)
+        )
 
     return router

@@ -146,3 +146,118 @@ class RecipientRow(_Row):
 class RecipientPage(_Row):
     items: list[RecipientRow]
     next: str | None = Field(default=None, description=NEXT)
+
+
+# --------------------------------------------------------------------------------------------
+# One customer (the profile with claims and messages), one message (the info panel), a campaign
+# --------------------------------------------------------------------------------------------
+
+
+class _Shown(BaseModel):
+    """Built from a stored item by validation: only the declared fields come out (an allow-list)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class EventView(_Shown):
+    event_type: str
+    status: str | None = None
+    occurred_at: str | None = None
+    recipient: str | None = None
+    summary: str = Field(description="one line in words; the server's words are in `details`")
+    details: dict[str, Any] = Field(default={}, description="SES's or the carrier's words, verbatim")
+    ses_message_id: str | None = None
+
+
+class MessageView(_Shown):
+    """An email or text with its status, the words behind it and its timeline (the (i) panel)."""
+
+    message_id: str
+    channel: str = "email"
+    status: str
+    status_at: str | None = None
+    status_event: str | None = None
+    status_details: dict[str, Any] = Field(default={}, description="the event that decided the status")
+    needs_attention: bool = False
+    needs_attention_at: str | None = None
+    needs_attention_reason: str | None = None
+    handoff: str | None = Field(default=None, description="`unknown`: SES's answer to the hand-off was lost")
+    handoff_at: str | None = None
+    handoff_reason: str | None = None
+    campaign_id: str | None = None
+    send_id: str | None = None
+    recipient: str | None = None
+    code: str | None = None
+    created_at: str | None = None
+    sent_at: str | None = None
+    ses_message_id: str | None = None
+    sns_message_id: str | None = None
+    events: list[EventView] = []
+
+
+class ClaimView(_Shown):
+    campaign_id: str
+    claim_number: int = 1
+    status: str
+    reason: str | None = None
+    code: str | None = None
+    claimed_at: str | None = None
+    updated_at: str | None = None
+    message_id: str | None = None
+    offer_expires_at: str | None = None
+    coupon_viewed_at: str | None = None
+    clicked_through_at: str | None = None
+    redeemed_at: str | None = None
+    expired_at: str | None = None
+    released_at: str | None = None
+    integration_status: str | None = None
+    integration_detail: str | None = None
+    integration_at: str | None = None
+
+
+class CustomerView(_Shown):
+    """A customer's profile page: who they are, their claims, their emails and texts."""
+
+    customer_id: str
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    name: str | None = None
+    tags: list[str] = []
+    marketing_consent: bool | None = None
+    last_interaction_at: str | None = None
+    active: bool = Field(description="an interaction in the last 365 days")
+    unsubscribed_at: str | None = None
+    lists: list[str] = Field(default=[], description="the static segments (lists) they are in")
+    created_at: str | None = None
+    updated_at: str | None = None
+    claims: list[ClaimView] = []
+    messages: list[MessageView] = []
+
+
+class CampaignView(_Shown):
+    campaign_id: str
+    name: str
+    subject: str | None = None
+    channel: str
+    timezone: str | None = None
+    starts_at: str | None = None
+    ends_at: str | None = None
+    daily_limit: int | None = None
+    per_customer_limit: int = 1
+    offer_lifetime_days: int | None = None
+    required_tag: str | None = None
+    store_url: str | None = None
+    text_template: str | None = None
+    html_template: str | None = None
+    release_undelivered_codes: bool | None = None
+    block_disposable_emails: bool | None = None
+    pool_alert_threshold: int | None = None
+    paused: bool = False
+    paused_reason: str | None = None
+    reputation_paused_at: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    codes_available: int | None = Field(default=None, description="codes left in the pool")
+    codes: dict[str, int] | None = Field(default=None, description="on creation: imported and duplicate")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from couponflow.adapters.dynamodb import Item, Table
+from couponflow.domain.audience import is_active
 from couponflow.domain.emails import InvalidEmail, normalize_email
 from couponflow.domain.event_summary import summary
 from couponflow.domain.message_status import RANK, MessageStatus
@@ -92,6 +93,7 @@ def customer_view(table: Table, events_table: Table, merchant_id: str, customer_
     now_epoch = int(datetime.now(UTC).timestamp())
     return {
         **public(profile),
+        "active": is_active(profile.get("last_interaction_at"), datetime.now(UTC)),
         "claims": [public(i) for i in items if i["sk"].startswith("CLAIM#")],
         "messages": [_message(i, events_table, now_epoch) for i in items if i["sk"].startswith("MESSAGE#")],
     }
