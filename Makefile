@@ -41,8 +41,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The coupon-page end-to-end test drives a real headless browser: Debian's chromium.
+# ... and the console's accessibility check runs axe-core (pinned, from npm) in it.
+AXE_VERSION := 4.10.3
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm >/dev/null)
+	@test -f build/axe/axe.min.js || (mkdir -p build/axe && cd build/axe && npm pack axe-core@$(AXE_VERSION) --silent >/dev/null \
+		&& tar xzf axe-core-$(AXE_VERSION).tgz package/axe.min.js && mv package/axe.min.js . && rm -rf package *.tgz)
 
 # The template scan (a virtualenv to install on first use) runs beside the test suite.
 test: lint typecheck browser

@@ -229,6 +229,9 @@ class Gateway:
         self.invoke: Invoke | None = None
         # Told of every request before it is routed, e.g. so the SES simulator sees links followed.
         self.on_request: Callable[[str, str], None] | None = None
+        # Pages served beside the API (the console at /console): path -> (status, headers, body),
+        # or None for a path that is not theirs. On AWS, CloudFront serves them from S3.
+        self.site: Callable[[str, str], tuple[int, list[tuple[str, str]], bytes] | None] | None = None
         self._cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
         gateway = self
@@ -304,6 +307,10 @@ class Gateway:
             except Exception:
                 log.exception("request observer failed")
         url = urlsplit(raw_path)
+        if self.site is not None and method in ("GET", "HEAD"):
+            page = self.site(url.path, url.query)
+            if page is not None:
+                return _Reply(*page)
         stage, _, rest = url.path.lstrip("/").partition("/")
         api = next((a for a in self.apis.values() if a.stage == stage), None)
         if api is None:

@@ -101,6 +101,7 @@ class SentMessage:
     timestamp: float = field(default_factory=time.time)
     template: tuple[str, str] | None = None  # (template name, template data) for templated sends
     links: list[str] = field(default_factory=list)  # http(s) links in the body (raw sends)
+    raw: bytes = b""  # the MIME message as sent (raw sends), for the console's outbox
 
     @property
     def destination(self) -> list[str]:
@@ -226,6 +227,7 @@ def _raw_message(
         configuration_set=config_set or raw["configuration_set"],
         tags={**raw["tags"], **tags},
         links=links_in_body(data),
+        raw=data,
     )
 
 

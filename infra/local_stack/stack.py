@@ -10,6 +10,7 @@ import re
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 from local_stack import iam
 from local_stack.async_invoke import AsyncInvoker, async_invoke_configs
+from local_stack.console_site import ConsoleSite, html_of
 from local_stack.faults import FaultPlan
 from local_stack.gateway import Gateway, build_apis
 from local_stack.moto_server import TAPPED_SERVICE, MotoServer, aws_env, default_region, local_client
@@ -27,6 +29,9 @@ from local_stack.ses_simulator import Engagement, SesSimulator
 from local_stack.sms_simulator import SmsSimulator, log_subscriptions
 from local_stack.template import ACCOUNT_ID, API_ID, Resolver, Template
 from local_stack.workers import FunctionPool, FunctionSpec, InvocationResult, LogSink, stop_pools
+
+CONSOLE_ROOT = Path(__file__).resolve().parents[2] / "console"  # the merchant console's files
+OUTBOX_SHOWN = 200
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +224,8 @@ class LocalStack:
         self._start_sms_simulator(sqs=self.client("sqs"), function_arns={v: k for k, v in arns.items()})
         self.gateway.configure(build_apis(self.provisioned.resolved, arns), self.invoke)
         self.gateway.on_request = self._link_followed
+        stage = urlsplit(self.gateway.stage_url()).path or "/"
+        self.gateway.site = ConsoleSite(CONSOLE_ROOT, stage, self._outbox, self._email_body)
         self.gateway.start()
 
         sqs = self.client("sqs")
@@ -360,6 +367,49 @@ class LocalStack:
         elif self.simulator is not None:
             self.simulator.tap(environ, *args)
 
+    def _outbox(self) -> list[dict[str, Any]]:
+        """What the local SES and SNS accepted, newest first (the console's outbox)."""
+        items: list[dict[str, Any]] = []
+        if self.simulator is not None:
+            for m in list(self.simulator.messages.values()):
+                items.append(
+                    {
+                        "id": m.message_id,
+                        "channel": "email",
+                        "to": ", ".join(m.to),
+                        "subject": m.subject,
+                        "at": datetime.fromtimestamp(m.timestamp, UTC).isoformat(),
+                        "has_body": bool(m.raw or m.template),
+                    }
+                )
+        if self.sms_simulator is not None:
+            for t in list(self.sms_simulator.texts.values()):
+                items.append(
+                    {
+                        "id": t.message_id,
+                        "channel": "sms",
+                        "to": t.phone,
+                        "text": t.message,
+                        "at": datetime.fromtimestamp(t.timestamp, UTC).isoformat(),
+                        "has_body": False,
+                    }
+                )
+        return sorted(items, key=lambda i: i["at"], reverse=True)[:OUTBOX_SHOWN]
+
+    def _email_body(self, message_id: str) -> bytes | None:
+        message = self.simulator.messages.get(message_id) if self.simulator is not None else None
+        if message is None:
+            return None
+        if message.raw:
+            return html_of(message.raw)
+        if message.template:
+            name, data = message.template
+            parts = self.client("ses").get_template(TemplateName=name)["Template"]
+            values = json.loads(data or "{}")
+            html = str(parts.get("HtmlPart") or parts.get("TextPart") or "")
+            return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: str(values.get(m.group(1), "")), html).encode()
+        return None
+
     def _render_subject(self, template_name: str, data: str) -> str:
         subject = str(self.client("ses").get_template(TemplateName=template_name)["Template"]["SubjectPart"])
         values = json.loads(data or "{}")
@@ -457,7 +507,9 @@ class LocalStack:
         lines = [
             "",
             "Couponflow local stack is up",
-            f"  API         {api}",
+            f"  console     {self.gateway.base_url}/console/   (sign in with the API key below)",
+            f"  API key     {key}",
+            f"  API         {api}   (Swagger UI: {api}/docs)",
             f"  moto        {self.moto_url}   (AWS_ENDPOINT_URL={self.moto_url} AWS_ACCESS_KEY_ID=testing"
             f" AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={self.region})",
         ]

@@ -1,0 +1,435 @@
+// The Couponflow merchant console: one page, no build step, on the merchant API.
+// Every view is a URL (#/customers?status=active&q=ann), so a view can be bookmarked and shared;
+// lists page with the API's cursors; the API key lives in this browser session only.
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+const KEY = "couponflow.key";
+const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+let config = { api_url: "/v1", local: false };
+
+// ---------------------------------------------------------------------------------------------
+// DOM, text and time helpers (text is always set as text: nothing from the API becomes markup)
+// ---------------------------------------------------------------------------------------------
+
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function when(iso) {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { timeZone: TIME_ZONE });
+}
+
+const BAD = new Set(["bounced", "failed", "dropped", "complained", "unknown", "email_failed", "email_dropped", "out_of_coupons", "canceled"]);
+const GOOD = new Set(["delivered", "opened", "clicked", "redeemed", "done", "email_delivered", "email_opened", "email_clicked", "clicked_through", "received", "sent"]);
+
+function badge(status, extra) {
+  const word = String(status ?? "—").replaceAll("_", " ");
+  const tone = BAD.has(status) ? "status bad" : GOOD.has(status) ? "status good" : "status";
+  return h("span", { class: tone }, extra ? `${word} (${String(extra).replaceAll("_", " ")})` : word);
+}
+
+function table(caption, columns, rows, empty) {
+  if (!rows.length) return h("p", { class: "empty" }, empty);
+  return h(
+    "div",
+    { class: "scroll" },
+    h(
+      "table",
+      {},
+      h("caption", { class: "muted" }, caption),
+      h("thead", {}, h("tr", {}, columns.map(([title]) => h("th", { scope: "col" }, title)))),
+      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(row)))))),
+    ),
+  );
+}
+
+function show(...nodes) {
+  main.replaceChildren(...nodes);
+  main.focus({ preventScroll: true });
+}
+
+function problem(error) {
+  return h("p", { class: "error", role: "alert" }, error.message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The API, and the route in the URL
+// ---------------------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const field = body && body.field ? ` (${body.field})` : "";
+    super(`${(body && body.message) || `The API answered ${status}`}${field}`);
+    this.status = status;
+  }
+}
+
+async function api(path, { method = "GET", body } = {}) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ""}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(config.api_url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  const parsed = text ? JSON.parse(text) : null;
+  if (response.status === 401 || response.status === 403) {
+    sessionStorage.removeItem(KEY);
+    throw new ApiError(response.status, { message: "That API key was not recognised. Sign in again." });
+  }
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
+}
+
+function route() {
+  const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
+  return { parts: path.split("/").filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(query) };
+}
+
+function go(path, query = {}) {
+  const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== "" && v !== null && v !== undefined));
+  const text = params.toString();
+  location.hash = `#${path}${text ? `?${text}` : ""}`;
+}
+
+function qs(params) {
+  const text = new URLSearchParams([...params].filter(([, v]) => v)).toString();
+  return text ? `?${text}` : "";
+}
+
+function pager(path, query, next) {
+  const links = [];
+  if (query.get("next")) links.push(h("button", { type: "button", class: "secondary", onclick: () => history.back() }, "Previous page"));
+  if (next) links.push(h("button", { type: "button", onclick: () => go(path, { ...Object.fromEntries(query), next }) }, "Next page"));
+  return h("div", { class: "pager" }, links);
+}
+
+function filters(path, query, fields) {
+  const form = h(
+    "form",
+    { class: "filters", role: "search", onsubmit: (event) => {
+      event.preventDefault();
+      go(path, Object.fromEntries(new FormData(form)));
+    } },
+    fields.map(([name, label, options]) =>
+      h("label", {}, label, options
+        ? h("select", { name }, options.map(([value, text]) => h("option", { value, selected: query.get(name) === value }, text)))
+        : h("input", { name, value: query.get(name) || "", type: "search" }))),
+    h("button", { type: "submit" }, "Apply"),
+  );
+  return form;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views
+// ---------------------------------------------------------------------------------------------
+
+function signIn(message) {
+  nav.hidden = true;
+  const form = h(
+    "form",
+    { class: "inline", onsubmit: async (event) => {
+      event.preventDefault();
+      sessionStorage.setItem(KEY, new FormData(form).get("key").trim());
+      try {
+        await api("/settings");
+        nav.hidden = false;
+        go("/campaigns");
+        render();
+      } catch (error) {
+        signIn(error.message);
+      }
+    } },
+    h("label", {}, "API key", h("input", { name: "key", type: "password", required: true, autocomplete: "off", size: 60 })),
+    h("button", { type: "submit" }, "Sign in"),
+  );
+  show(
+    h("h1", {}, "Sign in"),
+    h("p", {}, "Use one of your API keys (", h("code", {}, "couponflow keys create"), "; `make run` prints one). It is kept for this browser tab only."),
+    message ? h("p", { class: "error", role: "alert" }, message) : null,
+    form,
+  );
+}
+
+async function campaignsView() {
+  const answer = await api("/campaigns");
+  const form = h(
+    "form",
+    { class: "inline", onsubmit: async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      const codes = String(data.get("codes")).split(/[\s,]+/).filter(Boolean);
+      try {
+        const created = await api("/campaigns", { method: "POST", body: { name: data.get("name"), ...(codes.length ? { codes } : {}) } });
+        go(`/campaigns/${encodeURIComponent(created.campaign_id)}`);
+      } catch (error) {
+        form.append(problem(error));
+      }
+    } },
+    h("label", {}, "Name", h("input", { name: "name", required: true })),
+    h("label", {}, "Codes (space or comma separated)", h("input", { name: "codes", size: 40 })),
+    h("button", { type: "submit" }, "Create campaign"),
+  );
+  show(
+    h("h1", {}, "Campaigns"),
+    table("Your campaigns, newest first", [
+      ["Campaign", (c) => h("a", { href: `#/campaigns/${encodeURIComponent(c.campaign_id)}` }, c.name)],
+      ["State", (c) => badge(c.paused ? "paused" : "running", c.paused_reason)],
+      ["Channel", (c) => c.channel],
+      ["Window", (c) => `${when(c.starts_at)} – ${when(c.ends_at)}`],
+      ["Created", (c) => when(c.created_at)],
+    ], answer.items || [], "No campaigns yet: create one below, then point a storefront at its claim URL."),
+    h("h2", {}, "New campaign"),
+    form,
+  );
+}
+
+async function campaignView(id, query) {
+  const path = `/campaigns/${encodeURIComponent(id)}`;
+  const [campaign, stats, customers] = await Promise.all([
+    api(path), api(`${path}/stats`), api(`${path}/customers${qs(query)}`),
+  ]);
+  const counts = stats.counts || {};
+  const steps = [
+    ["Sent", stats.attempted ?? 0],
+    ["Delivered", (counts.delivered || 0) + (counts.opened || 0) + (counts.clicked || 0) + (counts.complained || 0)],
+    ["Opened", (counts.opened || 0) + (counts.clicked || 0)],
+    ["Clicked", counts.clicked || 0],
+  ];
+  const top = Math.max(1, ...steps.map(([, n]) => n));
+  const toggle = campaign.paused
+    ? h("button", { type: "button", onclick: () => act(`${path}/resume`) }, "Resume campaign")
+    : h("button", { type: "button", class: "secondary", onclick: () => act(`${path}/pause`) }, "Pause campaign");
+  show(
+    h("h1", {}, campaign.name),
+    h("dl", { class: "facts" },
+      h("dt", {}, "State"), h("dd", {}, badge(campaign.paused ? "paused" : "running", campaign.paused_reason)),
+      h("dt", {}, "Codes left"), h("dd", {}, String(campaign.codes_available ?? "—")),
+      h("dt", {}, "Bounce rate"), h("dd", {}, `${(100 * (stats.bounce_rate || 0)).toFixed(2)}% (paused at 2%)`),
+      h("dt", {}, "Complaint rate"), h("dd", {}, `${(100 * (stats.complaint_rate || 0)).toFixed(3)}% (paused at 0.05%)`),
+      h("dt", {}, "Claim URL"), h("dd", {}, h("code", {}, `POST ${config.api_url}/public/merchants/<merchant>/campaigns/${campaign.campaign_id}/claims`)),
+    ),
+    h("p", {}, toggle),
+    h("h2", {}, "Funnel"),
+    h("div", { class: "funnel", role: "img", "aria-label": steps.map(([n, v]) => `${n} ${v}`).join(", ") },
+      steps.map(([name, value]) => [h("span", {}, name), h("div", { class: "bar", style: `width:${(100 * value) / top}%` }), h("span", {}, String(value))])),
+    h("h2", {}, "Customers"),
+    filters(path, query, [["status", "Status", [["", "Any"], ["email_queued", "Email queued"], ["email_delivered", "Email delivered"], ["email_opened", "Email opened"], ["email_failed", "Email failed"], ["email_dropped", "Email dropped"], ["coupon_viewed", "Coupon viewed"], ["redeemed", "Redeemed"], ["out_of_coupons", "Out of coupons"]]]]),
+    table("Customers of this campaign", [
+      ["Customer", (r) => h("a", { href: `#/customers/${encodeURIComponent(r.customer_id)}` }, r.email || r.customer_id)],
+      ["Status", (r) => badge(r.status, r.reason)],
+      ["Integration status", (r) => (r.integration_status ? badge(r.integration_status, r.integration_detail) : "—")],
+      ["When", (r) => when(r.integration_at || r.claimed_at)],
+    ], customers.items, "No one has claimed this campaign yet."),
+    pager(path, query, customers.next),
+  );
+}
+
+async function act(path) {
+  try {
+    await api(path, { method: "POST" });
+    render();
+  } catch (error) {
+    main.prepend(problem(error));
+  }
+}
+
+async function customersView(query) {
+  const answer = await api(`/customers${qs(query)}`);
+  show(
+    h("h1", {}, "Customers"),
+    filters("/customers", query, [["q", "Search email or name"], ["status", "Activity", [["", "Any"], ["active", "Active (365 days)"], ["inactive", "Inactive"]]]]),
+    table(`Newest interaction first; times in ${TIME_ZONE}`, [
+      ["Email", (c) => h("a", { href: `#/customers/${encodeURIComponent(c.customer_id)}` }, c.email || c.phone || c.customer_id)],
+      ["First name", (c) => c.first_name || (c.name || "").split(" ")[0] || "—"],
+      ["Last name", (c) => c.last_name || "—"],
+      ["Last interaction", (c) => when(c.last_interaction_at)],
+      ["Lists", (c) => String(c.lists)],
+      ["Activity", (c) => badge(c.active ? "active" : "inactive")],
+      ["Unsubscribed", (c) => (c.unsubscribed ? badge("unsubscribed") : "no")],
+    ], answer.items, query.get("q") ? "No customer's email or name starts with that." : "No customers yet: they appear when they claim a coupon or you import them."),
+    pager("/customers", query, answer.next),
+  );
+}
+
+function timeline(message) {
+  const dialog = h("dialog", { "aria-labelledby": "timeline-title" },
+    h("h2", { id: "timeline-title" }, `${message.channel === "sms" ? "Text" : "Email"} to ${message.recipient || "—"}`),
+    h("p", {}, badge(message.status), " ", message.status_details && message.status_details.reason ? message.status_details.reason : ""),
+    h("ol", {}, (message.events || []).map((event) => h("li", {},
+      h("strong", {}, when(event.occurred_at)), " ", h("span", { class: "summary" }, event.summary),
+      h("pre", {}, JSON.stringify(event.details, null, 2))))),
+    h("form", { method: "dialog" }, h("button", { type: "submit" }, "Close")),
+  );
+  document.body.append(dialog);
+  dialog.addEventListener("close", () => dialog.remove());
+  dialog.showModal();
+}
+
+async function customerView(id) {
+  const customer = await api(`/customers/${encodeURIComponent(id)}`);
+  show(
+    h("h1", {}, customer.email || customer.phone || customer.customer_id),
+    h("dl", { class: "facts" },
+      h("dt", {}, "Name"), h("dd", {}, customer.name || "—"),
+      h("dt", {}, "Last interaction"), h("dd", {}, when(customer.last_interaction_at)),
+      h("dt", {}, "Activity"), h("dd", {}, badge(customer.active ? "active" : "inactive")),
+      h("dt", {}, "Unsubscribed"), h("dd", {}, customer.unsubscribed_at ? when(customer.unsubscribed_at) : "no"),
+    ),
+    h("h2", {}, "Claims"),
+    table("Coupons claimed", [
+      ["Campaign", (c) => h("a", { href: `#/campaigns/${encodeURIComponent(c.campaign_id)}` }, c.campaign_id)],
+      ["Status", (c) => badge(c.status, c.reason)],
+      ["Code", (c) => c.code || "—"],
+      ["Claimed", (c) => when(c.claimed_at)],
+    ], customer.claims, "No claims."),
+    h("h2", {}, "Emails and texts"),
+    table("Messages, with the status their events decided", [
+      ["Sent to", (m) => m.recipient || "—"],
+      ["Channel", (m) => m.channel],
+      ["Status", (m) => badge(m.status)],
+      ["Since", (m) => when(m.status_at || m.created_at)],
+      ["Details", (m) => h("button", { type: "button", class: "secondary", "aria-label": `Timeline of the ${m.channel} to ${m.recipient || "the customer"}`, onclick: () => timeline(m) }, "(i)")],
+    ], customer.messages, "No emails or texts yet."),
+  );
+}
+
+async function sendsView(query) {
+  const answer = await api(`/sends${qs(query)}`);
+  show(
+    h("h1", {}, "Sends"),
+    filters("/sends", query, [["status", "Status", [["", "Any"], ["scheduled", "Scheduled"], ["sending", "Sending"], ["done", "Done"], ["failed", "Failed"], ["canceled", "Canceled"]]]]),
+    table("Segment sends, newest first", [
+      ["Send", (s) => h("a", { href: `#/sends/${encodeURIComponent(s.send_id)}` }, s.send_id)],
+      ["Segment", (s) => s.segment_id],
+      ["Status", (s) => badge(s.status, s.reason)],
+      ["At", (s) => when(s.send_at)],
+      ["Sent / failed", (s) => `${s.counts.sent ?? "—"} / ${s.counts.failed ?? "—"}`],
+      ["Report", (s) => (s.report_url ? h("a", { href: s.report_url }, "Failure report") : "—")],
+    ], answer.items, "No sends yet: schedule one to a segment with POST /sends."),
+    pager("/sends", query, answer.next),
+  );
+}
+
+async function sendView(id, query) {
+  const path = `/sends/${encodeURIComponent(id)}`;
+  const [send, recipients] = await Promise.all([api(path), api(`${path}/recipients${qs(query)}`)]);
+  show(
+    h("h1", {}, `Send ${send.send_id}`),
+    h("dl", { class: "facts" },
+      h("dt", {}, "Status"), h("dd", {}, badge(send.status, send.reason)),
+      h("dt", {}, "At"), h("dd", {}, when(send.send_at)),
+      h("dt", {}, "Report"), h("dd", {}, send.report_url ? h("a", { href: send.report_url }, "Failure report (CSV)") : "—"),
+    ),
+    send.status === "scheduled" ? h("p", {}, h("button", { type: "button", class: "secondary", onclick: () => act(`${path}/cancel`) }, "Cancel send")) : null,
+    h("h2", {}, "Tracker"),
+    filters(path, query, [["status", "Status", [["", "Any"], ["initiated", "Initiated"], ["sent", "Sent"], ["opened", "Opened"], ["clicked", "Clicked"], ["redeemed", "Redeemed"], ["expired", "Expired"], ["released", "Released"], ["failed", "Failed"]]]]),
+    table("Each recipient", [
+      ["Recipient", (r) => h("a", { href: `#/customers/${encodeURIComponent(r.customer_id)}` }, r.email || r.phone || r.customer_id)],
+      ["Status", (r) => badge(r.status)],
+      ["Send issue", (r) => (r.issue ? badge(r.issue) : "—")],
+    ], recipients.items, "No recipients on this page."),
+    pager(path, query, recipients.next),
+  );
+}
+
+async function suppressionsView() {
+  const answer = await api("/suppressions");
+  show(
+    h("h1", {}, "Suppressions"),
+    table("Addresses emails are not sent to", [
+      ["Address", (s) => s.email],
+      ["Reason", (s) => badge(s.reason)],
+      ["Since", (s) => when(s.suppressed_at)],
+      ["", (s) => h("button", { type: "button", class: "secondary", onclick: async () => {
+        await api(`/suppressions/${encodeURIComponent(s.email)}`, { method: "DELETE" });
+        render();
+      } }, `Remove ${s.email}`)],
+    ], answer.items || [], "No suppressed addresses: hard bounces and complaints land here."),
+  );
+}
+
+async function settingsView() {
+  const settings = await api("/settings");
+  const form = h("form", { class: "inline", onsubmit: async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    try {
+      await api("/settings", { method: "PATCH", body: { notification_email: data.get("notification_email"), message_event_retention_days: Number(data.get("retention")) } });
+      form.append(h("p", { role: "status" }, "Saved."));
+    } catch (error) {
+      form.append(problem(error));
+    }
+  } },
+    h("label", {}, "Notification email", h("input", { name: "notification_email", type: "email", value: settings.notification_email || "" })),
+    h("label", {}, "Keep message events (days)", h("input", { name: "retention", type: "number", min: 1, max: 3650, value: settings.message_event_retention_days })),
+    h("button", { type: "submit" }, "Save"),
+  );
+  show(h("h1", {}, "Settings"), form);
+}
+
+async function outboxView() {
+  const response = await fetch("outbox.json");
+  const items = response.ok ? await response.json() : [];
+  show(
+    h("h1", {}, "Outbox (local stack)"),
+    h("p", {}, "What the local SES and SNS accepted. Open an email to follow its coupon or unsubscribe link."),
+    table("Newest first", [
+      ["To", (m) => m.to],
+      ["Subject", (m) => (m.has_body ? h("a", { href: `outbox/${encodeURIComponent(m.id)}` }, m.subject || "(no subject)") : m.subject || m.text || "—")],
+      ["Channel", (m) => m.channel],
+      ["Accepted", (m) => when(m.at)],
+    ], items, "Nothing sent yet: claim a coupon and its email appears here."),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function render() {
+  if (!sessionStorage.getItem(KEY)) return signIn();
+  nav.hidden = false;
+  const { parts, query } = route();
+  for (const link of nav.querySelectorAll("a")) {
+    link.toggleAttribute("aria-current", `#/${parts[0] || "campaigns"}` === link.getAttribute("href"));
+    if (link.hasAttribute("aria-current")) link.setAttribute("aria-current", "page");
+  }
+  const views = {
+    campaigns: () => (parts[1] ? campaignView(parts[1], query) : campaignsView()),
+    customers: () => (parts[1] ? customerView(parts[1]) : customersView(query)),
+    sends: () => (parts[1] ? sendView(parts[1], query) : sendsView(query)),
+    suppressions: suppressionsView,
+    settings: settingsView,
+    outbox: outboxView,
+  };
+  const view = views[parts[0]] || views.campaigns;
+  try {
+    await view();
+  } catch (error) {
+    if (error.status === 401 || error.status === 403) return signIn(error.message);
+    show(h("h1", {}, "Something went wrong"), problem(error));
+  }
+}
+
+document.getElementById("sign-out").addEventListener("click", () => {
+  sessionStorage.removeItem(KEY);
+  signIn();
+});
+window.addEventListener("hashchange", render);
+fetch("config.json")
+  .then((response) => (response.ok ? response.json() : {}))
+  .catch(() => ({}))
+  .then((loaded) => {
+    config = { ...config, ...loaded };
+    document.getElementById("outbox-link").hidden = !config.local;
+    render();
+  });
