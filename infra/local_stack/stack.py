@@ -492,6 +492,11 @@ class LocalStack:
         tmp.write_text(json.dumps(self.ready_info(), indent=2))
         tmp.replace(target)
 
+    @property
+    def console_url(self) -> str:
+        assert self.gateway is not None, "not started"
+        return f"{self.gateway.base_url}/console/"
+
     def banner(self) -> str:
         api = self.api_url
         key = self.api_key or "<api-key>"
@@ -507,7 +512,7 @@ class LocalStack:
         lines = [
             "",
             "Couponflow local stack is up",
-            f"  console     {self.gateway.base_url}/console/   (sign in with the API key below)",
+            f"  console     {self.console_url}   (sign in with the API key below)",
             f"  API key     {key}",
             f"  API         {api}   (Swagger UI: {api}/docs)",
             f"  moto        {self.moto_url}   (AWS_ENDPOINT_URL={self.moto_url} AWS_ACCESS_KEY_ID=testing"
