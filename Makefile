@@ -70,11 +70,13 @@ scan: $(TOOLS)/.installed
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/bin/sam validate --lint --template-file template.yaml
 	$(TOOLS)/bin/checkov --config-file .checkov.yaml --file template.yaml
 
-# Build without Docker or python3.12 (binary wheels for the Lambda platform), then deploy:
-# `make deploy ARGS=--guided` the first time (docs/deploy.md).
+# Build without Docker or python3.12 (binary wheels for the Lambda platform), deploy, then upload
+# the console: `make deploy STACK=couponflow ARGS=--guided` the first time (docs/deploy.md).
+STACK ?= couponflow
 deploy: package $(TOOLS)/.installed
 	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam deploy --template-file build/package/template.packaged.yaml \
-		--resolve-s3 --capabilities CAPABILITY_IAM $(ARGS)
+		--stack-name $(STACK) --resolve-s3 --capabilities CAPABILITY_IAM $(ARGS)
+	$(TOOLS)/bin/python infra/publish_console.py --stack $(STACK)
 
 # The OpenAPI document and the API reference, from the routes and models (a test checks drift).
 openapi: $(STAMP)

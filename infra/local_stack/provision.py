@@ -21,7 +21,14 @@ from local_stack.template import API_ID, Resolver, Template, dependency_order
 log = logging.getLogger(__name__)
 
 # Resource types that have no meaning locally: logged and skipped.
-SKIPPED_PREFIXES = ("AWS::IAM::", "AWS::Logs::", "AWS::CloudWatch::", "AWS::Lambda::Permission")
+# CloudFront: the local stack serves the console itself, at /console on the API port.
+SKIPPED_PREFIXES = (
+    "AWS::IAM::",
+    "AWS::Logs::",
+    "AWS::CloudWatch::",
+    "AWS::Lambda::Permission",
+    "AWS::CloudFront::",
+)
 SKIPPED_TYPES = {
     "AWS::Serverless::LayerVersion",
     "AWS::Lambda::LayerVersion",
