@@ -304,10 +304,51 @@ async function customerView(id) {
   );
 }
 
+function slots(count = 72) {
+  // Times a send may be set for: on the hour, at least 2 hours ahead, in this browser's zone.
+  const first = new Date(Date.now() + 2 * 3600 * 1000);
+  if (first.getMinutes() || first.getSeconds() || first.getMilliseconds()) first.setHours(first.getHours() + 1, 0, 0, 0);
+  return Array.from({ length: count }, (_, i) => {
+    const at = new Date(first.getTime() + i * 3600 * 1000);
+    const pad = (n) => String(n).padStart(2, "0");
+    const local = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:00:00`;
+    return [local, at.toLocaleString(undefined, { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })];
+  });
+}
+
+async function scheduleForm() {
+  const [segments, campaigns] = await Promise.all([api("/segments?limit=200"), api("/campaigns")]);
+  const form = h(
+    "form",
+    { class: "inline", id: "schedule", onsubmit: async (event) => {
+      event.preventDefault();
+      const data = Object.fromEntries(new FormData(form));
+      try {
+        const send = await api("/sends", { method: "POST", body: { ...data, timezone: TIME_ZONE } });
+        go(`/sends/${encodeURIComponent(send.send_id)}`);
+      } catch (error) {
+        form.append(problem(error));
+      }
+    } },
+    h("label", {}, "Segment", h("select", { name: "segment_id", required: true }, (segments.items || []).map((g) => h("option", { value: g.segment_id }, g.name)))),
+    h("label", {}, "Campaign", h("select", { name: "campaign_id", required: true }, (campaigns.items || []).map((c) => h("option", { value: c.campaign_id }, c.name)))),
+    h("label", {}, "Channel", h("select", { name: "channel" }, [["email", "Email"], ["sms", "Text"], ["both", "Email and text"]].map(([v, t]) => h("option", { value: v }, t)))),
+    h("label", {}, `When (${TIME_ZONE})`, h("select", { name: "send_at" }, slots().map(([v, t]) => h("option", { value: v }, t)))),
+    h("button", { type: "submit" }, "Schedule"),
+  );
+  return (segments.items || []).length && (campaigns.items || []).length
+    ? form
+    : h("p", { class: "empty" }, "To schedule a send you need a segment and a campaign first.");
+}
+
 async function sendsView(query) {
-  const answer = await api(`/sends${qs(query)}`);
+  const [answer, schedule] = await Promise.all([api(`/sends${qs(query)}`), scheduleForm()]);
   show(
     h("h1", {}, "Sends"),
+    h("h2", {}, "Schedule a send"),
+    h("p", { class: "muted" }, "Times are on the hour, at least 2 hours ahead; a send can be canceled until 2 hours before."),
+    schedule,
+    h("h2", {}, "Activity"),
     filters("/sends", query, [["status", "Status", [["", "Any"], ["scheduled", "Scheduled"], ["sending", "Sending"], ["done", "Done"], ["failed", "Failed"], ["canceled", "Canceled"]]]]),
     table("Segment sends, newest first", [
       ["Send", (s) => h("a", { href: `#/sends/${encodeURIComponent(s.send_id)}` }, s.send_id)],
@@ -324,6 +365,10 @@ async function sendsView(query) {
 async function sendView(id, query) {
   const path = `/sends/${encodeURIComponent(id)}`;
   const [send, recipients] = await Promise.all([api(path), api(`${path}/recipients${qs(query)}`)]);
+  const before = send.status === "scheduled"
+    ? await Promise.all([api(`${path}/preview`), api(`${path}/preflight`)]).catch(() => [null, null])
+    : [null, null];
+  const [preview, preflight] = before;
   show(
     h("h1", {}, `Send ${send.send_id}`),
     h("dl", { class: "facts" },
@@ -331,6 +376,10 @@ async function sendView(id, query) {
       h("dt", {}, "At"), h("dd", {}, when(send.send_at)),
       h("dt", {}, "Report"), h("dd", {}, send.report_url ? h("a", { href: send.report_url }, "Failure report (CSV)") : "—"),
     ),
+    preflight ? h("h2", {}, "Preflight") : null,
+    preflight ? h("pre", {}, JSON.stringify(preflight, null, 2)) : null,
+    preview ? h("h2", {}, "Preview") : null,
+    preview ? h("pre", {}, preview.subject || "", "\n\n", (send.channel === "sms" ? preview.sms : preview.text) || "") : null,
     send.status === "scheduled" ? h("p", {}, h("button", { type: "button", class: "secondary", onclick: () => act(`${path}/cancel`) }, "Cancel send")) : null,
     h("h2", {}, "Tracker"),
     filters(path, query, [["status", "Status", [["", "Any"], ["initiated", "Initiated"], ["sent", "Sent"], ["opened", "Opened"], ["clicked", "Clicked"], ["redeemed", "Redeemed"], ["expired", "Expired"], ["released", "Released"], ["failed", "Failed"]]]]),

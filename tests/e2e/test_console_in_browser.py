@@ -134,3 +134,40 @@ def test_a_merchant_signs_in_and_follows_a_claim_to_delivered_with_the_servers_w
     browser.screenshot(SHOTS / "campaign.png")
     browser.screenshot(SHOTS / "campaign-phone.png", width=390, height=844)
     assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_a_merchant_schedules_a_send_on_the_hour_sees_its_preflight_and_cancels_it(
+    browser: Chromium, local: Running, http: Call
+) -> None:
+    status, segment = http("POST", "/segments", {"name": "Console list"})
+    assert status == 201, segment
+    status, campaign = http("POST", "/campaigns", {"name": "Console send", "codes": ["CSND-0001"]})
+    assert status == 201, campaign
+    browser.open(console_url(local))
+    browser.evaluate(f"sessionStorage.setItem('couponflow.key', {json.dumps(local.api_key)})")
+    go(browser, "#/sends")
+    browser.wait_until("!!document.querySelector('#schedule')", "the schedule form")
+    offered = browser.evaluate(
+        "[...document.querySelectorAll('#schedule select[name=send_at] option')].map(o => o.value)"
+    )
+    assert offered and all(v.endswith(":00:00") for v in offered)  # only times on the hour
+    assert serious_violations(browser) == []
+    browser.evaluate(
+        f"""(() => {{
+            const form = document.querySelector('#schedule');
+            form.elements.segment_id.value = {json.dumps(segment["segment_id"])};
+            form.elements.campaign_id.value = {json.dumps(campaign["campaign_id"])};
+            form.requestSubmit();
+        }})()"""
+    )
+    browser.wait_until("document.querySelector('h1')?.textContent.startsWith('Send snd_')", "the send's page")
+    browser.wait_until("document.querySelector('main .status')?.textContent === 'scheduled'", "its status")
+    assert "codes_available" in browser.wait_until(
+        "document.querySelector('main pre')?.textContent", "preflight"
+    )
+    assert serious_violations(browser) == []
+    browser.screenshot(SHOTS / "send.png")
+    browser.evaluate(
+        "[...document.querySelectorAll('main button')].find(b => b.textContent === 'Cancel send').click()"
+    )
+    browser.wait_until("document.querySelector('main .status')?.textContent === 'canceled'", "the cancel")
