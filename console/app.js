@@ -217,9 +217,10 @@ async function campaignView(id, query) {
       h("dt", {}, "Codes left"), h("dd", {}, String(campaign.codes_available ?? "—")),
       h("dt", {}, "Bounce rate"), h("dd", {}, `${(100 * (stats.bounce_rate || 0)).toFixed(2)}% (paused at 2%)`),
       h("dt", {}, "Complaint rate"), h("dd", {}, `${(100 * (stats.complaint_rate || 0)).toFixed(3)}% (paused at 0.05%)`),
-      h("dt", {}, "Claim URL"), h("dd", {}, h("code", {}, `POST ${config.api_url}/public/merchants/<merchant>/campaigns/${campaign.campaign_id}/claims`)),
+      h("dt", {}, "Claim URL"), h("dd", {}, h("code", {}, `POST ${claimUrl(campaign)}`)),
     ),
     h("p", {}, toggle),
+    config.local ? tryClaim(campaign) : null,
     h("h2", {}, "Funnel"),
     h("div", { class: "funnel", role: "img", "aria-label": steps.map(([n, v]) => `${n} ${v}`).join(", ") },
       steps.map(([name, value]) => [h("span", {}, name), h("div", { class: "bar", style: `width:${(100 * value) / top}%` }), h("span", {}, String(value))])),
@@ -233,6 +234,28 @@ async function campaignView(id, query) {
     ], customers.items, "No one has claimed this campaign yet."),
     pager(path, query, customers.next),
   );
+}
+
+function claimUrl(campaign) {
+  const base = new URL(config.api_url, location.href).href.replace(/\/$/, "");
+  return `${base}/public/merchants/${campaign.merchant_id}/campaigns/${campaign.campaign_id}/claims`;
+}
+
+function tryClaim(campaign) {
+  // Local stack only: claim as a storefront would, then follow the customer's email.
+  const form = h("form", { class: "inline", id: "try-claim", onsubmit: async (event) => {
+    event.preventDefault();
+    const email = new FormData(form).get("email");
+    const response = await fetch(claimUrl(campaign), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email }) });
+    const body = await response.json();
+    if (!response.ok) return form.append(problem(new ApiError(response.status, body)));
+    go(`/customers/${encodeURIComponent(body.customer_id)}`);
+  } },
+    h("label", {}, "Claim a coupon as a storefront would (the local SES delivers success@ addresses)",
+      h("input", { name: "email", type: "email", value: "success@simulator.amazonses.com", required: true, size: 36 })),
+    h("button", { type: "submit" }, "Claim"),
+  );
+  return form;
 }
 
 async function act(path) {
@@ -276,8 +299,13 @@ function timeline(message) {
   dialog.showModal();
 }
 
+let refresh = null;
+
 async function customerView(id) {
   const customer = await api(`/customers/${encodeURIComponent(id)}`);
+  const moving = (customer.messages || []).some((m) => ["queued", "sent", "delayed"].includes(m.status));
+  clearTimeout(refresh);
+  if (moving) refresh = setTimeout(() => route().parts[1] === id && !document.querySelector("dialog[open]") && render(), 2000);
   show(
     h("h1", {}, customer.email || customer.phone || customer.customer_id),
     h("dl", { class: "facts" },

@@ -238,6 +238,7 @@ class CustomerView(_Shown):
 
 class CampaignView(_Shown):
     campaign_id: str
+    merchant_id: str = Field(description="yours: the claim URL names it")
     name: str
     subject: str | None = None
     channel: str
