@@ -278,6 +278,9 @@ def test_scheduled_sends_fire_fan_out_and_finish_with_counts_report_and_merchant
     sms_done = wait_until(finished(sms_send["send_id"]), "the SMS send finishing", 180, tick=housekeeping)
 
     assert (done["status"], done["counts"]["sent"], done["counts"]["failed"]) == ("done", DELIVERED, 16)
+    counts = done["counts"]  # defined so they add up (domain/send_report.counts)
+    assert counts["recipients"] == counts["sent"] + counts["failed"]
+    assert counts["failed"] == counts["excluded"] + counts["undelivered"] and counts["excluded"] > 0
     assert done["failed_by_reason"] == {
         "bounced": 5,
         "dropped": 3,

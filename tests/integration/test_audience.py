@@ -69,7 +69,7 @@ def test_import_unsubscribe_and_static_segment_membership_and_size(
     imported = body_of(
         api(m, "POST", "/customers/import", "/customers/import", {"customers": people + people[:2]})
     )
-    assert (imported["imported"], imported["customers"]) == (32, 30)
+    assert (imported["imported"], imported["customers"], imported["rejected"]) == (32, 30, [])
     segment = body_of(api(m, "POST", "/segments", "/segments", {"name": "Friends"}))
     path = f"/segments/{segment['segment_id']}"
     added = body_of(
@@ -163,3 +163,22 @@ def test_rule_segment_claimed_a_campaign_holds_the_storefronts_claimants(
         )
     )
     assert body_of(api(m, "GET", "/segments/{segmentId}", f"/segments/{segment['segment_id']}"))["size"] == 2
+
+
+def test_an_import_with_bad_rows_imports_the_good_ones_and_names_each_bad_one(
+    merchant: tuple[str, str], api: Callable[..., dict[str, Any]]
+) -> None:
+    m, _ = merchant
+    rows = [
+        {"email": "good.one@example.com"},
+        {"email": "not-an-address"},
+        {"first_name": "No way to reach"},
+        {"email": "good.two@example.com", "colour": "blue"},
+        {"email": "good.three@example.com", "last_interaction_at": _ago(1)},
+    ]
+    answer = api(m, "POST", "/customers/import", "/customers/import", {"customers": rows})
+    assert answer["statusCode"] == 200, answer["body"]
+    imported = body_of(answer)
+    assert (imported["imported"], imported["customers"]) == (2, 2)
+    assert [(r["row"], r["field"]) for r in imported["rejected"]] == [(1, "email"), (2, "row"), (3, "colour")]
+    assert "email or phone" in imported["rejected"][1]["message"]

@@ -260,7 +260,14 @@ def test_report_lists_exactly_the_failed_recipients_and_counts_group_by_reason()
         ["b", "b@x.io", "+1555", "bounced"],
         ["c", "c@x.io", "", "no_phone"],
     ]
-    assert counts(outcomes) == {"sent": 1, "failed": 2, "failed_by_reason": {"bounced": 1, "no_phone": 1}}
+    assert counts(outcomes) == {
+        "recipients": 3,
+        "sent": 1,
+        "failed": 2,
+        "failed_by_reason": {"bounced": 1, "no_phone": 1},
+        "excluded": 1,
+        "undelivered": 1,
+    }
 
 
 def test_an_email_of_unknown_outcome_is_reported_as_such_and_counts_still_add_up() -> None:
@@ -276,11 +283,15 @@ def test_an_email_of_unknown_outcome_is_reported_as_such_and_counts_still_add_up
     ]
     summary = counts(outcomes)
     assert summary == {
+        "recipients": 3,
         "sent": 1,
         "failed": 2,
         "failed_by_reason": {"outcome_unknown": 1, "inactive": 1},
+        "excluded": 1,
+        "undelivered": 1,
     }
-    assert summary["sent"] + summary["failed"] == len(recipients)
+    assert summary["sent"] + summary["failed"] == summary["recipients"] == len(recipients)
+    assert summary["excluded"] + summary["undelivered"] == summary["failed"]
     assert "cus_b,b@example.com,,outcome_unknown" in report_csv(outcomes).decode()
 
 

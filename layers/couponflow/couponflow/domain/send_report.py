@@ -64,13 +64,25 @@ def outcome(recipient: Mapping[str, Any], email_status: str | None, sms_status: 
     return Outcome(recipient["customer_id"], recipient.get("email"), recipient.get("phone"), reason)
 
 
+# Reasons a member was never tried: the audience rules left them out (``domain/audience.py``).
+EXCLUDED = frozenset({"unsubscribed", "suppressed", "inactive", "no_email", "no_phone"})
+
+
 def counts(outcomes: Iterable[Outcome]) -> dict[str, Any]:
+    """A send's counts, defined so they add up: ``recipients`` = ``sent`` + ``failed``;
+    ``failed`` = ``excluded`` (never tried: the audience rules) + ``undelivered`` (tried: out of
+    coupons, refused, bounced, dropped, unknown...). A complaint is counted as sent (the email
+    was delivered); the tracker shows it as the send issue ``complained``."""
     items = list(outcomes)
     failed = Counter(o.reason for o in items if o.reason is not None)
+    excluded = {reason: n for reason, n in failed.items() if reason in EXCLUDED}
     return {
+        "recipients": len(items),
         "sent": sum(1 for o in items if not o.failed),
         "failed": sum(failed.values()),
         "failed_by_reason": dict(failed),
+        "excluded": sum(excluded.values()),
+        "undelivered": sum(failed.values()) - sum(excluded.values()),
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -53,7 +53,10 @@ class CustomerIn(_Strict):
 
 
 class CustomersImportIn(_Strict):
-    customers: list[CustomerIn] = Field(min_length=1, max_length=MAX_IMPORT)
+    """Rows are checked one by one (``services/audience.import_customers``): a bad row is reported
+    with its index and field, and the good ones are imported."""
+
+    customers: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_IMPORT)
 
 
 class SegmentRuleIn(_Strict):

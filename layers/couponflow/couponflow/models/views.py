@@ -108,7 +108,9 @@ class SendRow(_Row):
     created_at: str
     reason: str | None = Field(default=None, description="why a send failed")
     counts: dict[str, Any] = Field(
-        default={}, description="`sent`, `failed`, `failed_by_reason` once done; `eligible`, `excluded`"
+        default={},
+        description="once done: `recipients` = `sent` + `failed`, `failed` = `excluded` + `undelivered`, "
+        "`failed_by_reason`",
     )
     report_url: str | None = Field(default=None, description="the failure report, while it lasts")
     report_expires_at: str | None = None

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.audience import SegmentRule, is_active
 from couponflow.errors import InvalidInputError, NotFoundError
@@ -59,16 +61,27 @@ def put_customer(
 
 
 def import_customers(
-    table: Table, merchant_id: str, requests: list[CustomerIn], now: datetime | None = None
+    table: Table, merchant_id: str, rows: list[dict[str, Any]], now: datetime | None = None
 ) -> dict[str, Any]:
-    """Create or update each customer; the same email twice in one import is one customer."""
+    """Create or update each valid row's customer (the same email twice is one customer); each
+    invalid row is reported (``rejected``: its index, field and why) and the rest imported."""
     now = now or datetime.now(UTC)
     ids: dict[str, None] = {}
-    for request in requests:
+    rejected: list[dict[str, Any]] = []
+    imported = 0
+    for index, row in enumerate(rows):
+        try:
+            request = CustomerIn.model_validate(row)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(p) for p in first.get("loc", ())) or "row"
+            rejected.append({"row": index, "field": field, "message": first.get("msg", "invalid")})
+            continue
         cid = id_for(merchant_id, request)
         audience.upsert_customer(table, merchant_id, cid, customer_fields(request), now=now.isoformat())
         ids[cid] = None
-    return {"imported": len(requests), "customers": len(ids), "customer_ids": list(ids)}
+        imported += 1
+    return {"imported": imported, "customers": len(ids), "customer_ids": list(ids), "rejected": rejected}
 
 
 def unsubscribe(

@@ -96,8 +96,11 @@ class FinishSends:
         summary = counts(outcomes)
         stamp = now.isoformat()
         fields: dict[str, Any] = {
+            "count_recipients": summary["recipients"],
             "count_sent": summary["sent"],
             "count_failed": summary["failed"],
+            "count_excluded": summary["excluded"],
+            "count_undelivered": summary["undelivered"],
             "failed_by_reason": summary["failed_by_reason"],
             "finished_at": stamp,
         }
