@@ -258,9 +258,9 @@ function tryClaim(campaign) {
   return form;
 }
 
-async function act(path) {
+async function act(path, method = "POST") {
   try {
-    await api(path, { method: "POST" });
+    await api(path, { method });
     render();
   } catch (error) {
     main.prepend(problem(error));
@@ -299,10 +299,35 @@ function timeline(message) {
   dialog.showModal();
 }
 
+function customerActions(customer, segments) {
+  const path = `/customers/${encodeURIComponent(customer.customer_id)}`;
+  const unsubscribed = Boolean(customer.unsubscribed_at);
+  const toggle = h("button", {
+    type: "button", role: "switch", id: "unsubscribe-switch", class: "secondary", "aria-checked": String(unsubscribed),
+    onclick: () => act(`${path}/unsubscribe`, unsubscribed ? "DELETE" : "POST"),
+  }, unsubscribed ? "Globally unsubscribed: on" : "Globally unsubscribed: off");
+  const statics = segments.filter((g) => g.kind === "static" && !(customer.lists || []).includes(g.segment_id));
+  const form = h("form", { class: "inline", id: "add-to-list", onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      await api(`/segments/${encodeURIComponent(new FormData(form).get("segment"))}/members`, { method: "POST", body: { customers: [customer.customer_id] } });
+      render();
+    } catch (error) {
+      form.append(problem(error));
+    }
+  } },
+    h("label", {}, "Add to a list", h("select", { name: "segment" }, statics.map((g) => h("option", { value: g.segment_id }, g.name)))),
+    h("button", { type: "submit", disabled: !statics.length }, "Add"),
+  );
+  const inLists = segments.filter((g) => (customer.lists || []).includes(g.segment_id)).map((g) => g.name);
+  return h("div", {}, h("p", {}, toggle, " ", h("span", { class: "muted" }, "Left out of every list and send while on.")),
+    h("p", {}, `Lists: ${inLists.length ? inLists.join(", ") : "none"}`), form);
+}
+
 let refresh = null;
 
 async function customerView(id) {
-  const customer = await api(`/customers/${encodeURIComponent(id)}`);
+  const [customer, lists] = await Promise.all([api(`/customers/${encodeURIComponent(id)}`), api("/segments?limit=200")]);
   const moving = (customer.messages || []).some((m) => ["queued", "sent", "delayed"].includes(m.status));
   clearTimeout(refresh);
   if (moving) refresh = setTimeout(() => route().parts[1] === id && !document.querySelector("dialog[open]") && render(), 2000);
@@ -314,6 +339,7 @@ async function customerView(id) {
       h("dt", {}, "Activity"), h("dd", {}, badge(customer.active ? "active" : "inactive")),
       h("dt", {}, "Unsubscribed"), h("dd", {}, customer.unsubscribed_at ? when(customer.unsubscribed_at) : "no"),
     ),
+    customerActions(customer, lists.items || []),
     h("h2", {}, "Claims"),
     table("Coupons claimed", [
       ["Campaign", (c) => h("a", { href: `#/campaigns/${encodeURIComponent(c.campaign_id)}` }, c.campaign_id)],

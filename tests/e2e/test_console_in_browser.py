@@ -59,7 +59,7 @@ def serious_violations(browser: Chromium) -> list[dict[str, Any]]:
 
 
 def test_a_merchant_signs_in_and_follows_a_claim_to_delivered_with_the_servers_words(
-    browser: Chromium, local: Running
+    browser: Chromium, local: Running, http: Call
 ) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     browser.open(console_url(local))
@@ -105,6 +105,20 @@ def test_a_merchant_signs_in_and_follows_a_claim_to_delivered_with_the_servers_w
     assert serious_violations(browser) == []
     browser.screenshot(SHOTS / "message-timeline.png")
     browser.evaluate("document.querySelector('dialog').close()")
+
+    switch = "document.getElementById('unsubscribe-switch')"
+    browser.evaluate(f"{switch}.click()")  # the global unsubscribe switch, on ...
+    browser.wait_until(f"{switch}?.getAttribute('aria-checked') === 'true'", "the unsubscribe")
+    browser.evaluate(f"{switch}.click()")  # ... and off again
+    browser.wait_until(f"{switch}?.getAttribute('aria-checked') === 'false'", "the resubscribe")
+    status, segment = http("POST", "/segments", {"name": "Console VIPs"})
+    assert status == 201, segment
+    browser.evaluate("location.reload()")
+    browser.wait_until("!!document.querySelector('#add-to-list option')", "the lists to add to")
+    fill_and_submit(browser, "#add-to-list", {"segment": segment["segment_id"]})
+    browser.wait_until(
+        "document.querySelector('main').textContent.includes('Lists: Console VIPs')", "the list"
+    )
 
     go(browser, "#/customers?q=SUCCESS%2BCONS")  # found by an email prefix, any case
     browser.wait_until(

@@ -27,6 +27,12 @@ def build(table: Table) -> APIGatewayRouter:
 
     @router.post("/customers/<customer_ref>/unsubscribe")
     def unsubscribe(customer_ref: str) -> dict[str, Any]:
+        """Globally unsubscribe: left out of every current and future list and send."""
         return audience.unsubscribe(table, merchant_id(router), customer_ref)
+
+    @router.delete("/customers/<customer_ref>/unsubscribe")
+    def resubscribe(customer_ref: str) -> dict[str, Any]:
+        """Undo a global unsubscribe (for a customer who asked to come back)."""
+        return audience.resubscribe(table, merchant_id(router), customer_ref)
 
     return router

@@ -93,6 +93,12 @@ def unsubscribe(
     return public(audience.set_unsubscribed(table, merchant_id, cid, stamp))
 
 
+def resubscribe(table: Table, merchant_id: str, customer_ref: str) -> dict[str, Any]:
+    """Undo a global unsubscribe (the merchant's switch; for a customer who asked to come back)."""
+    cid = resolve_customer_id(merchant_id, customer_ref)
+    return public(audience.set_unsubscribed(table, merchant_id, cid, None))
+
+
 def create_segment(
     table: Table, merchant_id: str, request: SegmentIn, now: datetime | None = None
 ) -> dict[str, Any]:
