@@ -536,7 +536,6 @@ class LocalStack:
                 else []
             ),
             f"  merchant    {merchant}",
-            f"  API key     {key}",
             "",
             "Try it:",
             f"  curl -s -X POST {api}/campaigns -H 'Authorization: Bearer {key}' "

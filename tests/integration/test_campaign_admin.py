@@ -82,7 +82,7 @@ def test_update_changes_only_the_fields_sent_and_null_clears_an_optional_one(mer
     updated = body_of(response)
     assert updated["subject"] == "New subject"
     assert updated["timezone"] == "Europe/Paris"
-    assert "daily_limit" not in updated
+    assert updated["daily_limit"] is None
     assert (updated["offer_lifetime_days"], updated["channel"]) == (14, "page")
     assert updated["store_url"] == "https://shop.example.com/sale"
     assert (updated["name"], updated["per_customer_limit"], updated["pool_alert_threshold"]) == (

@@ -85,3 +85,40 @@ def test_an_erased_customer_leaves_no_trace_and_their_code_stays_held_and_redeem
     assert (
         redeemed["claim"]["customer_id"] == row["customer_id"] and redeemed["claim"]["status"] == "redeemed"
     )
+
+
+def test_ses_events_arriving_after_an_erasure_keep_nothing_of_the_customer(
+    stack, merchant, call, load_handler, lambda_context
+):
+    """SES's Delivery and Open of an erased customer's email come after the erasure: found by
+    the message's tags or not at all (an identity notification), neither is stored."""
+    from tests.conftest import load_event
+
+    m = merchant[0]
+    email = "late.events@example.com"
+    status, campaign = call(m, "POST", "/campaigns", {"name": "Late", "codes": ["LATE-001"]})
+    assert status == 201, campaign
+    claim = load_handler("ClaimFunction")
+    claim.lambda_handler(claim_event(m, campaign["campaign_id"], {"email": email}), lambda_context)
+    mailer = load_handler("MailerFunction")
+    for body in drain_queue(stack.physical["MailQueue"]):
+        mailer.lambda_handler(sqs_event([json.dumps(body)]), lambda_context)
+    shown = call(m, "GET", f"/customers/{email}")[1]
+    message = shown["messages"][0]
+    assert call(m, "DELETE", f"/customers/{email}")[0] == 200
+
+    ses = load_handler("SesEventsFunction")
+    tagged = load_event("ses/event_delivery")
+    tagged["mail"]["messageId"] = message["ses_message_id"]
+    tagged["mail"]["destination"] = [email]
+    tagged["mail"]["tags"] = {
+        "merchant": [m],
+        "customer": [shown["customer_id"]],
+        "message": [message["message_id"]],
+    }
+    tagged["delivery"]["recipients"] = [email]
+    untagged = json.loads(json.dumps(tagged))
+    untagged["mail"]["tags"] = {}
+    answer = ses.lambda_handler(sqs_event([json.dumps(tagged), json.dumps(untagged)]), lambda_context)
+    assert answer == {"batchItemFailures": []}
+    assert email not in _dump(stack)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.adapters.dynamodb import Table
 from couponflow.api.context import merchant_id
 from couponflow.models.audience import CustomerIn, CustomersImportIn
+from couponflow.models.views import CustomerRecord
 from couponflow.services import audience
 
 
@@ -17,22 +17,22 @@ def build(table: Table) -> APIGatewayRouter:
     router = APIGatewayRouter()
 
     @router.post("/customers")
-    def put_customer(customer: CustomerIn) -> Response[dict[str, Any]]:
-        stored = audience.put_customer(table, merchant_id(router), customer)
-        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=stored)
+    def put_customer(customer: CustomerIn) -> CustomerRecord:
+        """Create a customer, or update the fields given (the email, else the phone, names them)."""
+        return CustomerRecord.model_validate(audience.put_customer(table, merchant_id(router), customer))
 
     @router.post("/customers/import")
     def import_customers(body: CustomersImportIn) -> dict[str, Any]:
         return audience.import_customers(table, merchant_id(router), body.customers)
 
     @router.post("/customers/<customer_ref>/unsubscribe")
-    def unsubscribe(customer_ref: str) -> dict[str, Any]:
+    def unsubscribe(customer_ref: str) -> CustomerRecord:
         """Globally unsubscribe: left out of every current and future list and send."""
-        return audience.unsubscribe(table, merchant_id(router), customer_ref)
+        return CustomerRecord.model_validate(audience.unsubscribe(table, merchant_id(router), customer_ref))
 
     @router.delete("/customers/<customer_ref>/unsubscribe")
-    def resubscribe(customer_ref: str) -> dict[str, Any]:
+    def resubscribe(customer_ref: str) -> CustomerRecord:
         """Undo a global unsubscribe (for a customer who asked to come back)."""
-        return audience.resubscribe(table, merchant_id(router), customer_ref)
+        return CustomerRecord.model_validate(audience.resubscribe(table, merchant_id(router), customer_ref))
 
     return router

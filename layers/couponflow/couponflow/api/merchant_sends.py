@@ -10,20 +10,26 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.api.context import merchant_id
 from couponflow.models.sends import SendIn
+from couponflow.models.views import PreflightView, SendView
 from couponflow.services.sends import SendScheduler
 
 
 def build(service: SendScheduler) -> APIGatewayRouter:
     router = APIGatewayRouter()
 
-    @router.post("/sends")
-    def schedule_send(send: SendIn) -> Response[dict[str, Any]]:
-        created = service.schedule(merchant_id(router), send)
+    @router.post(
+        "/sends",
+        responses={201: {"description": "scheduled", "content": {"application/json": {"model": SendView}}}},
+    )
+    def schedule_send(send: SendIn) -> Response[SendView]:
+        """Schedule a send of a campaign's coupons to a segment: on the hour, at least 2 hours ahead."""
+        created = SendView.model_validate(service.schedule(merchant_id(router), send))
         return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
     @router.get("/sends/<send_id>")
-    def get_send(send_id: str) -> dict[str, Any]:
-        return service.get(merchant_id(router), send_id)
+    def get_send(send_id: str) -> SendView:
+        """A send: its status, counts once done, and the failure report link while it lasts."""
+        return SendView.model_validate(service.get(merchant_id(router), send_id))
 
     @router.get("/sends/<send_id>/preview")
     def preview(
@@ -32,15 +38,18 @@ def build(service: SendScheduler) -> APIGatewayRouter:
         return service.preview(merchant_id(router), send_id, customer)
 
     @router.get("/sends/<send_id>/preflight")
-    def preflight(send_id: str) -> dict[str, Any]:
-        return service.preflight(merchant_id(router), send_id)
+    def preflight(send_id: str) -> PreflightView:
+        """Who the send would reach now, who is left out and why, and codes needed against left."""
+        return PreflightView.model_validate(service.preflight(merchant_id(router), send_id))
 
     @router.post("/sends/<send_id>/cancel")
-    def cancel(send_id: str) -> dict[str, Any]:
-        return service.cancel(merchant_id(router), send_id)
+    def cancel(send_id: str) -> SendView:
+        """Cancel a scheduled send, until 2 hours before its time."""
+        return SendView.model_validate(service.cancel(merchant_id(router), send_id))
 
     @router.delete("/sends/<send_id>")
-    def delete(send_id: str) -> dict[str, Any]:
-        return service.cancel(merchant_id(router), send_id)
+    def delete(send_id: str) -> SendView:
+        """The same as cancel."""
+        return SendView.model_validate(service.cancel(merchant_id(router), send_id))
 
     return router

@@ -264,3 +264,91 @@ class CampaignView(_Shown):
     updated_at: str | None = None
     codes_available: int | None = Field(default=None, description="codes left in the pool")
     codes: dict[str, int] | None = Field(default=None, description="on creation: imported and duplicate")
+
+
+# --------------------------------------------------------------------------------------------
+# What the merchant's writes answer: a send, a segment, a customer record, settings
+# --------------------------------------------------------------------------------------------
+
+
+class SendView(_Shown):
+    send_id: str
+    segment_id: str
+    campaign_id: str
+    channel: str
+    status: str = Field(description="`scheduled`, `sending`, `done`, `failed` or `canceled`")
+    status_at: str | None = None
+    send_at: str
+    timezone: str | None = None
+    subject: str | None = None
+    body: str | None = None
+    sms_text: str | None = None
+    include_inactive: bool = False
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    reason: str | None = Field(default=None, description="why a send failed: `invalid_coupon`, ...")
+    reason_detail: str | None = None
+    condition: str | None = Field(default=None, description="the coupon condition that did not fit")
+    eligible: int | None = None
+    codes_available: int | None = None
+    counts: dict[str, Any] = {}
+    failed_by_reason: dict[str, int] = {}
+    report_url: str | None = Field(default=None, description="the failure report, while it lasts (7 days)")
+    report_expires_at: str | None = None
+    schedule_name: str | None = Field(default=None, description="its EventBridge Scheduler schedule")
+
+
+class PreflightView(_Shown):
+    """Who a send would reach now, and whether the pool holds enough codes."""
+
+    send_id: str
+    members: int
+    eligible: int
+    excluded: dict[str, int] = Field(default={}, description="left out, by reason")
+    codes_needed: int
+    codes_available: int
+    problem_at_send_time: str | None = None
+    warnings: list[dict[str, Any]] = Field(default=[], description="what would make it fail, with the reason")
+
+
+class SegmentView(_Shown):
+    segment_id: str
+    name: str
+    kind: str
+    rule: SegmentRuleOut | None = None
+    created_at: str
+    active_send_id: str | None = None
+    size: int | None = Field(default=None, description="members now")
+    changed: list[str] | None = Field(
+        default=None, description="after adding or removing: the customer ids changed"
+    )
+    not_found: list[str] | None = Field(default=None, description="references that name no customer")
+
+
+class CustomerRecord(_Shown):
+    """A customer as a write left them."""
+
+    customer_id: str
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    name: str | None = None
+    tags: list[str] = []
+    last_interaction_at: str | None = None
+    active: bool
+    unsubscribed_at: str | None = None
+    lists: list[str] = Field(default=[], validation_alias="segment_ids")
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class SettingsView(_Shown):
+    message_event_retention_days: int
+    notification_email: str | None = None
+
+
+class CampaignPage(_Row):
+    items: list[CampaignView]
+    count: int

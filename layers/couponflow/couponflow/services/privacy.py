@@ -10,7 +10,8 @@ claim kept under it would still point at the person: each claim moves to a fresh
 email and the name. A held code stays held (its offer still expires, a redemption by the store
 still lands), a redeemed one stays counted. Then the messages and their events, suppression
 entries and soft bounces of the address, list memberships, send-recipient records and the
-profile are deleted. Erasure is idempotent: run again, it finds nothing and says so (404).
+profile are deleted; SES's events arriving later for those messages are dropped, not stored
+(``services/ses_events.py``). Erasure is idempotent: run again, it finds nothing and says so (404).
 
 Not reached from here, and said in ``docs/api.md``: an email provider the merchant connected
 (already given the address), failure reports of finished sends (S3, deleted after 7 days),
@@ -108,7 +109,10 @@ def erase(
         _move_claim(table, merchant_id, claim, anonymous_id, stamp)
     found_messages = [i for i in items if i["sk"].startswith("MESSAGE#")]
     events = 0
+    now_epoch = int(datetime.fromisoformat(stamp).timestamp())
     for message in found_messages:
+        if message.get("ses_message_id"):
+            messages.mark_erased(events_table, str(message["ses_message_id"]), now_epoch=now_epoch)
         events += _delete_events(events_table, merchant_id, message)
     email = profile.get("email") or next((c.get("email") for c in claims if c.get("email")), None)
     others: list[dict[str, str]] = [

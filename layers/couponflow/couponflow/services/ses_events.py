@@ -199,6 +199,8 @@ class SesEventApplier:
         located = self._locate(event)
         occurred = event.occurred_at.astimezone(UTC).isoformat()
         if located is None:
+            if messages.is_erased(self.events_table, event.ses_message_id):
+                return None  # the message's customer was erased: nothing of theirs is kept again
             result.orphans += 1
             logger.info(
                 "orphan SES event", extra={"ses_message_id": event.ses_message_id, "type": event.event_type}
@@ -256,6 +258,7 @@ class SesEventApplier:
             item = found.get(k)
             status = cast(MessageStatus, p.event.status)
             if item is None:
+                self._forget(p.at)
                 continue
             details = {"event_type": str(p.event.event_type), **p.event.details}
             moves = messages.status_move(
@@ -324,6 +327,15 @@ class SesEventApplier:
         if campaign_id and event.status in (MessageStatus.BOUNCED, MessageStatus.COMPLAINED):
             (self.guard or ReputationGuard(self.table, Thresholds())).check(m, campaign_id, now)
 
+    def _forget(self, at: _Stored) -> None:
+        """An event of a message that no longer exists (its customer was erased, see
+        ``services/privacy.py``): the timeline entry just written is deleted, so nothing of the
+        customer is kept again."""
+        self.events_table.delete(
+            {"pk": keys.message_events_partition(at.merchant_id, at.message_id), "sk": at.event_sk}
+        )
+        logger.info("event of an erased message dropped", extra={"message_id": at.message_id})
+
     def _move(self, event: MessageEvent, at: _Stored) -> tuple[bool, str | None]:
         """One transaction: the status move (conditioned on the rank just read), the campaign
         counter, and the suppression or soft-bounce record; re-read and retried on a lost race."""
@@ -335,6 +347,7 @@ class SesEventApplier:
         for _ in range(messages.MOVE_ATTEMPTS):
             item = self.table.get(message_key)
             if item is None:
+                self._forget(at)
                 return False, None
             merchant_id = str(item["merchant_id"])
             actions = messages.status_move(

@@ -354,6 +354,21 @@ def leave_outbox(table: Table, key: Mapping[str, str]) -> None:
         )
 
 
+ERASED_MARK_DAYS = 30  # SES sends events of a message for days at most (opens, clicks: longer, rarely)
+
+
+def mark_erased(events_table: Table, ses_message_id: str, *, now_epoch: int) -> None:
+    """Remember that SES's message belonged to an erased customer, so an event SES sends for it
+    later that names no message of ours (an identity notification) is not kept as an orphan."""
+    events_table.put(
+        {"pk": f"ERASED#{ses_message_id}", "sk": "ERASED", "expires_at": now_epoch + ERASED_MARK_DAYS * 86400}
+    )
+
+
+def is_erased(events_table: Table, ses_message_id: str) -> bool:
+    return events_table.get({"pk": f"ERASED#{ses_message_id}", "sk": "ERASED"}, consistent=False) is not None
+
+
 def put_event(table: Table, item: Item) -> bool:
     """Store one timeline event; False when the same event was stored before (a duplicate)."""
     try:
