@@ -462,8 +462,19 @@ async function suppressionsView() {
   );
 }
 
+async function providerStatus() {
+  try {
+    const provider = await api("/integrations/email-provider");
+    const list = provider.list_id ? `, list ${provider.list_id}` : provider.url ? `, ${provider.url}` : "";
+    return h("p", { id: "provider" }, badge("connected"), ` ${provider.type}${list}, since ${when(provider.connected_at)}. Consenting claims are added to it; each claim's Integration status says how it went.`);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    return h("p", { id: "provider", class: "empty" }, "No email provider is connected. Connect Mailchimp or a webhook with PUT /integrations/email-provider (docs/api.md) to add consenting customers to your list.");
+  }
+}
+
 async function settingsView() {
-  const settings = await api("/settings");
+  const [settings, provider] = await Promise.all([api("/settings"), providerStatus()]);
   const form = h("form", { class: "inline", onsubmit: async (event) => {
     event.preventDefault();
     const data = new FormData(form);
@@ -478,7 +489,7 @@ async function settingsView() {
     h("label", {}, "Keep message events (days)", h("input", { name: "retention", type: "number", min: 1, max: 3650, value: settings.message_event_retention_days })),
     h("button", { type: "submit" }, "Save"),
   );
-  show(h("h1", {}, "Settings"), form);
+  show(h("h1", {}, "Settings"), form, h("h2", {}, "Email provider"), provider);
 }
 
 async function outboxView() {

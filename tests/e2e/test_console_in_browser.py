@@ -175,3 +175,8 @@ def test_a_merchant_schedules_a_send_on_the_hour_sees_its_preflight_and_cancels_
         "[...document.querySelectorAll('main button')].find(b => b.textContent === 'Cancel send').click()"
     )
     browser.wait_until("document.querySelector('main .status')?.textContent === 'canceled'", "the cancel")
+
+    go(browser, "#/settings")  # the provider connection's state, in words
+    words = browser.wait_until("document.getElementById('provider')?.textContent", "the provider's state")
+    assert "No email provider is connected" in words
+    assert serious_violations(browser) == []
