@@ -1,8 +1,10 @@
 """The merchant console in a real headless Chromium, on the local stack as `make run` starts it:
 sign in (a wrong key says so), create a campaign, claim from its page as a storefront would,
 watch the email reach `delivered` on the customer's page, open the (i) panel with the server's
-words, find the customer by an email prefix; schedule a send and cancel it. axe-core finds no
-serious accessibility violation on any page; screenshots are saved under build/screenshots/."""
+words, switch the global unsubscribe, add to a list, find the customer by an email prefix,
+open the email in the local outbox and follow its coupon link (the campaign's Status then says
+`coupon viewed`); schedule a send and cancel it; the settings page. axe-core finds no serious
+accessibility violation on any page; screenshots are saved under build/screenshots/."""
 
 from __future__ import annotations
 
@@ -129,9 +131,22 @@ def test_a_merchant_signs_in_and_follows_a_claim_to_delivered_with_the_servers_w
     browser.screenshot(SHOTS / "customers.png")
     assert customer_id.startswith("cus_")
 
+    go(browser, "#/outbox")  # what the local SES accepted: the email opens with its links working
+    row_of = f"a => a.closest('tr').textContent.includes({json.dumps(email)})"
+    opened = f"[...document.querySelectorAll('main td a')].find({row_of})"
+    page = browser.wait_until(f"{opened}?.href", "the email in the outbox")
+    assert serious_violations(browser) == []
+    browser.open(page)
+    coupon = browser.wait_until(
+        "[...document.querySelectorAll('a')].find(a => a.href.includes('/coupons/'))?.href", "the coupon link"
+    )
+    browser.open(coupon)
+    assert "CONS-0001" in browser.wait_until("document.body.textContent", "the coupon page")
+    browser.open(console_url(local))
+
     go(browser, f"#/campaigns/{campaign_id}")
     browser.wait_until(
-        "[...document.querySelectorAll('main .status')].some(s => s.textContent.startsWith('email deliv'))",
+        "[...document.querySelectorAll('main .status')].some(s => s.textContent === 'coupon viewed')",
         "the campaign's customers with their Status",
     )
     assert serious_violations(browser) == []
