@@ -106,6 +106,9 @@ class Chromium:
         raise AssertionError("the page did not finish loading")
 
     def open(self, url: str) -> None:
+        with contextlib.suppress(queue.Empty):  # a load of an earlier page (a reload) is not this one's
+            while True:
+                self._events.get_nowait()
         self.call("Page.navigate", {"url": url}, session=self.session)
         self.wait_for_load()
 
