@@ -112,6 +112,14 @@ class Chromium:
         self.call("Page.navigate", {"url": url}, session=self.session)
         self.wait_for_load()
 
+    def visit(self, url: str) -> None:
+        """Navigate, then wait for the document at ``url`` to be parsed (not for every resource
+        it names to load: an email's images may point at hosts this machine cannot reach)."""
+        self.call("Page.navigate", {"url": url}, session=self.session)
+        self.wait_until(
+            f"location.href === {json.dumps(url)} && document.readyState !== 'loading'", f"the page {url}"
+        )
+
     def click(self, element_id: str) -> None:
         """A real click on the element (the browser then follows the link or submits the form)."""
         self.evaluate(f"document.getElementById({json.dumps(element_id)}).click()")
