@@ -12,9 +12,8 @@ from couponflow.services.campaigns import public
 from couponflow.store import campaigns
 from couponflow.store import page_views as page_views_store
 
-_INTERNAL = frozenset(
-    {"gsi2pk", "gsi2sk", "pool_exhausted_version", "pool_low_alerted_version", "pool_empty_alerted_version"}
-)
+# bookkeeping of the pool alerts (the key design is stripped by ``public``)
+_INTERNAL = frozenset({"pool_exhausted_version", "pool_low_alerted_version", "pool_empty_alerted_version"})
 
 
 def _stored(value: Any) -> Any:

@@ -43,10 +43,10 @@ def _read(table: Table, wanted: Iterable[dict[str, str]]) -> dict[Key, Item]:
     return {_key(item): item for item in table.batch_get(unique)} if unique else {}
 
 
-def _profiles(table: Table, entries: list[Item]) -> list[Item]:
-    """The profiles behind index entries (keys only), in the entries' order."""
-    found = _read(table, ({"pk": e["pk"], "sk": e["sk"]} for e in entries))
-    return [found[_key(e)] for e in entries if _key(e) in found]
+def _in_order(table: Table, wanted: list[dict[str, str]]) -> list[Item]:
+    """The items of ``wanted`` keys that exist, in that order (index entries -> their items)."""
+    found = _read(table, wanted)
+    return [found[(k["pk"], k["sk"])] for k in wanted if (k["pk"], k["sk"]) in found]
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def _search(
 
     def fetch(phase: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
         entries, last = (by_email if phase == 0 else by_name)(phase, start, count)
-        found = _profiles(table, entries)
+        found = _in_order(table, [{"pk": e["pk"], "sk": e["sk"]} for e in entries])
         if phase == 1:  # listed already by their email
             found = [p for p in found if not keys.fold(str(p.get("email") or "")).startswith(q)]
         return found, last
@@ -191,9 +191,7 @@ def members(
 
         def static(part: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
             entries, last = listing(part, start, count)
-            wanted = [keys.customer(merchant_id, e["customer_id"]) for e in entries]
-            found = _read(table, wanted)
-            return [found[(k["pk"], k["sk"])] for k in wanted if (k["pk"], k["sk"]) in found], last
+            return _in_order(table, [keys.customer(merchant_id, e["customer_id"]) for e in entries]), last
 
         items, cursor = pages.collect(static, partitions=1, cursor=pages.decode(after), limit=limit)
         return CustomerPage(items=[customer_row(i, now) for i in items], next=pages.encode(cursor))
@@ -224,9 +222,9 @@ def _claimants(
 
     def fetch(shard: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
         claims, last = shards(shard, start, count)
-        wanted = [keys.customer(merchant_id, c["customer_id"]) for c in claims if c.get("code")]
-        found = _read(table, wanted)
-        return [found[(k["pk"], k["sk"])] for k in wanted if (k["pk"], k["sk"]) in found], last
+        return _in_order(
+            table, [keys.customer(merchant_id, c["customer_id"]) for c in claims if c.get("code")]
+        ), last
 
     items, cursor = pages.collect(
         fetch,
@@ -264,24 +262,14 @@ def campaign_customers(
         forward=False,
     )
 
-    def fetch(shard: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
-        claims, last = shards(shard, start, count)
-        return _campaign_rows(table, merchant_id, claims), last
-
-    cursor = pages.decode(after, keys.CLAIM_INDEX_SHARDS)
-    if status is None:  # the page's claims first, then what their rows show in one batch
-        found, following = pages.collect(
-            shards, partitions=keys.CLAIM_INDEX_SHARDS, cursor=cursor, limit=limit
-        )
-        rows = _campaign_rows(table, merchant_id, found)
-    else:
-        rows, following = pages.collect(
-            fetch,
-            partitions=keys.CLAIM_INDEX_SHARDS,
-            cursor=cursor,
-            limit=limit,
-            keep=lambda row: status in (row["status"], row["claim_status"]),
-        )
+    rows, following = pages.collect_rows(
+        shards,
+        lambda claims: _campaign_rows(table, merchant_id, claims),
+        partitions=keys.CLAIM_INDEX_SHARDS,
+        cursor=pages.decode(after, keys.CLAIM_INDEX_SHARDS),
+        limit=limit,
+        keep=None if status is None else (lambda row: status in (row["status"], row["claim_status"])),
+    )
     return CampaignCustomerPage(
         items=[CampaignCustomerRow(**row) for row in rows], next=pages.encode(following)
     )
@@ -381,22 +369,14 @@ def recipients(
         table, "pk = :pk", lambda shard: {":pk": keys.send_recipients_partition(merchant_id, send_id, shard)}
     )
 
-    def fetch(shard: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
-        found, last = shards(shard, start, count)
-        return _tracker_rows(table, merchant_id, send["campaign_id"], found), last
-
-    cursor = pages.decode(after, keys.RECIPIENT_SHARDS)
-    if status is None:  # the page's recipients first, then their statuses in one batch
-        found, following = pages.collect(shards, partitions=keys.RECIPIENT_SHARDS, cursor=cursor, limit=limit)
-        rows = _tracker_rows(table, merchant_id, send["campaign_id"], found)
-    else:
-        rows, following = pages.collect(
-            fetch,
-            partitions=keys.RECIPIENT_SHARDS,
-            cursor=cursor,
-            limit=limit,
-            keep=lambda row: row["status"] == status,
-        )
+    rows, following = pages.collect_rows(
+        shards,
+        lambda found: _tracker_rows(table, merchant_id, send["campaign_id"], found),
+        partitions=keys.RECIPIENT_SHARDS,
+        cursor=pages.decode(after, keys.RECIPIENT_SHARDS),
+        limit=limit,
+        keep=None if status is None else (lambda row: row["status"] == status),
+    )
     return RecipientPage(items=[RecipientRow(**row) for row in rows], next=pages.encode(following))
 
 

@@ -83,6 +83,29 @@ def collect(
     return found, Cursor(partition, key)
 
 
+def collect_rows(
+    fetch: Fetch,
+    rows: Callable[[list[Item]], list[Item]],
+    *,
+    partitions: int,
+    cursor: Cursor,
+    limit: int,
+    keep: Callable[[Item], bool] | None = None,
+) -> tuple[list[Item], Cursor | None]:
+    """``collect`` for rows built from what was read and other items read in a batch (``rows``).
+    Unfiltered, the page's items are read first and their rows built in one batch; filtered on
+    a row's value, each read's rows are built at once, so the filter sees them."""
+    if keep is None:
+        found, following = collect(fetch, partitions=partitions, cursor=cursor, limit=limit)
+        return rows(found), following
+
+    def built(partition: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
+        items, last = fetch(partition, start, count)
+        return rows(items), last
+
+    return collect(built, partitions=partitions, cursor=cursor, limit=limit, keep=keep)
+
+
 def query_pages(
     table: Any,
     condition: str,
