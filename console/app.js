@@ -161,8 +161,8 @@ function signIn(message) {
   );
 }
 
-async function campaignsView() {
-  const answer = await api("/campaigns");
+async function campaignsView(query) {
+  const answer = await api(`/campaigns${qs(query)}`);
   const form = h(
     "form",
     { class: "inline", onsubmit: async (event) => {
@@ -185,10 +185,12 @@ async function campaignsView() {
     table("Your campaigns, newest first", [
       ["Campaign", (c) => h("a", { href: `#/campaigns/${encodeURIComponent(c.campaign_id)}` }, c.name)],
       ["State", (c) => badge(c.paused ? "paused" : "running", c.paused_reason)],
+      ["Codes left", (c) => String(c.codes_available ?? "—")],
+      ["Alerts", (c) => (c.alerts.length ? c.alerts.filter((a) => a !== "paused").map((a) => badge(a === "pool_low" ? "pool_low" : "out_of_coupons", a === "pool_empty" ? "pool empty" : null)) : "—")],
       ["Channel", (c) => c.channel],
       ["Window", (c) => `${when(c.starts_at)} – ${when(c.ends_at)}`],
-      ["Created", (c) => when(c.created_at)],
     ], answer.items || [], "No campaigns yet: create one below, then point a storefront at its claim URL."),
+    pager("/campaigns", query, answer.next),
     h("h2", {}, "New campaign"),
     form,
   );
@@ -199,14 +201,19 @@ async function campaignView(id, query) {
   const [campaign, stats, customers] = await Promise.all([
     api(path), api(`${path}/stats`), api(`${path}/customers${qs(query)}`),
   ]);
-  const counts = stats.counts || {};
+  const counts = stats.counts;
   const steps = [
-    ["Sent", stats.attempted ?? 0],
-    ["Delivered", (counts.delivered || 0) + (counts.opened || 0) + (counts.clicked || 0) + (counts.complained || 0)],
-    ["Opened", (counts.opened || 0) + (counts.clicked || 0)],
-    ["Clicked", counts.clicked || 0],
+    ["Claimed", stats.claims.claimed],
+    ["Email sent", stats.attempted],
+    ["Delivered", counts.delivered + counts.opened + counts.clicked + counts.complained],
+    ["Opened", counts.opened + counts.clicked],
+    ["Coupon viewed", stats.claims.coupon_viewed],
+    ["Clicked through", stats.claims.clicked_through],
+    ["Redeemed", stats.claims.redeemed],
   ];
   const top = Math.max(1, ...steps.map(([, n]) => n));
+  const turnedAway = Object.entries(stats.out_of_coupons).filter(([, n]) => n);
+  const percent = (rate, digits) => `${(100 * rate).toFixed(digits)}%`;
   const toggle = campaign.paused
     ? h("button", { type: "button", onclick: () => act(`${path}/resume`) }, "Resume campaign")
     : h("button", { type: "button", class: "secondary", onclick: () => act(`${path}/pause`) }, "Pause campaign");
@@ -214,9 +221,9 @@ async function campaignView(id, query) {
     h("h1", {}, campaign.name),
     h("dl", { class: "facts" },
       h("dt", {}, "State"), h("dd", {}, badge(campaign.paused ? "paused" : "running", campaign.paused_reason)),
-      h("dt", {}, "Codes left"), h("dd", {}, String(campaign.codes_available ?? "—")),
-      h("dt", {}, "Bounce rate"), h("dd", {}, `${(100 * (stats.bounce_rate || 0)).toFixed(2)}% (paused at 2%)`),
-      h("dt", {}, "Complaint rate"), h("dd", {}, `${(100 * (stats.complaint_rate || 0)).toFixed(3)}% (paused at 0.05%)`),
+      h("dt", {}, "Codes left"), h("dd", {}, String(stats.codes_available)),
+      h("dt", {}, "Bounce rate"), h("dd", { class: stats.bounce_rate >= stats.bounce_rate_limit ? "error" : null }, `${percent(stats.bounce_rate, 2)} (paused at ${percent(stats.bounce_rate_limit, 0)})`),
+      h("dt", {}, "Complaint rate"), h("dd", { class: stats.complaint_rate >= stats.complaint_rate_limit ? "error" : null }, `${percent(stats.complaint_rate, 3)} (paused at ${percent(stats.complaint_rate_limit, 2)})`),
       h("dt", {}, "Claim URL"), h("dd", {}, h("code", {}, `POST ${claimUrl(campaign)}`)),
     ),
     h("p", {}, toggle),
@@ -224,6 +231,12 @@ async function campaignView(id, query) {
     h("h2", {}, "Funnel"),
     h("div", { class: "funnel", role: "img", "aria-label": steps.map(([n, v]) => `${n} ${v}`).join(", ") },
       steps.map(([name, value]) => [h("span", {}, name), h("div", { class: "bar", style: `width:${(100 * value) / top}%` }), h("span", {}, String(value))])),
+    h("p", { id: "out-of-coupons" }, turnedAway.length
+      ? `Answered out of coupons: ${turnedAway.map(([reason, n]) => `${n} ${reason.replaceAll("_", " ")}`).join(", ")}.`
+      : "No claim was answered out of coupons.",
+      ` Codes given back: ${stats.claims.expired} expired, ${stats.claims.released} released.`),
+    h("h2", {}, "Load codes"),
+    codeImport(campaign),
     h("h2", {}, "Customers"),
     filters(path, query, [["status", "Status", [["", "Any"], ["email_queued", "Email queued"], ["email_delivered", "Email delivered"], ["email_opened", "Email opened"], ["email_failed", "Email failed"], ["email_dropped", "Email dropped"], ["coupon_viewed", "Coupon viewed"], ["redeemed", "Redeemed"], ["out_of_coupons", "Out of coupons"]]]]),
     table("Customers of this campaign", [
@@ -234,6 +247,60 @@ async function campaignView(id, query) {
     ], customers.items, "No one has claimed this campaign yet."),
     pager(path, query, customers.next),
   );
+}
+
+function codeImport(campaign) {
+  // A CSV of codes (one per line) goes straight to S3 through the job's presigned URL; the bar
+  // shows the upload, then the import's own progress until the job is done.
+  const path = `/campaigns/${encodeURIComponent(campaign.campaign_id)}/code-imports`;
+  const bar = h("progress", { id: "import-progress", max: 1, value: 0, "aria-label": "Code import progress", hidden: true });
+  const state = h("p", { role: "status", id: "import-state" });
+  const form = h("form", { class: "inline", id: "code-import", onsubmit: async (event) => {
+    event.preventDefault();
+    const file = new FormData(form).get("file");
+    form.querySelector("button").disabled = true;
+    try {
+      const job = await api(path, { method: "POST" });
+      bar.hidden = false;
+      state.textContent = "Uploading…";
+      await upload(job.upload, file, (part) => { bar.value = part / 2; });
+      await follow(`${path}/${encodeURIComponent(job.job_id)}`, bar, state);
+    } catch (error) {
+      state.replaceChildren(problem(error));
+    } finally {
+      form.querySelector("button").disabled = false;
+    }
+  } },
+    h("label", {}, "CSV file of codes, one per line", h("input", { name: "file", type: "file", accept: ".csv,text/csv", required: true })),
+    h("button", { type: "submit" }, "Import codes"),
+  );
+  return h("div", {}, form, bar, state);
+}
+
+function upload(offer, file, progress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open(offer.method, offer.url);
+    for (const [name, value] of Object.entries(offer.headers)) request.setRequestHeader(name, value);
+    request.upload.onprogress = (event) => event.lengthComputable && progress(event.loaded / event.total);
+    request.onload = () => (request.status < 300 ? resolve() : reject(new Error(`The upload was refused (${request.status}).`)));
+    request.onerror = () => reject(new Error("The upload did not reach storage; check your connection and try again."));
+    request.send(file);
+  });
+}
+
+async function follow(path, bar, state) {
+  for (;;) {
+    const job = await api(path);
+    bar.value = 0.5 + job.progress / 2;
+    state.textContent = `${job.state.replaceAll("_", " ")}: ${job.imported} imported, ${job.duplicate} duplicate, ${job.invalid} invalid`;
+    if (job.state === "failed") throw new Error(`The import failed: ${job.reason || "see the job"}.`);
+    if (job.state === "done") {
+      state.textContent += ". Done.";
+      return job;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 function claimUrl(campaign) {
@@ -371,7 +438,7 @@ function slots(count = 72) {
 }
 
 async function scheduleForm() {
-  const [segments, campaigns] = await Promise.all([api("/segments?limit=200"), api("/campaigns")]);
+  const [segments, campaigns] = await Promise.all([api("/segments?limit=200"), api("/campaigns?limit=100")]);
   const form = h(
     "form",
     { class: "inline", id: "schedule", onsubmit: async (event) => {
@@ -462,15 +529,49 @@ async function suppressionsView() {
   );
 }
 
+const PROVIDER = "/integrations/email-provider";
+
 async function providerStatus() {
   try {
-    const provider = await api("/integrations/email-provider");
+    const provider = await api(PROVIDER);
     const list = provider.list_id ? `, list ${provider.list_id}` : provider.url ? `, ${provider.url}` : "";
-    return h("p", { id: "provider" }, badge("connected"), ` ${provider.type}${list}, since ${when(provider.connected_at)}. Consenting claims are added to it; each claim's Integration status says how it went.`);
+    return h("div", { id: "provider" },
+      h("p", {}, badge("connected"), ` ${provider.type}${list}, since ${when(provider.connected_at)}. Consenting claims are added to it; each claim's Integration status says how it went.`),
+      h("button", { type: "button", class: "secondary", onclick: () => act(PROVIDER, "DELETE") }, "Disconnect"));
   } catch (error) {
     if (error.status !== 404) throw error;
-    return h("p", { id: "provider", class: "empty" }, "No email provider is connected. Connect Mailchimp or a webhook with PUT /integrations/email-provider (docs/api.md) to add consenting customers to your list.");
+    return h("div", { id: "provider" },
+      h("p", { class: "empty" }, "No email provider is connected: connect Mailchimp or a webhook to add consenting customers to your list."),
+      providerForm());
   }
+}
+
+function providerForm() {
+  // Only the chosen type's fields are sent; the API names the field it refuses.
+  const fields = {
+    mailchimp: [["api_key", "Mailchimp API key", "password"], ["list_id", "Audience (list) id", "text"]],
+    webhook: [["url", "Webhook URL (https)", "url"], ["secret", "Signing secret (16+ characters)", "password"]],
+  };
+  const inputs = h("div", { class: "inline" });
+  const pick = (type) => inputs.replaceChildren(...fields[type].map(([name, label, kind]) =>
+    h("label", {}, label, h("input", { name, type: kind, required: true, autocomplete: "off" }))));
+  const form = h("form", { class: "inline", id: "connect-provider", onsubmit: async (event) => {
+    event.preventDefault();
+    const body = Object.fromEntries([...new FormData(form)].filter(([, value]) => value !== ""));
+    try {
+      await api(PROVIDER, { method: "PUT", body });
+      render();
+    } catch (error) {
+      form.append(problem(error));
+    }
+  } },
+    h("label", {}, "Provider", h("select", { name: "type", onchange: (event) => pick(event.target.value) },
+      h("option", { value: "mailchimp" }, "Mailchimp"), h("option", { value: "webhook" }, "Webhook"))),
+    inputs,
+    h("button", { type: "submit" }, "Connect"),
+  );
+  pick("mailchimp");
+  return form;
 }
 
 async function settingsView() {
@@ -518,7 +619,7 @@ async function render() {
     if (link.hasAttribute("aria-current")) link.setAttribute("aria-current", "page");
   }
   const views = {
-    campaigns: () => (parts[1] ? campaignView(parts[1], query) : campaignsView()),
+    campaigns: () => (parts[1] ? campaignView(parts[1], query) : campaignsView(query)),
     customers: () => (parts[1] ? customerView(parts[1]) : customersView(query)),
     sends: () => (parts[1] ? sendView(parts[1], query) : sendsView(query)),
     suppressions: suppressionsView,

@@ -289,6 +289,13 @@ class Provisioner:
             }
             for config in (props.get("NotificationConfiguration") or {}).get("QueueConfigurations", [])
         ]
+        renamed = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders", "Id": "ID"}  # CFN -> S3 API
+        rules = [
+            {renamed.get(name, name): value for name, value in rule.items()}
+            for rule in (props.get("CorsConfiguration") or {}).get("CorsRules", [])
+        ]
+        if rules:  # moto answers preflights and adds CORS headers from these, as S3 does
+            self.client("s3").put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
         if queues:  # moto delivers ObjectCreated notifications to SQS as S3 does
             self.client("s3").put_bucket_notification_configuration(
                 Bucket=name, NotificationConfiguration={"QueueConfigurations": queues}

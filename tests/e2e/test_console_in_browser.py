@@ -155,6 +155,33 @@ def test_a_merchant_signs_in_and_follows_a_claim_to_delivered_with_the_servers_w
     browser.screenshot(SHOTS / "campaign.png")
     browser.screenshot(SHOTS / "campaign-phone.png", width=390, height=844)
     assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    funnel = browser.evaluate("document.querySelector('.funnel').getAttribute('aria-label')")
+    assert "Claimed 1" in funnel and "Coupon viewed 1" in funnel, funnel
+
+    # A CSV of codes goes straight to S3 (CORS on the import bucket), its progress shown to done.
+    browser.evaluate(
+        """(() => {
+            const files = new DataTransfer();
+            const csv = 'CONS-0101\\nCONS-0102\\nCONS-0103\\n';
+            files.items.add(new File([csv], 'codes.csv', {type: 'text/csv'}));
+            document.querySelector('#code-import input[type=file]').files = files.files;
+            document.querySelector('#code-import').requestSubmit();
+        })()"""
+    )
+    state = browser.wait_until(
+        "document.getElementById('import-state')?.textContent.endsWith('Done.') "
+        "&& document.getElementById('import-state').textContent",
+        "the code import",
+    )
+    assert "3 imported, 0 duplicate, 0 invalid" in state
+    assert browser.evaluate("document.getElementById('import-progress').value") == 1
+    go(browser, "#/campaigns")  # the list shows what is left: 2 loaded, 1 claimed, 3 imported
+    browser.wait_until(
+        "[...document.querySelectorAll('main tr')].some(r => r.textContent.includes('Console sale')"
+        " && r.children[2].textContent === '4')",
+        "the campaign's codes left in the list",
+    )
+    assert serious_violations(browser) == []
 
 
 def test_a_merchant_schedules_a_send_on_the_hour_sees_its_preflight_and_cancels_it(
@@ -193,7 +220,34 @@ def test_a_merchant_schedules_a_send_on_the_hour_sees_its_preflight_and_cancels_
     )
     browser.wait_until("document.querySelector('main .status')?.textContent === 'canceled'", "the cancel")
 
-    go(browser, "#/settings")  # the provider connection's state, in words
+    go(browser, "#/settings")  # the provider connection's state, in words; connect and disconnect
     words = browser.wait_until("document.getElementById('provider')?.textContent", "the provider's state")
     assert "No email provider is connected" in words
     assert serious_violations(browser) == []
+    browser.evaluate(
+        """(() => {
+            const form = document.querySelector('#connect-provider');
+            form.elements.type.value = 'webhook';
+            form.elements.type.dispatchEvent(new Event('change'));
+            form.elements.url.value = 'https://hooks.example.com/couponflow';
+            form.elements.secret.value = 'short';
+            form.requestSubmit();
+        })()"""
+    )
+    refused = browser.wait_until(
+        "document.querySelector('#connect-provider [role=alert]')?.textContent", "the refusal"
+    )
+    assert "(secret)" in refused  # the API's words, next to the form that caused them
+    fill_and_submit(browser, "#connect-provider", {"secret": "a-signing-secret-of-32-characters"})
+    connected = browser.wait_until(
+        "document.querySelector('#provider .status')?.textContent === 'connected' "
+        "&& document.getElementById('provider').textContent",
+        "the connection",
+    )
+    assert "webhook, https://hooks.example.com/couponflow" in connected
+    assert serious_violations(browser) == []
+    browser.screenshot(SHOTS / "settings.png")
+    browser.evaluate(
+        "[...document.querySelectorAll('#provider button')].find(b => b.textContent === 'Disconnect').click()"
+    )
+    browser.wait_until("!!document.querySelector('#connect-provider')", "the disconnect")

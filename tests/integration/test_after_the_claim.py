@@ -479,3 +479,58 @@ def test_email_campaign_claim_answer_carries_no_code_and_no_link(
     )
     answer = body_of(response)
     assert answer["status"] == "claimed" and answer["code"] is None and answer["coupon_url"] is None
+
+
+# --- the campaign's funnel -------------------------------------------------------------------
+
+
+def test_campaign_funnel_counts_each_claim_once_per_status_it_reached_whatever_is_repeated(
+    merchant, table, load_handler, new_campaign, claim_and_mail, handlers, lambda_context
+):
+    campaign_id = new_campaign(["FUN-0001", "FUN-0002", "FUN-0003"], offer_lifetime_days=7)
+    claim_fn, api = handlers["ClaimFunction"].lambda_handler, handlers["MerchantApiFunction"].lambda_handler
+    claim_and_mail(campaign_id, "buyer@example.com")
+    bounced = claim_and_mail(campaign_id, "bounce+fun@simulator.amazonses.com")
+    claim_and_mail(campaign_id, "late@example.com")
+    for _ in range(2):  # the pool is empty: each answer is counted, by its reason
+        late_comer = claim_fn(
+            claim_event(merchant[0], campaign_id, {"email": "more@example.com"}), lambda_context
+        )
+        assert body_of(late_comer)["status"] == "out_of_coupons"
+    coupon = links_in(sent_raw("buyer@example.com")[-1])["coupon"]
+    for _ in range(2):  # opened and clicked twice, counted once each
+        claim_fn(public_event("open_coupon", coupon), lambda_context)
+        claim_fn(public_event("follow_coupon_to_store", coupon + "/store"), lambda_context)
+    code = claim_item(table, merchant[0], "buyer@example.com", campaign_id)["code"]
+    for _ in range(2):  # the store's retried report
+        body = {"campaign_id": campaign_id, "code": code, "order_id": "F-1"}
+        assert api(redemption(merchant[0], body), lambda_context)["statusCode"] == 200
+    bounce(handlers, table, lambda_context, bounced, "bounce+fun@simulator.amazonses.com")
+    bounce(handlers, table, lambda_context, bounced, "bounce+fun@simulator.amazonses.com")
+    expire = load_handler("HousekeepingFunction").tasks["expire_offers"]
+    later = datetime.now(UTC) + timedelta(days=8)
+    expire(later)
+    expire(later)
+
+    path = f"/campaigns/{campaign_id}/stats"
+    stats = body_of(
+        api(merchant_event(merchant[0], "GET", "/campaigns/{campaignId}/stats", path), lambda_context)
+    )
+
+    assert stats["claims"] == {
+        "claimed": 3,
+        "coupon_viewed": 1,
+        "clicked_through": 1,
+        "redeemed": 1,
+        "expired": 1,
+        "released": 1,
+    }
+    assert stats["out_of_coupons"] == {
+        "pool_empty": 2,
+        "daily_limit": 0,
+        "not_started": 0,
+        "ended": 0,
+        "paused": 0,
+    }
+    assert stats["codes_available"] == 2 == campaigns.count_available(table, merchant[0], campaign_id)
+    assert (stats["bounce_rate_limit"], stats["complaint_rate_limit"]) == (0.02, 0.0005)

@@ -135,10 +135,33 @@ def test_paused_campaign_answers_paused_and_resumed_campaign_claims_again(mercha
     assert claim(campaign_id, "p@example.com")["status"] == "claimed"
 
 
-def test_list_campaigns_shows_the_merchants_campaigns_newest_first(merchant_api, new_campaign):
-    first, second = new_campaign([]), new_campaign([])
-    listed = body_of(merchant_api("GET", "/campaigns", "/campaigns", query={"limit": "2"}))
-    assert [c["campaign_id"] for c in listed["items"]] == [second, first]
+def test_list_campaigns_pages_newest_first_with_codes_left_and_what_needs_attention(
+    merchant_api, new_campaign, claim
+):
+    empty = new_campaign(["LAST-0001"])
+    assert claim(empty, "last@example.com")["status"] == "claimed"
+    low = new_campaign(["LOW-0001", "LOW-0002"])
+    assert patch(merchant_api, low, {"pool_alert_threshold": 5})["statusCode"] == 200
+    paused = new_campaign(["OK-0001"])
+    merchant_api("POST", "/campaigns/{campaignId}/pause", f"/campaigns/{paused}/pause")
+    fresh = new_campaign([])
+
+    first = body_of(merchant_api("GET", "/campaigns", "/campaigns", query={"limit": "2"}))
+    rest = body_of(
+        merchant_api("GET", "/campaigns", "/campaigns", query={"limit": "2", "next": first["next"]})
+    )
+
+    assert [c["campaign_id"] for c in first["items"] + rest["items"]] == [fresh, paused, low, empty]
+    assert rest.get("next") is None and first["count"] == 2
+    shown = {c["campaign_id"]: (c["codes_available"], c["alerts"]) for c in first["items"] + rest["items"]}
+    assert shown == {
+        fresh: (0, []),  # never loaded: nothing to warn about yet
+        paused: (1, ["paused"]),
+        low: (2, ["pool_low"]),
+        empty: (0, ["pool_empty"]),
+    }
+    forged = merchant_api("GET", "/campaigns", "/campaigns", query={"next": "bm9wZQ"})
+    assert (forged["statusCode"], body_of(forged)["field"]) == (400, "next")
 
 
 def test_empty_pool_is_marked_once_and_loading_codes_clears_the_marker(

@@ -157,3 +157,20 @@ def test_an_email_in_the_path_is_found_however_it_was_encoded(merchant, get):
     for path in ("/customers/enc.oded@example.com", "/customers/enc.oded%40example.com"):
         status, body = get(m, path)
         assert (status, body.get("customer_id")) == (200, cid), path
+
+
+def test_a_campaigns_claims_page_past_any_size_with_a_cursor(merchant, get, load_handler, lambda_context):
+    m = merchant[0]
+    codes = [f"PG-{n:04d}" for n in range(7)]
+    status, campaign = get(m, "/campaigns", method="POST", body={"name": "Paged", "codes": codes})
+    assert status == 201, campaign
+    claim = load_handler("ClaimFunction")
+    emails = [f"paged{n}@example.com" for n in range(7)]
+    for email in emails:
+        claim.lambda_handler(claim_event(m, campaign["campaign_id"], {"email": email}), lambda_context)
+
+    rows = _all_pages(get, m, f"/campaigns/{campaign['campaign_id']}/claims", limit="3")
+
+    assert sorted(r["email"] for r in rows) == sorted(emails)  # each once, over several pages
+    assert sorted(r["code"] for r in rows) == codes and {r["status"] for r in rows} == {"claimed"}
+    assert not any(name.startswith("gsi") or name in ("pk", "sk") for r in rows for name in r)

@@ -1,5 +1,9 @@
 """Domain errors. Adapters translate AWS ``ClientError`` codes into these; handlers map them out."""
 
+from __future__ import annotations
+
+from typing import Any
+
 
 class CouponflowError(Exception):
     """Base of every error the domain raises on purpose."""
@@ -10,7 +14,12 @@ class NotFoundError(CouponflowError):
 
 
 class ConflictError(CouponflowError):
-    """The write lost a race or would break an invariant (conditional check failed)."""
+    """The write lost a race or would break an invariant (conditional check failed); ``details``
+    go into the 409's body beside the message (e.g. the ``field`` and a ``reason``)."""
+
+    def __init__(self, message: str = "", details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details = dict(details or {})
 
 
 class InvalidInputError(CouponflowError):

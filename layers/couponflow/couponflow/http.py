@@ -176,7 +176,7 @@ def resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(ConflictError)
     def _conflict(exc: ConflictError) -> Response[dict[str, Any]]:
-        return error(409, str(exc), **_rule(exc))
+        return error(409, str(exc), **_rule(exc), **exc.details)
 
     @app.exception_handler(RetryableError)
     def _busy(exc: RetryableError) -> Response[dict[str, Any]]:

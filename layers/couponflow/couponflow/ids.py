@@ -1,4 +1,4 @@
-"""Identifiers: time-sortable ids for new things, deterministic ids for customers."""
+"""Identifiers: time-sortable ids for new things, deterministic ids for customers and claims."""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ def customer_id(merchant_id: str, normalized_email: str) -> str:
     """The same address always maps to the same customer of a merchant (so claims are idempotent)."""
     digest = hashlib.sha256(f"{merchant_id}\x00{normalized_email}".encode()).hexdigest()
     return f"cus_{digest[:24]}"
+
+
+def claim_id(campaign_id: str, customer_id: str, claim_number: int = 1) -> str:
+    """A claim's id: derived from what makes it one (the campaign, the customer, the how-manieth
+    code of the campaign they hold), so the storefront's answer and the merchant's lists name it
+    the same without storing it, and a repeated claim answers the same id."""
+    digest = hashlib.sha256(f"{campaign_id}\x00{customer_id}\x00{claim_number}".encode()).hexdigest()
+    return f"clm_{digest[:24]}"
 
 
 def shard_of(value: str, shards: int) -> int:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.adapters.dynamodb import Table
 from couponflow.api.context import merchant_id
+from couponflow.api.responses import answered
 from couponflow.models.api import CampaignIn, CodesIn, CodesLoaded
 from couponflow.models.views import CampaignView
 from couponflow.services import campaigns
@@ -20,7 +18,7 @@ def build(table: Table) -> APIGatewayRouter:
 
     @router.post(
         "/campaigns",
-        responses={201: {"description": "created", "content": {"application/json": {"model": CampaignView}}}},
+        responses=answered(201, CampaignView, "created"),
     )
     def create_campaign(campaign: CampaignIn) -> Response[CampaignView]:
         """Create a campaign, with its first codes if given."""
@@ -35,10 +33,5 @@ def build(table: Table) -> APIGatewayRouter:
     @router.post("/campaigns/<campaign_id>/codes")
     def add_codes(campaign_id: str, body: CodesIn) -> CodesLoaded:
         return campaigns.add_codes(table, merchant_id(router), campaign_id, body.codes)
-
-    @router.get("/campaigns/<campaign_id>/claims")
-    def list_claims(campaign_id: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
-        items = campaigns.list_claims(table, merchant_id(router), campaign_id, limit)
-        return {"items": items, "count": len(items)}
 
     return router

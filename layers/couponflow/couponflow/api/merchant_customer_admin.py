@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.adapters.dynamodb import Table
 from couponflow.api.context import merchant_id
-from couponflow.models.audience import CustomerIn, CustomersImportIn
+from couponflow.models.audience import CustomerIn, CustomersImported, CustomersImportIn
 from couponflow.models.views import CustomerRecord
 from couponflow.services import audience
 
@@ -22,8 +20,11 @@ def build(table: Table) -> APIGatewayRouter:
         return CustomerRecord.model_validate(audience.put_customer(table, merchant_id(router), customer))
 
     @router.post("/customers/import")
-    def import_customers(body: CustomersImportIn) -> dict[str, Any]:
-        return audience.import_customers(table, merchant_id(router), body.customers)
+    def import_customers(body: CustomersImportIn) -> CustomersImported:
+        """Create or update up to 1,000 customers; each invalid row is named and the rest imported."""
+        return CustomersImported.model_validate(
+            audience.import_customers(table, merchant_id(router), body.customers)
+        )
 
     @router.post("/customers/<customer_ref>/unsubscribe")
     def unsubscribe(customer_ref: str) -> CustomerRecord:

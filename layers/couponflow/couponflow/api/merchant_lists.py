@@ -1,4 +1,4 @@
-"""Merchant routes: the list views (customers tab, a campaign's customers, segments and their
+"""Merchant routes: the list views (customers tab, campaigns, a campaign's customers, segments and their
 members, the sends activity list, a send's tracker), each paged with ``limit`` and ``next``."""
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ from couponflow.adapters.dynamodb import Table
 from couponflow.api.context import merchant_id
 from couponflow.domain.send_schedule import SendStatus
 from couponflow.domain.send_tracker import TrackerStatus
-from couponflow.models.views import CampaignCustomerPage, CustomerPage, RecipientPage, SegmentPage, SendPage
+from couponflow.models.views import (
+    CampaignCustomerPage,
+    CampaignPage,
+    ClaimPage,
+    CustomerPage,
+    RecipientPage,
+    SegmentPage,
+    SendPage,
+)
 from couponflow.services import lists
 
 Limit = Annotated[int, Query(ge=1, le=200, description="rows per page")]
@@ -42,6 +50,18 @@ def build(table: Table) -> APIGatewayRouter:
         `lists` counts the static segments a customer is in."""
         shown = str(status) if status else None
         return lists.customers(table, merchant_id(router), status=shown, q=q, limit=limit, after=next)
+
+    @router.get("/campaigns")
+    def list_campaigns(
+        limit: Annotated[int, Query(ge=1, le=100, description="rows per page")] = 25, next: Next = None
+    ) -> CampaignPage:
+        """The merchant's campaigns, newest first, each with its codes left and its alerts."""
+        return lists.campaign_list(table, merchant_id(router), limit=limit, after=next)
+
+    @router.get("/campaigns/<campaign_id>/claims")
+    def list_claims(campaign_id: str, limit: Limit = 50, next: Next = None) -> ClaimPage:
+        """A campaign's claims as stored: code, status and when each status was reached."""
+        return lists.campaign_claims(table, merchant_id(router), campaign_id, limit=limit, after=next)
 
     @router.get("/campaigns/<campaign_id>/customers")
     def list_campaign_customers(

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.api.context import merchant_id
-from couponflow.http import error
-from couponflow.models.redemptions import RedemptionIn
-from couponflow.services.redemptions import RedemptionRefused, Redemptions
+from couponflow.models.redemptions import RedemptionIn, RedemptionOut
+from couponflow.services.redemptions import Redemptions
 
 
 def build(redemptions: Redemptions) -> APIGatewayRouter:
     router = APIGatewayRouter()
 
     @router.post("/redemptions")
-    def report_redemption(redemption: RedemptionIn) -> Response[dict[str, Any]]:
-        try:
-            done = redemptions.report(merchant_id(router), redemption)
-        except RedemptionRefused as refused:
-            return error(409, str(refused), **refused.details)
-        return Response(status_code=200, content_type="application/json", body=done)
+    def report_redemption(redemption: RedemptionIn) -> RedemptionOut:
+        """The store reports a code used in an order; the same report again gets the same answer.
+
+        A code that cannot be redeemed is a 409 whose `reason` says why (`already_redeemed` with
+        the `first_order_id`, `expired`, `released`, `not_handed_out`)."""
+        return RedemptionOut.model_validate(redemptions.report(merchant_id(router), redemption))
 
     return router

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.api.context import merchant_id
+from couponflow.api.responses import answered
 from couponflow.models.sends import SendIn
-from couponflow.models.views import PreflightView, SendView
+from couponflow.models.views import PreflightView, SendPreview, SendView
 from couponflow.services.sends import SendScheduler
 
 
@@ -19,7 +20,7 @@ def build(service: SendScheduler) -> APIGatewayRouter:
 
     @router.post(
         "/sends",
-        responses={201: {"description": "scheduled", "content": {"application/json": {"model": SendView}}}},
+        responses=answered(201, SendView, "scheduled"),
     )
     def schedule_send(send: SendIn) -> Response[SendView]:
         """Schedule a send of a campaign's coupons to a segment: on the hour, at least 2 hours ahead."""
@@ -32,10 +33,9 @@ def build(service: SendScheduler) -> APIGatewayRouter:
         return SendView.model_validate(service.get(merchant_id(router), send_id))
 
     @router.get("/sends/<send_id>/preview")
-    def preview(
-        send_id: str, customer: Annotated[str | None, Query(max_length=254)] = None
-    ) -> dict[str, Any]:
-        return service.preview(merchant_id(router), send_id, customer)
+    def preview(send_id: str, customer: Annotated[str | None, Query(max_length=254)] = None) -> SendPreview:
+        """The email and text as `customer` (an id or email of the segment, or a sample) would get them."""
+        return SendPreview.model_validate(service.preview(merchant_id(router), send_id, customer))
 
     @router.get("/sends/<send_id>/preflight")
     def preflight(send_id: str) -> PreflightView:

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.api.public_links import stage_url
+from couponflow.api.responses import answered
 from couponflow.http import error
 from couponflow.models.api import ClaimIn, ClaimOut
 from couponflow.services.claim_idempotency import (
@@ -31,7 +32,13 @@ def build(
         outcome, created = service.claim(merchant_id, campaign_id, claim)
         return {"status_code": 201 if created else 200, "body": outcome.model_dump(mode="json")}
 
-    @router.post("/public/merchants/<merchant_id>/campaigns/<campaign_id>/claims")
+    @router.post(
+        "/public/merchants/<merchant_id>/campaigns/<campaign_id>/claims",
+        responses={
+            **answered(200, ClaimOut, "a repeat claim (the same code), or out of coupons"),
+            **answered(201, ClaimOut, "a new claim: a code was assigned"),
+        },
+    )
     def post_claim(merchant_id: str, campaign_id: str, claim: ClaimIn) -> Response[Any]:
         key = router.current_event.headers.get(HEADER)  # case-insensitive
         if key is not None and not 1 <= len(key.strip()) <= MAX_IDEMPOTENCY_KEY:

@@ -29,6 +29,14 @@ def alerts_due(
     return []
 
 
+def standing(available: int, threshold: int | None, *, loaded: bool) -> list[PoolAlert]:
+    """What the campaigns list flags now (whether or not the merchant was emailed): an empty pool
+    (once codes were ever loaded), or one below the campaign's alert threshold."""
+    if available <= 0:
+        return [PoolAlert.EMPTY] if loaded else []
+    return [PoolAlert.LOW] if threshold is not None and available < threshold else []
+
+
 def watch_ends(alerts_sent: list[PoolAlert]) -> bool:
     """After the empty alert nothing more can happen until codes are loaded (which watches again)."""
     return PoolAlert.EMPTY in alerts_sent

@@ -159,8 +159,14 @@ class ClaimIn(_Strict):
 
 
 class ClaimOut(BaseModel):
-    status: str
-    reason: str | None = None
+    """What a storefront's claim is answered."""
+
+    claim_id: str = Field(description="the claim's id: the same on a repeat, and in the merchant's lists")
+    status: str = Field(description="`claimed` or `out_of_coupons`")
+    reason: str | None = Field(
+        default=None,
+        description="why out of coupons: `pool_empty`, `daily_limit`, `not_started`, `ended`, `paused`",
+    )
     customer_id: str
     campaign_id: str
     claimed_at: str | None = None

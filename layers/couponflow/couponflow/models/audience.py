@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from couponflow.domain.audience import E164
 from couponflow.models.api import Email
+from couponflow.models.code_imports import ImportJobOut
 
 MAX_IMPORT = 1000
 MAX_MEMBERS_PER_REQUEST = 1000
@@ -113,3 +114,38 @@ class CustomerImportIn(_Strict):
     """Start a customer import: the file's format (CSV with a header row, or JSON Lines)."""
 
     format: Literal["csv", "json"] = "csv"
+
+
+class InvalidRowOut(BaseModel):
+    line: int = Field(description="the row's line in the file (1 is the first data row)")
+    reason: str
+    field: str | None = None
+
+
+class CustomerImportJob(ImportJobOut):
+    """A customer file import: rows created, updated, unchanged, duplicate and invalid."""
+
+    import_id: str
+    format: str = Field(description="`csv` or `json` (one object per line)")
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    invalid: int = 0
+    invalid_rows: list[InvalidRowOut] = Field(default=[], description="the first invalid rows, with why")
+    columns: list[str] | None = Field(default=None, description="on creation: the columns the file may have")
+
+
+class RejectedRowOut(BaseModel):
+    row: int = Field(description="the row's index in `customers` (0 is the first)")
+    field: str
+    message: str
+
+
+class CustomersImported(BaseModel):
+    """What `POST /customers/import` did: each valid row imported, each invalid one named."""
+
+    imported: int
+    customers: int = Field(description="distinct customers written (the same email twice is one)")
+    customer_ids: list[str]
+    rejected: list[RejectedRowOut]

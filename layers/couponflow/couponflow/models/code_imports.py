@@ -1,4 +1,5 @@
-"""Contract of code loading at scale: the generation request, and the import queue's messages."""
+"""Contract of code loading at scale: the generation request, the jobs as answered (their shape
+shared with customer imports), and the import queue's messages."""
 
 from __future__ import annotations
 
@@ -60,3 +61,41 @@ class S3Notification(BaseModel):
 
     Records: list[S3EventRecord] = Field(default_factory=list)
     Event: str | None = None
+
+
+class UploadOffer(BaseModel):
+    """How to upload the job's file: a presigned PUT, valid ``expires_in`` seconds."""
+
+    url: str
+    method: str = "PUT"
+    headers: dict[str, str] = Field(description="send these with the PUT (the file's content type)")
+    expires_in: int
+    max_bytes: int
+    max_codes: int | None = None
+
+
+class ImportJobOut(BaseModel):
+    """An import job of codes or of customers: its state, counts and progress."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    job_id: str
+    state: str = Field(description="`awaiting_upload`, `running`, `done` or `failed` (with `reason`)")
+    reason: str | None = None
+    progress: float = Field(ge=0, le=1, description="how far the file (or the generation) is, 0 to 1")
+    rows: int | None = None
+    total_bytes: int | None = None
+    chunks_done: int | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    upload: UploadOffer | None = Field(default=None, description="on creation of an upload job")
+
+
+class CodeImportJob(ImportJobOut):
+    campaign_id: str
+    kind: str = Field(description="`csv` (an uploaded file) or `generate`")
+    imported: int = 0
+    duplicate: int = 0
+    invalid: int = 0
+    requested: int | None = Field(default=None, description="codes asked for (a generation)")

@@ -9,3 +9,14 @@ class PageViewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     visitor_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class PageViewOut(BaseModel):
+    status: str = Field(description="`page_viewed`")
+    visitor_id: str
+    first_view: bool = Field(description="false when this visitor was counted before")
+
+
+class PageViewsOut(BaseModel):
+    campaign_id: str
+    visitors: int = Field(description="anonymous visitors who viewed the page (no email asked)")

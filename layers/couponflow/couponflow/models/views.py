@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from couponflow.ids import claim_id
 
 NEXT = "give it back as `next` for the following page; absent on the last page"
 
@@ -197,7 +199,16 @@ class MessageView(_Shown):
     events: list[EventView] = []
 
 
+def _with_claim_id(data: Any) -> Any:
+    """A stored claim, with the id its fields derive (``ids.claim_id``)."""
+    if isinstance(data, dict) and "claim_id" not in data and "customer_id" in data:
+        number = int(data.get("claim_number") or 1)
+        return {**data, "claim_id": claim_id(data["campaign_id"], data["customer_id"], number)}
+    return data
+
+
 class ClaimView(_Shown):
+    claim_id: str = Field(description="as the storefront's claim answer named it")
     campaign_id: str
     claim_number: int = 1
     status: str
@@ -215,6 +226,21 @@ class ClaimView(_Shown):
     integration_status: str | None = None
     integration_detail: str | None = None
     integration_at: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_id(cls, data: Any) -> Any:
+        return _with_claim_id(data)
+
+
+class ClaimRow(ClaimView):
+    customer_id: str
+    email: str | None = None
+
+
+class ClaimPage(_Row):
+    items: list[ClaimRow]
+    next: str | None = Field(default=None, description=NEXT)
 
 
 class CustomerView(_Shown):
@@ -349,6 +375,104 @@ class SettingsView(_Shown):
     notification_email: str | None = None
 
 
+class CampaignRow(CampaignView):
+    alerts: list[str] = Field(
+        default=[],
+        description="what needs the merchant: `pool_empty`, `pool_low` (below its alert threshold), "
+        "`paused` (with `paused_reason`)",
+    )
+
+
 class CampaignPage(_Row):
-    items: list[CampaignView]
+    items: list[CampaignRow]
+    count: int = Field(description="campaigns on this page")
+    next: str | None = Field(default=None, description=NEXT)
+
+
+class ClaimFunnel(_Row):
+    """How many of the campaign's claims reached each status (cumulative: a redeemed claim that
+    was viewed first counts in both; a claim may be redeemed without its coupon link opened)."""
+
+    claimed: int = Field(description="codes handed out")
+    coupon_viewed: int = Field(description="coupon links opened")
+    clicked_through: int = Field(description="clicked through to the store")
+    redeemed: int = Field(description="reported used by the store")
+    expired: int = Field(description="offers that lapsed unused (their codes went back to the pool)")
+    released: int = Field(description="codes given back: email undelivered, send canceled")
+
+
+class CampaignStats(_Row):
+    """A campaign's funnel and sending health."""
+
+    campaign_id: str
+    claims: ClaimFunnel
+    out_of_coupons: dict[str, int] = Field(
+        description="claims answered out of coupons, by reason (every answer counts)"
+    )
+    codes_available: int = Field(description="codes left in the pool")
+    counts: dict[str, int] = Field(description="messages by current status (from their first hand-off)")
+    messages: int
+    attempted: int = Field(description="messages handed to SES that count for the rates")
+    bounce_rate: float
+    complaint_rate: float
+    bounce_rate_limit: float = Field(description="the bounce rate at which the campaign is paused")
+    complaint_rate_limit: float = Field(description="the complaint rate at which the campaign is paused")
+    paused: bool
+    paused_reason: str | None = None
+    reputation_paused_at: str | None = None
+
+
+class SendPreview(_Row):
+    """The send's email and text as one recipient (or a sample customer) would get them."""
+
+    customer_id: str | None = Field(default=None, description="whose values filled it; none for the sample")
+    subject: str
+    text: str
+    html: str
+    sms: str | None = None
+
+
+class SuppressionView(_Shown):
+    email: str
+    reason: str = Field(description="`hard_bounce`, `complaint` or `soft_bounce`")
+    suppressed_at: str | None = None
+    source: dict[str, Any] | None = Field(
+        default=None, description="the event(s) that caused it, as SES reported them (SMTP words verbatim)"
+    )
+    soft_bounces: list[dict[str, Any]] | None = Field(
+        default=None, description="the soft bounces counted toward it, oldest first"
+    )
+
+
+class SuppressionPage(_Row):
+    items: list[SuppressionView]
     count: int
+    next: str | None = Field(default=None, description="give it back as `after` for the following page")
+
+
+class SuppressionRemoved(_Row):
+    removed: SuppressionView
+
+
+class CustomerErased(_Row):
+    customer_id: str
+    erased_at: str
+    claims_kept_anonymously: int = Field(description="claims moved to an anonymous id: their codes stay held")
+    messages_deleted: int
+    events_deleted: int
+
+
+class CustomerExport(_Row):
+    """Everything stored about one customer (a data-subject access request).
+
+    The sections are the stored items themselves less the key design, not an allow-list: an
+    export must not leave out a field a later version stores."""
+
+    customer_id: str
+    exported_at: str
+    profile: dict[str, Any]
+    claims: list[dict[str, Any]]
+    messages: list[dict[str, Any]] = Field(description="each with its `events`")
+    suppressions: list[dict[str, Any]]
+    lists: list[str]
+    send_recipients: list[dict[str, Any]]

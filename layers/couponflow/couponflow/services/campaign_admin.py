@@ -1,4 +1,4 @@
-"""Merchant use cases that manage a campaign after it was created: update, pause, resume, list."""
+"""Merchant use cases that manage a campaign after it was created: update, pause, resume."""
 
 from __future__ import annotations
 
@@ -46,10 +46,6 @@ def set_paused(table: Table, merchant_id: str, campaign_id: str, paused: bool) -
     stamp = datetime.now(UTC).isoformat()
     item = campaigns.update_fields(table, merchant_id, campaign_id, {"paused": paused}, stamp)
     return with_defaults(item)
-
-
-def list_campaigns(table: Table, merchant_id: str, limit: int) -> list[dict[str, Any]]:
-    return [with_defaults(i) for i in campaigns.list_for_merchant(table, merchant_id, limit)]
 
 
 def page_views(table: Table, merchant_id: str, campaign_id: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.campaign import Campaign
 from couponflow.ids import new_id
 from couponflow.models.api import CampaignIn, CodesLoaded
-from couponflow.store import campaigns, claims, keys
+from couponflow.store import campaigns, keys
 
 
 def public(item: Item) -> dict[str, Any]:
@@ -57,8 +57,3 @@ def add_codes(table: Table, merchant_id: str, campaign_id: str, codes: list[str]
         table, merchant_id, campaign_id, codes, datetime.now(UTC).isoformat()
     )
     return CodesLoaded(imported=imported, duplicate=duplicate)
-
-
-def list_claims(table: Table, merchant_id: str, campaign_id: str, limit: int) -> list[dict[str, Any]]:
-    campaigns.get_item(table, merchant_id, campaign_id)
-    return [public(i) for i in claims.list_for_campaign(table, merchant_id, campaign_id, limit)]

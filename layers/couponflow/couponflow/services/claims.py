@@ -13,7 +13,7 @@ from couponflow.domain.disposable_emails import is_disposable
 from couponflow.domain.integration_status import IntegrationStatus
 from couponflow.domain.message_status import MessageStatus
 from couponflow.errors import InvalidInputError
-from couponflow.ids import customer_id, new_id
+from couponflow.ids import claim_id, customer_id, new_id
 from couponflow.models.api import Channel, ClaimIn, ClaimOut
 from couponflow.services.email_provider import ProviderDirectory
 from couponflow.store import campaigns, claims, integrations, keys
@@ -69,6 +69,7 @@ class ClaimService:
         metrics.claim_answered(str(record.reason) if record.reason else "claimed" if record.new else "repeat")
         show_code = campaign.channel == Channel.PAGE
         outcome = ClaimOut(
+            claim_id=claim_id(record.campaign_id, record.customer_id, record.claim_number),
             status=str(record.status),
             reason=str(record.reason) if record.reason else None,
             customer_id=record.customer_id,

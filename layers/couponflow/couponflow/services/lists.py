@@ -1,4 +1,4 @@
-"""The merchant's list views: the customers tab, a campaign's customers, segments and their
+"""The merchant's list views: the customers tab, campaigns, a campaign's customers, segments and their
 members, the sends activity list and a send's tracker.
 
 Each page is read from a key or an index (``store/keys.py`` says which), a few DynamoDB
@@ -14,10 +14,15 @@ from typing import Any
 
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.audience import ACTIVE_DAYS, SegmentRule, is_active
+from couponflow.domain.pool_alerts import standing
 from couponflow.domain.send_tracker import campaign_status, tracker_row
 from couponflow.models.views import (
     CampaignCustomerPage,
     CampaignCustomerRow,
+    CampaignPage,
+    CampaignRow,
+    ClaimPage,
+    ClaimRow,
     CustomerPage,
     CustomerRow,
     RecipientPage,
@@ -28,6 +33,7 @@ from couponflow.models.views import (
     SendPage,
     SendRow,
 )
+from couponflow.services import campaign_admin
 from couponflow.store import audience, campaigns, keys, pages, sends
 
 Key = tuple[str, str]
@@ -237,6 +243,35 @@ def _claimants(
 
 
 # --------------------------------------------------------------------------------------------
+# Campaigns
+# --------------------------------------------------------------------------------------------
+
+
+def campaign_list(table: Table, merchant_id: str, *, limit: int, after: str | None = None) -> CampaignPage:
+    """Newest first, a page from the campaigns index, each with its codes left (one BatchGetItem
+    of the page's pool counters per six campaigns) and what needs the merchant's attention."""
+    values = {":pk": keys.campaigns_index(merchant_id)}
+    fetch = pages.query_pages(table, "gsi1pk = :pk", lambda _: values, index=keys.GSI1, forward=False)
+    items, cursor = pages.collect(fetch, partitions=1, cursor=pages.decode(after), limit=limit)
+    left = campaigns.available_in(table, merchant_id, [i["campaign_id"] for i in items])
+    rows = []
+    for item in items:
+        available = left[item["campaign_id"]]
+        alerts = [
+            str(a)
+            for a in standing(available, item.get("pool_alert_threshold"), loaded="pool_version" in item)
+        ]
+        if item.get("paused"):
+            alerts.append("paused")
+        rows.append(
+            CampaignRow.model_validate(
+                {**campaign_admin.with_defaults(item), "codes_available": available, "alerts": alerts}
+            )
+        )
+    return CampaignPage(items=rows, count=len(rows), next=pages.encode(cursor))
+
+
+# --------------------------------------------------------------------------------------------
 # A campaign's customers
 # --------------------------------------------------------------------------------------------
 
@@ -253,15 +288,7 @@ def campaign_customers(
     """The campaign's claims, shard by shard (newest first in each), with the coupon email's
     status and the customer's name read in one batch per page; ``status`` matches the row's
     customer-facing status or its claim status."""
-    campaigns.get(table, merchant_id, campaign_id)  # 404 for another merchant's or no campaign
-    shards = pages.query_pages(
-        table,
-        "gsi1pk = :pk",
-        lambda shard: {":pk": keys.campaign_claims_partition(merchant_id, campaign_id, shard)},
-        index=keys.GSI1,
-        forward=False,
-    )
-
+    shards = _claim_shards(table, merchant_id, campaign_id)
     rows, following = pages.collect_rows(
         shards,
         lambda claims: _campaign_rows(table, merchant_id, claims),
@@ -272,6 +299,32 @@ def campaign_customers(
     )
     return CampaignCustomerPage(
         items=[CampaignCustomerRow(**row) for row in rows], next=pages.encode(following)
+    )
+
+
+def campaign_claims(
+    table: Table, merchant_id: str, campaign_id: str, *, limit: int = 50, after: str | None = None
+) -> ClaimPage:
+    """The campaign's claims as stored, shard by shard (newest first in each)."""
+    items, cursor = pages.collect(
+        _claim_shards(table, merchant_id, campaign_id),
+        partitions=keys.CLAIM_INDEX_SHARDS,
+        cursor=pages.decode(after, keys.CLAIM_INDEX_SHARDS),
+        limit=limit,
+    )
+    return ClaimPage(items=[ClaimRow.model_validate(i) for i in items], next=pages.encode(cursor))
+
+
+def _claim_shards(table: Table, merchant_id: str, campaign_id: str) -> pages.Fetch:
+    """The campaign's claim index, ``CLAIM_INDEX_SHARDS`` partitions; 404 for an unknown campaign
+    (or another merchant's)."""
+    campaigns.get(table, merchant_id, campaign_id)
+    return pages.query_pages(
+        table,
+        "gsi1pk = :pk",
+        lambda shard: {":pk": keys.campaign_claims_partition(merchant_id, campaign_id, shard)},
+        index=keys.GSI1,
+        forward=False,
     )
 
 

@@ -30,10 +30,6 @@ _REFUSALS = {
 class RedemptionRefused(ConflictError):
     """The code cannot be redeemed; ``details`` says why (and the first order id if redeemed)."""
 
-    def __init__(self, message: str, details: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.details = details
-
 
 @dataclass(frozen=True)
 class Redemptions:

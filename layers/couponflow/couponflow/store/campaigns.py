@@ -125,20 +125,47 @@ def add_codes(
     return imported, duplicate
 
 
-def pool_count_moves(merchant_id: str, campaign_id: str, codes: Iterable[str], sign: int) -> list[Update]:
+def pool_count_moves(
+    merchant_id: str, campaign_id: str, codes: Iterable[str], sign: int, *, tally: str | None = None
+) -> list[Update]:
     """Counter updates, one per pool shard, for codes entering (+1) or leaving (-1) the pool.
 
     Every write that puts a code into, or deletes one from, a pool shard carries these in the same
-    transaction, so the counts are exact whatever fails or runs concurrently.
+    transaction, so the counts are exact whatever fails or runs concurrently. ``tally`` names the
+    claim status the move brings its claims to (``claimed``, ``expired``, ``released``): the same
+    update adds them to the campaign's funnel (``claim_tally``), at no extra write.
     """
     per_shard: dict[int, int] = {}
     for code in codes:
         shard = keys.pool_shard_of(code)
         per_shard[shard] = per_shard.get(shard, 0) + sign
-    return [
-        Update(keys.pool_count(merchant_id, campaign_id, shard), "ADD available :n", values={":n": n})
-        for shard, n in sorted(per_shard.items())
-    ]
+    updates = []
+    for shard, n in sorted(per_shard.items()):
+        expression, names, values = "ADD available :n", dict[str, str](), {":n": n}
+        if tally is not None:
+            expression += ", #tally :reached"
+            names["#tally"], values[":reached"] = tally, abs(n)
+        updates.append(
+            Update(keys.pool_count(merchant_id, campaign_id, shard), expression, names=names, values=values)
+        )
+    return updates
+
+
+def claim_tally(merchant_id: str, campaign_id: str, spread_by: str, reached: str) -> Update:
+    """One more claim of the campaign reached ``reached`` (a transaction action).
+
+    The funnel's counts are cumulative (a claim counted ``coupon_viewed`` stays counted when it is
+    redeemed) and ride on the pool's counter shards, chosen by ``spread_by`` (the code, or the
+    customer of an out-of-coupons answer), so a flash sale's tallies spread as its claims do. Each
+    is written in the transaction that moves the claim, whose conditions let a claim reach a
+    status once: the counts are exact.
+    """
+    return Update(
+        keys.pool_count(merchant_id, campaign_id, keys.pool_shard_of(spread_by)),
+        "ADD #tally :one",
+        names={"#tally": reached},
+        values={":one": 1},
+    )
 
 
 def pool_refill(merchant_id: str, campaign_id: str, shards: Iterable[int] | None = None) -> Update:
@@ -300,8 +327,28 @@ def count_available(table: Table, merchant_id: str, campaign_id: str) -> int:
     The counters move in the same transactions as the codes (load, import, claim, expiry,
     release), so the sum is exact; reading it costs the same for ten codes or ten million.
     """
+    return pool_counts(table, merchant_id, campaign_id).get("available", 0)
+
+
+def available_in(table: Table, merchant_id: str, campaign_ids: list[str]) -> dict[str, int]:
+    """Codes left in each campaign's pool: their shard counters in one BatchGetItem per 100."""
+    shards = [(c, keys.pool_count(merchant_id, c, s)) for c in campaign_ids for s in range(keys.POOL_SHARDS)]
+    owner = {key["pk"]: c for c, key in shards}
+    left = dict.fromkeys(campaign_ids, 0)
+    for item in table.batch_get([key for _, key in shards], consistent=True):
+        left[owner[item["pk"]]] += int(item.get("available", 0))
+    return left
+
+
+def pool_counts(table: Table, merchant_id: str, campaign_id: str) -> dict[str, int]:
+    """Every counter on the pool's shards, summed: ``available`` and the claim tallies."""
     shards = [keys.pool_count(merchant_id, campaign_id, shard) for shard in range(keys.POOL_SHARDS)]
-    return sum(int(item.get("available", 0)) for item in table.batch_get(shards, consistent=True))
+    totals: dict[str, int] = {}
+    for item in table.batch_get(shards, consistent=True):
+        for name, value in item.items():
+            if name not in ("pk", "sk") and isinstance(value, int):
+                totals[name] = totals.get(name, 0) + int(value)
+    return totals
 
 
 def watched_for_pool_alerts(table: Table, shard: int) -> list[Item]:

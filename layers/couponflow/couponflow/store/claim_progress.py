@@ -2,6 +2,9 @@
 
 - ``advance``: coupon viewed, clicked through. A conditional write on the status read, so the
   status only moves forward (``domain.claim_status.can_move``) however requests interleave.
+
+Every move here carries the campaign's funnel tally in its transaction (``campaigns.claim_tally``,
+or the pool counter move of a returned code), so each claim is counted once per status reached.
 - ``redeem``: one transaction that marks the code's registry item ``redeemed`` (only if it was
   ``assigned`` to this customer) and the claim ``redeemed``; a second report finds the registry
   item already redeemed and gets the first order id back.
@@ -58,17 +61,24 @@ def advance(
         if not can_move(current, new):
             return item, False
         try:
-            updated = table.update(
-                key,
-                f"SET #status = :new, updated_at = :at, {new}_at = if_not_exists({new}_at, :at)",
-                condition="#status = :current",
-                names={"#status": "status"},
-                values={":new": str(new), ":at": at, ":current": str(current)},
-                return_new=True,
+            table.transact(
+                [
+                    Update(
+                        key,
+                        f"SET #status = :new, updated_at = :at, {new}_at = if_not_exists({new}_at, :at)",
+                        condition="#status = :current",
+                        names={"#status": "status"},
+                        values={":new": str(new), ":at": at, ":current": str(current)},
+                    ),
+                    campaigns.claim_tally(
+                        merchant_id, campaign_id, str(item.get("code") or customer_id), str(new)
+                    ),
+                ]
             )
-        except ConditionFailed:
+        except TransactionCanceled:
             continue  # it moved under us: look again
-        return updated, True
+        # what the update wrote, without reading it back
+        return {**item, "status": str(new), "updated_at": at, f"{new}_at": item.get(f"{new}_at", at)}, True
     raise RetryableError("the claim keeps changing; retry")
 
 
@@ -135,6 +145,7 @@ def redeem(
                             **states,
                         },
                     ),
+                    campaigns.claim_tally(merchant_id, campaign_id, code, str(ClaimStatus.REDEEMED)),
                 ]
             )
         except TransactionCanceled:
@@ -198,7 +209,7 @@ def return_code(table: Table, claim: Item, to: ClaimStatus, *, at: str, reason: 
                     {**keys.pool_code(merchant_id, campaign_id, code), "type": "pool_code", "code": code},
                     condition="attribute_not_exists(pk)",
                 ),
-                *campaigns.pool_count_moves(merchant_id, campaign_id, [code], +1),
+                *campaigns.pool_count_moves(merchant_id, campaign_id, [code], +1, tally=str(to)),
                 # the shard's empty mark goes and the version moves in the same transaction: a
                 # failure after a separate write would have left the code hidden behind the mark
                 campaigns.pool_refill(merchant_id, campaign_id, [keys.pool_shard_of(code)]),

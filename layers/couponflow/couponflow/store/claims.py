@@ -308,7 +308,7 @@ def _try_code(
         actions: list[TransactAction] = [
             _claim_put(campaign, who, now, claim_fields, replaces),
             *_code_taken(campaign, who, code, now),
-            *campaigns.pool_count_moves(m, c, [code], -1),
+            *campaigns.pool_count_moves(m, c, [code], -1, tally=str(ClaimStatus.CLAIMED)),
             _message_put(campaign, who, code, message_id, now, outbox=outbox, fields=message_fields),
         ]
         message_at = len(actions) - 1
@@ -510,7 +510,11 @@ def _assign_group(
         claim = _claimed(campaign, a.who, code, now=now, message_id=a.message_id)
         actions.append(_claim_put(campaign, a.who, now, claim))
         actions.extend(_code_taken(campaign, a.who, code, now))
-    actions.extend(campaigns.pool_count_moves(campaign.merchant_id, campaign.campaign_id, codes, -1))
+    actions.extend(
+        campaigns.pool_count_moves(
+            campaign.merchant_id, campaign.campaign_id, codes, -1, tally=str(ClaimStatus.CLAIMED)
+        )
+    )
     try:
         table.transact(actions)
     except (TransactionCanceled, RetryableError):  # a failed condition, or a conflict: one by one
@@ -590,7 +594,10 @@ def record_out_of_coupons(
     fields = {"status": str(ClaimStatus.OUT_OF_COUPONS), "reason": str(reason), "attempted_at": now}
     try:
         profile = [_customer_update(campaign.merchant_id, who, now)] if who.interacted else []
-        table.transact([_claim_put(campaign, who, now, fields), *profile])
+        tally = campaigns.claim_tally(
+            campaign.merchant_id, campaign.campaign_id, who.customer_id, f"out_of_coupons_{reason}"
+        )
+        table.transact([_claim_put(campaign, who, now, fields), *profile, tally])
     except TransactionCanceled as canceled:
         existing = canceled.items[0] or table.get(
             keys.claim(campaign.merchant_id, who.customer_id, campaign.campaign_id)
