@@ -33,7 +33,7 @@ function when(iso) {
 }
 
 const BAD = new Set(["bounced", "failed", "dropped", "complained", "unknown", "email_failed", "email_dropped", "out_of_coupons", "canceled"]);
-const GOOD = new Set(["delivered", "opened", "clicked", "redeemed", "done", "email_delivered", "email_opened", "email_clicked", "clicked_through", "received", "sent"]);
+const GOOD = new Set(["delivered", "opened", "clicked", "redeemed", "done", "email_delivered", "email_opened", "email_clicked", "clicked_through", "received", "sent", "connected"]);
 
 function badge(status, extra) {
   const word = String(status ?? "—").replaceAll("_", " ");
@@ -437,16 +437,39 @@ function slots(count = 72) {
   });
 }
 
+function checked(answer, confirm) {
+  // What scheduling would do, before it is done: when, who, codes, what would fail it, the message.
+  const flight = answer.preflight;
+  const left = Object.entries(flight.excluded).map(([why, n]) => `${n} ${why.replaceAll("_", " ")}`).join(", ");
+  return h("section", { id: "schedule-check", "aria-labelledby": "check-title" },
+    h("h3", { id: "check-title" }, `Before you confirm: ${when(answer.send_at)}`),
+    h("p", {}, `${flight.eligible} of ${flight.members} members would get it${left ? ` (left out: ${left})` : ""}; ${flight.codes_needed} codes needed, ${flight.codes_available} left.`),
+    flight.members ? null : h("p", { class: "error", role: "alert" }, "The segment has no members yet: add customers to it first."),
+    flight.warnings.map((w) => h("p", { class: "error", role: "alert" }, w.message)),
+    h("pre", {}, answer.preview.subject, "\n\n", answer.preview.text),
+    h("button", { type: "button", id: "confirm-schedule", onclick: confirm }, `Confirm: schedule for ${when(answer.send_at)}`),
+  );
+}
+
 async function scheduleForm() {
   const [segments, campaigns] = await Promise.all([api("/segments?limit=200"), api("/campaigns?limit=100")]);
   const form = h(
     "form",
     { class: "inline", id: "schedule", onsubmit: async (event) => {
       event.preventDefault();
-      const data = Object.fromEntries(new FormData(form));
+      const body = { ...Object.fromEntries(new FormData(form)), timezone: TIME_ZONE };
+      form.querySelectorAll(".error, #schedule-check").forEach((node) => node.remove());
       try {
-        const send = await api("/sends", { method: "POST", body: { ...data, timezone: TIME_ZONE } });
-        go(`/sends/${encodeURIComponent(send.send_id)}`);
+        const answer = await api("/sends/check", { method: "POST", body });
+        form.append(checked(answer, async () => {
+          try {
+            const send = await api("/sends", { method: "POST", body });
+            go(`/sends/${encodeURIComponent(send.send_id)}`);
+          } catch (error) {
+            form.append(problem(error));
+          }
+        }));
+        document.getElementById("confirm-schedule").focus();
       } catch (error) {
         form.append(problem(error));
       }
@@ -455,7 +478,7 @@ async function scheduleForm() {
     h("label", {}, "Campaign", h("select", { name: "campaign_id", required: true }, (campaigns.items || []).map((c) => h("option", { value: c.campaign_id }, c.name)))),
     h("label", {}, "Channel", h("select", { name: "channel" }, [["email", "Email"], ["sms", "Text"], ["both", "Email and text"]].map(([v, t]) => h("option", { value: v }, t)))),
     h("label", {}, `When (${TIME_ZONE})`, h("select", { name: "send_at" }, slots().map(([v, t]) => h("option", { value: v }, t)))),
-    h("button", { type: "submit" }, "Schedule"),
+    h("button", { type: "submit" }, "Check"),
   );
   return (segments.items || []).length && (campaigns.items || []).length
     ? form
@@ -463,22 +486,26 @@ async function scheduleForm() {
 }
 
 async function sendsView(query) {
-  const [answer, schedule] = await Promise.all([api(`/sends${qs(query)}`), scheduleForm()]);
+  const [answer, schedule, segments] = await Promise.all([api(`/sends${qs(query)}`), scheduleForm(), api("/segments?limit=200")]);
+  const names = Object.fromEntries((segments.items || []).map((g) => [g.segment_id, g.name]));
   show(
     h("h1", {}, "Sends"),
     h("h2", {}, "Schedule a send"),
-    h("p", { class: "muted" }, "Times are on the hour, at least 2 hours ahead; a send can be canceled until 2 hours before."),
+    h("p", { class: "muted" }, "Times are on the hour, at least 2 hours ahead; check who it reaches and what it says, then confirm. A send can be canceled until 2 hours before."),
     schedule,
     h("h2", {}, "Activity"),
-    filters("/sends", query, [["status", "Status", [["", "Any"], ["scheduled", "Scheduled"], ["sending", "Sending"], ["done", "Done"], ["failed", "Failed"], ["canceled", "Canceled"]]]]),
+    filters("/sends", query, [
+      ["segment_id", "Segment", [["", "Any"], ...Object.entries(names)]],
+      ["status", "Status", [["", "Any"], ["scheduled", "Scheduled"], ["sending", "Sending"], ["done", "Done"], ["failed", "Failed"], ["canceled", "Canceled"]]],
+    ]),
     table("Segment sends, newest first", [
       ["Send", (s) => h("a", { href: `#/sends/${encodeURIComponent(s.send_id)}` }, s.send_id)],
-      ["Segment", (s) => s.segment_id],
+      ["Segment", (s) => h("a", { href: `#/sends?segment_id=${encodeURIComponent(s.segment_id)}` }, names[s.segment_id] || s.segment_id)],
       ["Status", (s) => badge(s.status, s.reason)],
       ["At", (s) => when(s.send_at)],
       ["Sent / failed", (s) => `${s.counts.sent ?? "—"} / ${s.counts.failed ?? "—"}`],
       ["Report", (s) => (s.report_url ? h("a", { href: s.report_url }, "Failure report") : "—")],
-    ], answer.items, "No sends yet: schedule one to a segment with POST /sends."),
+    ], answer.items, "No sends yet: schedule one to a segment above."),
     pager("/sends", query, answer.next),
   );
 }

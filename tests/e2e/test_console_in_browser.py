@@ -208,6 +208,13 @@ def test_a_merchant_schedules_a_send_on_the_hour_sees_its_preflight_and_cancels_
             form.requestSubmit();
         }})()"""
     )
+    check = browser.wait_until(
+        "document.getElementById('schedule-check')?.textContent", "the check before confirming"
+    )
+    assert "members would get it" in check and "Confirm: schedule for" in check
+    assert serious_violations(browser) == []
+    browser.screenshot(SHOTS / "send-check.png")
+    browser.evaluate("document.getElementById('confirm-schedule').click()")
     browser.wait_until("document.querySelector('h1')?.textContent.startsWith('Send snd_')", "the send's page")
     browser.wait_until("document.querySelector('main .status')?.textContent === 'scheduled'", "its status")
     assert "codes_available" in browser.wait_until(

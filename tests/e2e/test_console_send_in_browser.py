@@ -71,6 +71,11 @@ def test_a_send_scheduled_in_the_console_is_followed_to_done_and_its_report_down
             form.requestSubmit();
         }})()"""
     )
+    check = browser.wait_until(
+        "document.getElementById('schedule-check')?.textContent", "the check before confirming"
+    )
+    assert "members would get it" in check and "Confirm: schedule for" in check
+    browser.evaluate("document.getElementById('confirm-schedule').click()")
     browser.wait_until("document.querySelector('h1')?.textContent.startsWith('Send snd_')", "the send's page")
     send_id = browser.evaluate("decodeURIComponent(location.hash.split('/')[2].split('?')[0])")
     send_at = datetime.fromisoformat(ok(http("GET", f"/sends/{send_id}"))["send_at"])

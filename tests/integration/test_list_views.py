@@ -166,10 +166,15 @@ def test_a_campaigns_claims_page_past_any_size_with_a_cursor(merchant, get, load
     assert status == 201, campaign
     claim = load_handler("ClaimFunction")
     emails = [f"paged{n}@example.com" for n in range(7)]
+    answered = {}
     for email in emails:
-        claim.lambda_handler(claim_event(m, campaign["campaign_id"], {"email": email}), lambda_context)
+        event = claim_event(m, campaign["campaign_id"], {"email": email})
+        first, repeat = (json.loads(claim.lambda_handler(event, lambda_context)["body"]) for _ in range(2))
+        assert first["claim_id"].startswith("clm_") and repeat["claim_id"] == first["claim_id"]
+        answered[email] = first["claim_id"]
 
     rows = _all_pages(get, m, f"/campaigns/{campaign['campaign_id']}/claims", limit="3")
+    assert {r["email"]: r["claim_id"] for r in rows} == answered  # the lists name it as the answer did
 
     assert sorted(r["email"] for r in rows) == sorted(emails)  # each once, over several pages
     assert sorted(r["code"] for r in rows) == codes and {r["status"] for r in rows} == {"claimed"}

@@ -148,6 +148,37 @@ def test_preview_renders_for_a_sample_customer_and_preflight_counts_exclusions_a
     assert (flight["codes_needed"], flight["codes_available"], flight["problem_at_send_time"]) == (1, 1, None)
 
 
+def test_checking_a_send_before_scheduling_it_shows_its_preflight_and_preview_and_stores_nothing(
+    table: Table, merchant: tuple[str, str], api: Callable[..., dict[str, Any]]
+) -> None:
+    m = merchant[0]
+    people = [{"email": "ann@example.com", "first_name": "Ann"}, {"email": "bo@example.com"}]
+    seg, cmp = _audience(table, m, people), _campaign(table, m, 1)
+    body = {"segment_id": seg, "campaign_id": cmp, "send_at": _next_slot()}
+
+    checked = api(m, "POST", "/sends/check", "/sends/check", body)
+
+    assert checked["statusCode"] == 200, checked["body"]
+    answer = body_of(checked)
+    assert answer["preflight"]["send_id"] is None and answer["preflight"]["eligible"] == 2
+    assert answer["preflight"]["problem_at_send_time"] == "insufficient_coupons"  # 2 needed, 1 left
+    preview = answer["preview"]
+    assert preview["subject"] == "Winter: your coupon" and "SAMPLE-CODE" in preview["text"]
+    assert answer["send_at"].endswith(":00:00+00:00")
+    listed = body_of(api(m, "GET", "/sends", "/sends"))
+    assert listed["items"] == []  # nothing was scheduled, the segment is free
+    too_soon = {**body, "send_at": _next_slot(hours=1)}
+    refused = api(m, "POST", "/sends/check", "/sends/check", too_soon)
+    assert refused["statusCode"] == 400 and body_of(refused)["rule"] == "two_hours_ahead"
+
+    _schedule(api, m, segment_id=seg, campaign_id=cmp)
+    again = body_of(api(m, "POST", "/sends/check", "/sends/check", body))
+    assert [w["reason"] for w in again["preflight"]["warnings"]] == [
+        "insufficient_coupons",
+        "one_send_per_segment",
+    ]
+
+
 def test_cancel_and_start_racing_exactly_one_wins(
     table: Table, merchant: tuple[str, str], load_handler: Callable[[str], ModuleType], lambda_context: Any
 ) -> None:

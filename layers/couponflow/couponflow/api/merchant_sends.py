@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from couponflow.api.context import merchant_id
 from couponflow.api.responses import answered
 from couponflow.models.sends import SendIn
-from couponflow.models.views import PreflightView, SendPreview, SendView
+from couponflow.models.views import PreflightView, SendCheck, SendPreview, SendView
 from couponflow.services.sends import SendScheduler
 
 
@@ -26,6 +26,13 @@ def build(service: SendScheduler) -> APIGatewayRouter:
         """Schedule a send of a campaign's coupons to a segment: on the hour, at least 2 hours ahead."""
         created = SendView.model_validate(service.schedule(merchant_id(router), send))
         return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
+
+    @router.post("/sends/check")
+    def check_send(send: SendIn) -> SendCheck:
+        """What scheduling this send would do, without scheduling it: when it would go, who it
+        would reach, codes needed against codes left, what would fail it, and the message as the
+        segment's first member would get it. Refused as scheduling would refuse it."""
+        return SendCheck.model_validate(service.check(merchant_id(router), send))
 
     @router.get("/sends/<send_id>")
     def get_send(send_id: str) -> SendView:

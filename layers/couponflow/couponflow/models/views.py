@@ -328,7 +328,7 @@ class SendView(_Shown):
 class PreflightView(_Shown):
     """Who a send would reach now, and whether the pool holds enough codes."""
 
-    send_id: str
+    send_id: str | None = Field(description="none for a send being checked before it is scheduled")
     members: int
     eligible: int
     excluded: dict[str, int] = Field(default={}, description="left out, by reason")
@@ -476,3 +476,12 @@ class CustomerExport(_Row):
     suppressions: list[dict[str, Any]]
     lists: list[str]
     send_recipients: list[dict[str, Any]]
+
+
+class SendCheck(_Row):
+    """What scheduling a send would do, before it is scheduled (nothing is stored)."""
+
+    send_at: str = Field(description="when it would go, with the offset of `timezone`")
+    timezone: str
+    preflight: PreflightView
+    preview: SendPreview

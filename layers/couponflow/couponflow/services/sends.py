@@ -46,9 +46,34 @@ class SendScheduler:
     def schedule(self, merchant_id: str, request: SendIn, now: datetime | None = None) -> dict[str, Any]:
         """Create the send (``scheduled``) holding its segment's lock, then its one-time schedule."""
         now = now or datetime.now(UTC)
+        item, _ = self._draft(merchant_id, request, now)
+        send_id, at = item["send_id"], datetime.fromisoformat(item["send_at"])
+        sends.create(self.table, item)
+        try:
+            scheduler.create_once(
+                schedule_name(send_id), at, self.target, {"merchant_id": merchant_id, "send_id": send_id}
+            )
+        except Exception:
+            # No schedule, no send: give the segment back so the merchant can try again.
+            sends.move(
+                self.table,
+                merchant_id,
+                send_id,
+                frm=SendStatus.SCHEDULED,
+                to=SendStatus.FAILED,
+                at=now.isoformat(),
+                fields={"reason": "system_error"},
+            )
+            sends.release_segment(self.table, merchant_id, request.segment_id, send_id)
+            raise
+        return view(item)
+
+    def _draft(self, merchant_id: str, request: SendIn, now: datetime) -> tuple[Item, Item]:
+        """The send as it would be stored, and its segment: the time rules checked (on the hour,
+        2 hours ahead), the segment and the campaign found (404 otherwise)."""
         timezone = request.timezone or merchant_timezone(self.table, merchant_id)
         at = send_time(request.send_at, timezone, now)
-        audience.get_segment(self.table, merchant_id, request.segment_id)  # 404 before the lock
+        segment = audience.get_segment(self.table, merchant_id, request.segment_id)  # 404 before the lock
         campaigns.get(self.table, merchant_id, request.campaign_id)
         send_id = new_id("snd")
         item: Item = {
@@ -69,25 +94,28 @@ class SendScheduler:
             "created_at": now.isoformat(),
             "schedule_name": schedule_name(send_id),
         }
-        sends.create(self.table, item)
-        try:
-            scheduler.create_once(
-                schedule_name(send_id), at, self.target, {"merchant_id": merchant_id, "send_id": send_id}
+        return item, segment
+
+    def check(self, merchant_id: str, request: SendIn, now: datetime | None = None) -> dict[str, Any]:
+        """What scheduling ``request`` would do, without scheduling it: the time it would go at,
+        the preflight and the preview (refused as ``schedule`` would refuse it)."""
+        now = now or datetime.now(UTC)
+        draft, segment = self._draft(merchant_id, request, now)
+        preflight = self._preflight_of(draft, now)
+        if segment.get("active_send_id"):
+            preflight["warnings"].append(
+                {
+                    "reason": str(Rule.ONE_SEND_PER_SEGMENT),
+                    "message": f"the segment has a send scheduled or sending ({segment['active_send_id']}): "
+                    "cancel it first, or wait until it is done",
+                }
             )
-        except Exception:
-            # No schedule, no send: give the segment back so the merchant can try again.
-            sends.move(
-                self.table,
-                merchant_id,
-                send_id,
-                frm=SendStatus.SCHEDULED,
-                to=SendStatus.FAILED,
-                at=now.isoformat(),
-                fields={"reason": "system_error"},
-            )
-            sends.release_segment(self.table, merchant_id, request.segment_id, send_id)
-            raise
-        return view(item)
+        return {
+            "send_at": draft["send_at"],
+            "timezone": draft["timezone"],
+            "preflight": {**preflight, "send_id": None},
+            "preview": self._preview_of(draft, None),
+        }
 
     def cancel(self, merchant_id: str, send_id: str, now: datetime | None = None) -> dict[str, Any]:
         """Cancel until 2 hours before the time; the status write decides a race with the starter."""
@@ -111,7 +139,10 @@ class SendScheduler:
 
     def preview(self, merchant_id: str, send_id: str, customer_ref: str | None = None) -> dict[str, Any]:
         """The message as a sample customer (the one named, else the segment's first) would get it."""
-        send = sends.get(self.table, merchant_id, send_id)
+        return self._preview_of(sends.get(self.table, merchant_id, send_id), customer_ref)
+
+    def _preview_of(self, send: Item, customer_ref: str | None) -> dict[str, Any]:
+        merchant_id, send_id = send["merchant_id"], send["send_id"]
         campaign = campaigns.get(self.table, merchant_id, send["campaign_id"])
         if customer_ref:
             cid = resolve_customer_id(merchant_id, customer_ref)
@@ -146,8 +177,10 @@ class SendScheduler:
 
     def preflight(self, merchant_id: str, send_id: str, now: datetime | None = None) -> dict[str, Any]:
         """Eligible and excluded (by reason) members now, and codes needed against codes available."""
-        now = now or datetime.now(UTC)
-        send = sends.get(self.table, merchant_id, send_id)
+        return self._preflight_of(sends.get(self.table, merchant_id, send_id), now or datetime.now(UTC))
+
+    def _preflight_of(self, send: Item, now: datetime) -> dict[str, Any]:
+        merchant_id, send_id = send["merchant_id"], send["send_id"]
         found = audience_service.members(self.table, merchant_id, send["segment_id"], now)
         suppressed = audience.suppressed_emails(self.table, merchant_id)
         channel = Channel(send["channel"])
