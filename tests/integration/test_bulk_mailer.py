@@ -25,7 +25,7 @@ from couponflow.errors import RetryableError
 from couponflow.ids import customer_id
 from couponflow.services import mailer as mailer_service
 from couponflow.services.mailer import Mailer, MailJob
-from couponflow.services.send_pacing import SendPacer
+from couponflow.services.send_pacing import PacingTimeout, SendPacer
 from couponflow.store import campaign_stats, campaigns, keys, messages, send_budget
 from local_stack import moto_patches
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -311,8 +311,8 @@ def test_two_concurrent_mailers_never_reserve_more_than_the_shared_per_second_bu
     lock = threading.Lock()
 
     class CountingPacer(SendPacer):
-        def acquire(self, count: int, *, deadline: float) -> int:
-            second = super().acquire(count, deadline=deadline)
+        def acquire(self, count: int, *, deadline: float, segment_send: bool = False) -> int:
+            second = super().acquire(count, deadline=deadline, segment_send=segment_send)
             with lock:
                 reservations.append((second, count))
             return second
@@ -344,6 +344,19 @@ def test_two_concurrent_mailers_never_reserve_more_than_the_shared_per_second_bu
     for second, count in per_second.items():  # the shared counters agree with what was reserved
         assert count <= send_budget.used(table, second) <= 5
     assert all(stored(table, j)["status"] == "sent" for b in batches for j in b)
+
+
+def test_a_segment_send_filling_every_second_leaves_a_claims_email_room_in_the_same_second(
+    table, send_rate
+) -> None:
+    send_rate(10)
+    clock = [1_900_000_000.2]
+    pacer = SendPacer(table, clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    second = pacer.acquire(9, deadline=clock[0] + 0.5, segment_send=True)  # the send's share: 9 of 10
+    with pytest.raises(PacingTimeout):  # no more for the send this second
+        pacer.acquire(1, deadline=clock[0] + 0.5, segment_send=True)
+    assert pacer.acquire(1, deadline=clock[0] + 0.5) == second  # a claim's email still goes now
+    assert send_budget.used(table, second) == 10  # and the second holds no more than SES allows
 
 
 def test_an_entry_ses_refuses_for_good_fails_its_own_message_and_the_others_are_sent(

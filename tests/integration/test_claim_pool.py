@@ -169,7 +169,7 @@ def test_codes_available_stays_exact_through_load_claims_concurrent_claims_relea
     assert available() == 55
 
     # Concurrent claims: 12 customers, 3 of them claiming three times at once.
-    service = ClaimService(table, stack.physical["MailQueue"])
+    service = ClaimService(table, stack.physical["ClaimMailQueue"])
     emails = [f"burst{i}@example.com" for i in range(12)] + [f"burst{i}@example.com" for i in range(3)] * 2
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda e: service.claim(m, campaign_id, ClaimIn(email=e))[0], emails))
@@ -391,7 +391,7 @@ def test_concurrent_claims_of_one_customer_get_one_next_code(
     assert claim(campaign_id, email)["statusCode"] == 201
     redeem(merchant_api, campaign_id, held(table, m, email, campaign_id)["code"], "O-1")
 
-    service = ClaimService(table, stack.physical["MailQueue"])
+    service = ClaimService(table, stack.physical["ClaimMailQueue"])
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: service.claim(m, campaign_id, ClaimIn(email=email)), range(8)))
     assert sum(1 for _, new in results if new) == 1

@@ -23,7 +23,7 @@ def test_a_message_stuck_in_queued_is_queued_again_and_a_sent_one_leaves_the_out
     stack, merchant, load_handler, lambda_context
 ):
     table = Table(stack.physical["CouponflowTable"])
-    drain_queue(stack.physical["MailQueue"])
+    drain_queue(stack.physical["ClaimMailQueue"])
     stuck = _claim(table, merchant[0], "stuck@example.com", "2020-01-01T00:00:00+00:00")
     moved_on = _claim(table, merchant[0], "moved@example.com", "2020-01-01T00:00:01+00:00")
     moved_key = keys.message(merchant[0], moved_on.customer_id, moved_on.message_id or "")
@@ -39,7 +39,7 @@ def test_a_message_stuck_in_queued_is_queued_again_and_a_sent_one_leaves_the_out
     )
 
     assert result["requeue_outbox"]["requeued"] >= 1
-    jobs = drain_queue(stack.physical["MailQueue"])
+    jobs = drain_queue(stack.physical["ClaimMailQueue"])
     ours = {j["message_id"] for j in jobs if j["merchant_id"] == merchant[0]}
     assert ours == {stuck.message_id}
     assert "gsi3pk" not in (table.get(moved_key) or {})

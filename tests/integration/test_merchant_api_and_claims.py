@@ -57,7 +57,7 @@ def campaign(merchant: tuple[str, str], merchant_api: Callable[..., dict[str, An
 
 def mail_queue_messages(stack: Any) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
-    url = stack.physical["MailQueue"]
+    url = stack.physical["ClaimMailQueue"]
     found: list[dict[str, Any]] = []
     while True:
         batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(

@@ -77,11 +77,11 @@ def test_message_moves_are_counted_by_channel_and_status(
         lambda_context,
     )
     campaign_id = body_of(created)["campaign_id"]
-    drain_queue(stack.physical["MailQueue"])  # what earlier tests queued
+    drain_queue(stack.physical["ClaimMailQueue"])  # what earlier tests queued
     claim.lambda_handler(claim_event(merchant[0], campaign_id, {"email": "x@example.com"}), lambda_context)
     mailer: ModuleType = load_handler("MailerFunction")
     capsys.readouterr()
-    for body in drain_queue(stack.physical["MailQueue"]):
+    for body in drain_queue(stack.physical["ClaimMailQueue"]):
         mailer.lambda_handler(sqs_event([json.dumps(body)]), lambda_context)
     moved = metric(emf_lines(capsys.readouterr().out), "Messages")
     assert [(d["channel"], d["status"], d["Messages"]) for d in moved] == [("email", "sent", [1.0])]

@@ -48,7 +48,7 @@ def test_an_erased_customer_leaves_no_trace_and_their_code_stays_held_and_redeem
     )
     assert answer["statusCode"] == 201
     mailer = load_handler("MailerFunction")
-    for body in drain_queue(stack.physical["MailQueue"]):
+    for body in drain_queue(stack.physical["ClaimMailQueue"]):
         mailer.lambda_handler(sqs_event([json.dumps(body)]), lambda_context)
     status, segment = call(m, "POST", "/segments", {"name": "Erasable"})
     call(m, "POST", f"/segments/{segment['segment_id']}/members", {"customers": [email]})
@@ -101,7 +101,7 @@ def test_ses_events_arriving_after_an_erasure_keep_nothing_of_the_customer(
     claim = load_handler("ClaimFunction")
     claim.lambda_handler(claim_event(m, campaign["campaign_id"], {"email": email}), lambda_context)
     mailer = load_handler("MailerFunction")
-    for body in drain_queue(stack.physical["MailQueue"]):
+    for body in drain_queue(stack.physical["ClaimMailQueue"]):
         mailer.lambda_handler(sqs_event([json.dumps(body)]), lambda_context)
     shown = call(m, "GET", f"/customers/{email}")[1]
     message = shown["messages"][0]

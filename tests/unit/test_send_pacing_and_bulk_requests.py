@@ -20,6 +20,7 @@ from couponflow.domain.send_pacing import (
     bulk_size,
     chunks,
     fits,
+    lane_budget,
     per_second_budget,
     room_needed,
     seconds_until_next_window,
@@ -40,6 +41,17 @@ def test_a_second_allows_the_whole_sends_of_the_rate_and_a_bulk_call_never_excee
     assert per_second_budget(rate) == budget
     assert bulk_size(rate) == size
     assert bulk_size(rate) <= MAX_BULK_ENTRIES
+
+
+@pytest.mark.parametrize(
+    ("budget", "sends_share"), [(1, 1), (2, 1), (9, 8), (10, 9), (14, 13), (50, 45), (200, 180)]
+)
+def test_a_segment_send_leaves_claims_a_share_of_every_second_and_claims_may_fill_it(
+    budget: int, sends_share: int
+) -> None:
+    assert lane_budget(budget, segment_send=True) == sends_share
+    assert lane_budget(budget, segment_send=False) == budget
+    assert bulk_size(float(budget), segment_send=True) == min(50, sends_share)
 
 
 def test_chunks_cover_every_item_once_in_calls_of_at_most_the_size() -> None:

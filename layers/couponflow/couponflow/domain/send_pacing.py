@@ -4,7 +4,8 @@ SES counts every recipient against ``MaxSendRate`` (messages per second). Every 
 invocation draws from one shared budget per wall-clock second (a DynamoDB counter item per
 second, see ``store.send_budget``): a bulk call of ``n`` recipients reserves ``n`` from the
 current second's budget in one conditional write, or waits for the next second. A bulk call
-never carries more recipients than one second's budget, nor more than SES's 50 entries.
+never carries more recipients than one second's budget, nor more than SES's 50 entries. Claims'
+emails and segment sends' share the budget in two lanes (``lane_budget``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 MAX_BULK_ENTRIES = 50  # SES v2 SendBulkEmail takes at most 50 BulkEmailEntries per call
 QUOTA_CACHE_SECONDS = 300  # the account's quota is read from SES at most every 5 minutes
 WINDOW_KEEP_SECONDS = 3600  # a second's budget item lingers this long before its TTL removes it
+CLAIM_SHARE = 0.1  # of each second's sends, kept for storefront claims' emails (``lane_budget``)
 
 
 def per_second_budget(max_send_rate: float) -> int:
@@ -23,9 +25,23 @@ def per_second_budget(max_send_rate: float) -> int:
     return max(1, math.floor(max_send_rate))
 
 
-def bulk_size(max_send_rate: float, limit: int = MAX_BULK_ENTRIES) -> int:
-    """Entries per bulk call: one second's budget, capped at SES's limit per call."""
-    return max(1, min(limit, per_second_budget(max_send_rate)))
+def lane_budget(budget: int, *, segment_send: bool) -> int:
+    """The part of one second's ``budget`` a lane may fill.
+
+    Storefront claims' emails may fill all of it; a segment send's may fill all but
+    ``CLAIM_SHARE`` of it (at least one send a second, once the budget is 2 or more), so a
+    claim's email always finds room within a second however large the send draining beside it.
+    Claims take the segment sends' room when they need it, never the other way round.
+    """
+    if not segment_send or budget < 2:
+        return budget
+    return budget - max(1, math.floor(budget * CLAIM_SHARE))
+
+
+def bulk_size(max_send_rate: float, limit: int = MAX_BULK_ENTRIES, *, segment_send: bool = False) -> int:
+    """Entries per bulk call: the lane's share of one second's budget, capped at SES's limit."""
+    share = lane_budget(per_second_budget(max_send_rate), segment_send=segment_send)
+    return max(1, min(limit, share))
 
 
 def chunks(count: int, size: int) -> list[tuple[int, int]]:

@@ -9,7 +9,9 @@ of one segment send) and, a wave of about one bulk call's worth of jobs at a tim
 3. groups the rest by campaign (and segment send, whose subject and body win) and sends each
    group in SES ``SendBulkEmail`` calls of up to 50 entries (never more than one second of the
    account's sending rate), paced under ``MaxSendRate`` through a budget shared by every
-   concurrent mailer (``SendPacer``), backing off when SES throttles anyway;
+   concurrent mailer (``SendPacer``), backing off when SES throttles anyway. Storefront claims'
+   emails come on a queue of their own and a segment send leaves them a share of every second
+   (``domain.send_pacing.lane_budget``), so they never wait behind a send;
 4. applies each entry's verdict to its own message: ``sent`` (SES's id, the hand-off and the
    status in one transaction per call), ``failed`` for a permanent refusal, or a retry (the
    record goes back to the queue) for a transient one.
@@ -307,7 +309,7 @@ class Mailer:
                     send = self.table.get(keys.send(merchant_id, send_id), consistent=False) or {}
                     subject, text_template = send.get("subject") or subject, send.get("body") or text_template
                 template = bulk_template(subject, campaign.html_template, text_template)
-                size = self._pacer.bulk_size()
+                size = self._pacer.bulk_size(segment_send=bool(send_id))
             except Exception as error:  # nothing leased yet: the group's messages are retried
                 for p in members:
                     p.fail(_retryable(error))
@@ -315,7 +317,7 @@ class Mailer:
             for start, stop in chunks(len(members), size):
                 call = members[start:stop]
                 entries = {id(p): self._entry(p, campaign, links) for p in call}
-                self._send_call(call, template, entries, now, deadline)
+                self._send_call(call, template, entries, now, deadline, segment_send=bool(send_id))
 
     def _entry(self, p: _Pending, campaign: Campaign, links: LinkSigner) -> ses.BulkEntry:
         assert p.item is not None
@@ -369,13 +371,15 @@ class Mailer:
         entries: dict[int, ses.BulkEntry],
         now: datetime,
         deadline: float,
+        *,
+        segment_send: bool,
     ) -> None:
         stamp = now.isoformat()
         attempt = 0
         leased: list[_Pending] = []
         while True:
             try:
-                self._pacer.acquire(len(call), deadline=deadline)
+                self._pacer.acquire(len(call), deadline=deadline, segment_send=segment_send)
                 if not leased:
                     leased = self._lease(call, now)
                     if not leased:
