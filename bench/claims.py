@@ -18,6 +18,7 @@ about DynamoDB; the partition share is what shows the flash-sale ceiling of a si
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -33,11 +35,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
+from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.ids import customer_id
 from couponflow.store import campaigns, claims, code_imports
 from couponflow.store.import_jobs import JobRef
+
+from bench.dynamodb_units import WRITES, UnitPricer, _projected
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +67,64 @@ def _naive_claim(table: Table, merchant: str, i: int) -> None:
     table.put({"pk": f"M#{merchant}#CUSTOMER#naive{i}", "sk": "CLAIM#naive", "code": str(item["n"])})
 
 
+class KeyTouches:
+    """Which partition keys each claim writes, in the table and in every index (an index entry is
+    written when its item enters, leaves or moves in it, or changes while the index projects
+    everything), read from moto before and after each write request."""
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.pricer = UnitPricer(region)
+        self.current: set[tuple[str, str]] | None = None
+        self.per_claim: list[set[tuple[str, str]]] = []
+        self._before: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+
+    def before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if self.current is None or model.name not in WRITES:
+            return
+        written = self.pricer.keys_written(model.name, params)
+        self._before = [(table, key, self.pricer.read(table, key)) for table, key, _ in written]
+
+    def after(self, model: Any, **_: Any) -> None:
+        if self.current is None or model.name not in WRITES:
+            return
+        for table, key, before in self._before:
+            after = self.pricer.read(table, key)
+            if before == after:
+                continue  # a failed condition wrote nothing
+            self.current.add(("table", str(key["pk"]["S"])))
+            for index in self.pricer._indexes(table):
+                hash_key = index.keys[0]
+                for item in (before, after):
+                    if item is not None and hash_key in item and _entry_written(index, before, after):
+                        self.current.add((hash_key.removesuffix("pk"), str(item[hash_key]["S"])))
+        self._before = []
+
+    @contextmanager
+    def claim(self) -> Iterator[None]:
+        self.current = set()
+        try:
+            yield
+        finally:
+            self.per_claim.append(self.current)
+            self.current = None
+
+    def busiest_shares(self) -> dict[str, float]:
+        """Per key space (the table, each index): the share of claims that wrote its busiest key."""
+        counts: dict[str, Counter[str]] = {}
+        for touched in self.per_claim:
+            for space, key in touched:
+                counts.setdefault(space, Counter())[key] += 1
+        claims_seen = max(1, len(self.per_claim))
+        return {space: max(c.values()) / claims_seen for space, c in sorted(counts.items())}
+
+
+def _entry_written(index: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
+    old, new = _projected(index, [], before), _projected(index, [], after)
+    if old is None or new is None:
+        return old is not None or new is not None
+    return old != new
+
+
 def bench_claims(stack: Any, meter: Meter, claims_count: int) -> None:
     table = Table(stack.physical["CouponflowTable"])
     merchant = "mbench0000000000"
@@ -71,15 +134,23 @@ def bench_claims(stack: Any, meter: Meter, claims_count: int) -> None:
     _load(table, merchant, campaign.campaign_id, [f"BENCH-{i:06d}" for i in range(claims_count)])
 
     meter.reset()
+    touches = KeyTouches()
+    events = dynamodb.client().meta.events
+    events.register("provide-client-params.dynamodb.*", touches.before)
+    events.register("after-call.dynamodb.*", touches.after)
     started = time.perf_counter()
     for i in range(claims_count):
-        email = f"c{i}@example.com"
-        who = claims.Claimant(customer_id(merchant, email), email, None, False)
-        current = campaigns.get(table, merchant, campaign.campaign_id)  # the claim service reads it first
-        claims.assign(table, current, who, now=now, day="2026-11-22", message_id=f"msg_{i:06d}")
+        email = f"c{i}@example.com"  # every email starts alike, as a flash sale's need not
+        who = claims.Claimant(customer_id(merchant, email), email, f"Customer {i}", False)
+        with touches.claim():
+            current = campaigns.get(table, merchant, campaign.campaign_id)  # the service reads it first
+            claims.assign(table, current, who, now=now, day="2026-11-22", message_id=f"msg_{i:06d}")
     elapsed = time.perf_counter() - started
+    events.unregister("provide-client-params.dynamodb.*", touches.before)
+    events.unregister("after-call.dynamodb.*", touches.after)
     ours_requests = sum(meter.requests.values()) / claims_count
     ours_share = meter.hottest_share()
+    busiest = touches.busiest_shares()
 
     # Out of codes: the first claim queries the shards not yet marked empty and marks the pool
     # exhausted; later ones read the marks.
@@ -106,6 +177,12 @@ def bench_claims(stack: Any, meter: Meter, claims_count: int) -> None:
     print(
         f"  largest share of claim writes on one partition key over {claims_count} claims: "
         f"ours {ours_share:.4f} (target <= 1/16 = {1 / 16:.4f} plus noise), naive {naive_share:.4f}"
+    )
+    noise = 3 * math.sqrt(1 / 16 * 15 / 16 / claims_count)  # 3 sigma of a shard's share of N claims
+    print(
+        "  share of claims that wrote the busiest key, per key space (indexes' entries included; "
+        f"target <= 1/16 + 3 sigma = {1 / 16 + noise:.4f} at {claims_count} claims; "
+        "a naive counter: 1.0000): " + ", ".join(f"{space} {share:.4f}" for space, share in busiest.items())
     )
     print(
         f"  DynamoDB requests per out-of-codes claim: first {costs[0]} (queries the shards not yet marked "

@@ -102,14 +102,71 @@ def customers(
     if q and keys.fold(q):
         return _search(table, merchant_id, keys.fold(q), status=status, limit=limit, after=after, now=now)
     cutoff = (now - timedelta(days=ACTIVE_DAYS)).isoformat()
-    condition = "gsi2pk = :pk"
-    values: dict[str, Any] = {":pk": keys.customers_partition(merchant_id)}
-    if status is not None:
-        condition += " AND gsi2sk > :cut" if status == "active" else " AND gsi2sk <= :cut"
-        values[":cut"] = cutoff
-    fetch = pages.query_pages(table, condition, lambda _: values, index=keys.GSI2, forward=False)
-    items, cursor = pages.collect(fetch, partitions=1, cursor=pages.decode(after), limit=limit)
-    return CustomerPage(items=[customer_row(i, now) for i in items], next=pages.encode(cursor))
+    if status is None:
+        return _by_last_interaction(table, merchant_id, limit=limit, after=after, now=now)
+    condition = " AND gsi2sk > :cut" if status == "active" else " AND gsi2sk <= :cut"
+    return _by_last_interaction(
+        table, merchant_id, condition=condition, values={":cut": cutoff}, limit=limit, after=after, now=now
+    )
+
+
+def _by_last_interaction(
+    table: Table,
+    merchant_id: str,
+    *,
+    condition: str = "",
+    values: dict[str, Any] | None = None,
+    keep: Callable[[Item], bool] | None = None,
+    limit: int,
+    after: str | None,
+    now: datetime,
+) -> CustomerPage:
+    """The customers listing, newest interaction first, merged over its shards (``condition``
+    a range of its sort key, ``keep`` a check of each profile read)."""
+    listing = _customer_shards(
+        table, merchant_id, keys.GSI2, keys.customers_partition, condition=condition, values=values
+    )
+    items, cursor = pages.collect_merged(
+        lambda _, shard, start, count: listing(shard, start, count, False),
+        shards=keys.CUSTOMER_INDEX_SHARDS,
+        cursor=pages.decode_merge(after, shards=keys.CUSTOMER_INDEX_SHARDS),
+        limit=limit,
+        sort_key=lambda item: str(item["gsi2sk"]),
+        descending=True,
+    )
+    shown = [i for i in items if keep is None or keep(i)]
+    return CustomerPage(items=[customer_row(i, now) for i in shown], next=pages.encode_merge(cursor))
+
+
+def _customer_shards(
+    table: Table,
+    merchant_id: str,
+    index: str,
+    partition: Callable[[str, int], str],
+    *,
+    condition: str = "",
+    values: dict[str, Any] | None = None,
+) -> Callable[[int, str | None, int, bool], tuple[list[Item], bool]]:
+    """A query of one shard of a customer index (the listing, or a search index) from a sort key
+    on: a start key is rebuilt from the sort key (it ends with the customer id), so a cursor
+    holds sort keys only, and names no other merchant's customer."""
+
+    def query(shard: int, after: str | None, count: int, forward: bool) -> tuple[list[Item], bool]:
+        start = None
+        if after is not None:
+            customer = keys.customer(merchant_id, keys.customer_of_index_entry(after))
+            start = {**customer, f"{index}pk": partition(merchant_id, shard), f"{index}sk": after}
+        found, last = table.query_page(
+            f"{index}pk = :pk" + condition,
+            {":pk": partition(merchant_id, shard), **(values or {})},
+            limit=count,
+            start_key=start,
+            index=index,
+            forward=forward,
+        )
+        return found, last is not None
+
+    return query
 
 
 def _search(
@@ -123,31 +180,46 @@ def _search(
     now: datetime,
 ) -> CustomerPage:
     """Phase 0: emails starting with ``q``; phase 1: names starting with it (less those phase 0
-    listed). Each is one partition of a keys-only index, its profiles read in one batch."""
-    by_email = pages.query_pages(
+    listed). Each is a keys-only index merged over its shards in key order, the page's profiles
+    read in one batch."""
+    prefix = {":q": q}
+    by_email = _customer_shards(
         table,
-        "gsi3pk = :pk AND begins_with(gsi3sk, :q)",
-        lambda _: {":pk": keys.customer_email_partition(merchant_id, q), ":q": q},
-        index=keys.CUSTOMERS_BY_EMAIL,
+        merchant_id,
+        keys.CUSTOMERS_BY_EMAIL,
+        keys.customer_email_partition,
+        condition=" AND begins_with(gsi3sk, :q)",
+        values=prefix,
     )
-    by_name = pages.query_pages(
+    by_name = _customer_shards(
         table,
-        "gsi4pk = :pk AND begins_with(gsi4sk, :q)",
-        lambda _: {":pk": keys.customer_name_partition(merchant_id, q), ":q": q},
-        index=keys.CUSTOMERS_BY_NAME,
+        merchant_id,
+        keys.CUSTOMERS_BY_NAME,
+        keys.customer_name_partition,
+        condition=" AND begins_with(gsi4sk, :q)",
+        values=prefix,
     )
-
-    def fetch(phase: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
-        entries, last = (by_email if phase == 0 else by_name)(phase, start, count)
-        found = _in_order(table, [{"pk": e["pk"], "sk": e["sk"]} for e in entries])
-        if phase == 1:  # listed already by their email
-            found = [p for p in found if not keys.fold(str(p.get("email") or "")).startswith(q)]
-        return found, last
-
-    items, cursor = pages.collect(
-        fetch, partitions=2, cursor=pages.decode(after, 2), limit=limit, keep=_status_filter(status, now)
+    entries, cursor = pages.collect_merged(
+        lambda phase, shard, start, count: (by_email if phase == 0 else by_name)(shard, start, count, True),
+        shards=keys.CUSTOMER_INDEX_SHARDS,
+        phases=2,
+        cursor=pages.decode_merge(after, shards=keys.CUSTOMER_INDEX_SHARDS, phases=2),
+        limit=limit,
+        sort_key=lambda entry: str(entry.get("gsi3sk") or entry.get("gsi4sk")),
+        descending=False,
     )
-    return CustomerPage(items=[customer_row(i, now) for i in items], next=pages.encode(cursor))
+    profiles = _read(table, [{"pk": e["pk"], "sk": e["sk"]} for e in entries])
+    keep = _status_filter(status, now)
+    shown = []
+    for entry in entries:
+        profile = profiles.get(_key(entry))
+        if profile is None:
+            continue
+        if "gsi4sk" in entry and keys.fold(str(profile.get("email") or "")).startswith(q):
+            continue  # a name match listed already by its email (phase 0)
+        if keep is None or keep(profile):
+            shown.append(profile)
+    return CustomerPage(items=[customer_row(i, now) for i in shown], next=pages.encode_merge(cursor))
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,15 +276,20 @@ def members(
     rule = SegmentRule(**raw)
     if rule.claimed_campaign_id:
         return _claimants(table, merchant_id, rule, limit=limit, after=after, now=now)
-    condition, values = "gsi2pk = :pk", {":pk": keys.customers_partition(merchant_id)}
+    condition, values = "", {}
     if rule.active_within_days is not None:
-        condition += " AND gsi2sk > :since"
+        condition = " AND gsi2sk > :since"
         values[":since"] = (now - timedelta(days=rule.active_within_days)).isoformat()
-    fetch = pages.query_pages(table, condition, lambda _: values, index=keys.GSI2, forward=False)
-    items, cursor = pages.collect(
-        fetch, partitions=1, cursor=pages.decode(after), limit=limit, keep=lambda c: rule.matches(c, now)
+    return _by_last_interaction(
+        table,
+        merchant_id,
+        condition=condition,
+        values=values,
+        keep=lambda c: rule.matches(c, now),
+        limit=limit,
+        after=after,
+        now=now,
     )
-    return CustomerPage(items=[customer_row(i, now) for i in items], next=pages.encode(cursor))
 
 
 def _claimants(

@@ -91,14 +91,18 @@ def set_unsubscribed(table: Table, merchant_id: str, customer_id: str, at: str |
 
 
 def all_customers(table: Table, merchant_id: str, *, since: str | None = None) -> list[Item]:
-    """Every customer of the merchant (those with an interaction at or after ``since`` if given)."""
-    if since is None:
-        return table.query("gsi2pk = :pk", {":pk": keys.customers_partition(merchant_id)}, index=keys.GSI2)
-    return table.query(
-        "gsi2pk = :pk AND gsi2sk >= :since",
-        {":pk": keys.customers_partition(merchant_id), ":since": since},
-        index=keys.GSI2,
-    )
+    """Every customer of the merchant (those with an interaction at or after ``since`` if given),
+    shard after shard of the listing index."""
+    found: list[Item] = []
+    for shard in range(keys.CUSTOMER_INDEX_SHARDS):
+        values = {":pk": keys.customers_partition(merchant_id, shard)}
+        if since is None:
+            found += table.query("gsi2pk = :pk", values, index=keys.GSI2)
+        else:
+            found += table.query(
+                "gsi2pk = :pk AND gsi2sk >= :since", {**values, ":since": since}, index=keys.GSI2
+            )
+    return found
 
 
 def put_segment(table: Table, item: Item) -> None:

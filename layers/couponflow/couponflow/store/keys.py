@@ -34,7 +34,9 @@ the sweep and removed after:
   offer lapses (written at claim time when the campaign has an offer lifetime; removed when the
   claim is redeemed, expired or released)
 - ``M#<m>#...``: merchant-scoped listings (e.g. customers by last interaction)
-- ``M#<m>#CUSTOMERS`` / ``<last_interaction_at>#<cus>``: a merchant's customers by last interaction
+- ``M#<m>#CUSTOMERS#<shard>`` / ``<last_interaction_at>#<cus>``: a merchant's customers by last
+  interaction, on ``CUSTOMER_INDEX_SHARDS`` keys by customer (every claim moves its customer's
+  entry: one key would take a flash sale's every claim); the customers tab merges the shards
 - ``POOLWATCH#<shard>`` / ``<m>#<c>``: campaigns whose pool alerts housekeeping must check
   (put on the campaign item when codes enter its pool, removed once the pool-empty alert went)
 - ``SYNCPENDING#<shard>`` / ``<watched or last re-queued at>#<m>#<c>#<cus>``: provider syncs to
@@ -56,11 +58,12 @@ its hand-off and each event; an index projecting ``ALL`` would be rewritten ever
 
 The customers tab's search (``q``, a case-insensitive prefix of the email or the name) uses the
 two keys-only indexes on the customer profile, written when the email or name is first set or
-changed (a claim that only moves the last interaction does not touch them), sharded by the
-first character so a flash sale of new customers spreads over as many keys:
+changed (a claim that only moves the last interaction does not touch them), on the customer's
+shard of ``CUSTOMER_INDEX_SHARDS`` (as the listing), so a flash sale of new customers spreads
+over as many keys; a search merges the shards in key order (``pages.collect_merged``):
 
-- gsi3 ``M#<m>#CUSTEMAIL#<first char>`` / ``<email lower-cased>#<cus>``
-- gsi4 ``M#<m>#CUSTNAME#<first char>`` / ``<name folded>#<cus>`` (the name as stored: first then last)
+- gsi3 ``M#<m>#CUSTEMAIL#<shard>`` / ``<email lower-cased>#<cus>``
+- gsi4 ``M#<m>#CUSTNAME#<shard>`` / ``<name folded>#<cus>`` (the name as stored: first then last)
 
 Segments and sends (``<seg>`` a segment id, ``<snd>`` a send id), listed newest first on gsi1:
 ``M#<m>#SEGMENTS`` / ``<created_at>#<seg>`` and ``M#<m>#SENDS`` / ``<created_at>#<snd>`` (a
@@ -106,6 +109,7 @@ MESSAGE_LOOKUPS = "gsi4"  # keys only: SES and SNS message ids; customers by nam
 CUSTOMERS_BY_EMAIL = MESSAGE_SWEEPS
 CUSTOMERS_BY_NAME = MESSAGE_LOOKUPS
 SWEEP_SHARDS = 16
+CUSTOMER_INDEX_SHARDS = 16  # the customers listing and search indexes (every claim writes one)
 
 
 def merchant(merchant_id: str) -> dict[str, str]:
@@ -347,15 +351,26 @@ def orphan_event(ses_message_id: str, occurred_at: str, event_key: str) -> dict[
 
 
 def customers_index(merchant_id: str, customer_id: str, last_interaction_at: str | None) -> dict[str, str]:
-    """A merchant's customers ordered by last interaction (``-`` sorts before any timestamp)."""
+    """A merchant's customers ordered by last interaction (``-`` sorts before any timestamp), on
+    the customer's shard of ``CUSTOMER_INDEX_SHARDS``."""
     return {
-        "gsi2pk": customers_partition(merchant_id),
+        "gsi2pk": customers_partition(merchant_id, customer_shard(customer_id)),
         "gsi2sk": f"{last_interaction_at or '-'}#{customer_id}",
     }
 
 
-def customers_partition(merchant_id: str) -> str:
-    return f"M#{merchant_id}#CUSTOMERS"
+def customer_shard(customer_id: str) -> int:
+    """The shard of the customer's entries on the listing and search indexes."""
+    return shard_of(customer_id, CUSTOMER_INDEX_SHARDS)
+
+
+def customers_partition(merchant_id: str, shard: int) -> str:
+    return f"M#{merchant_id}#CUSTOMERS#{shard:02d}"
+
+
+def customer_of_index_entry(sort_key: str) -> str:
+    """The customer id an entry of the listing or a search index names (its sort key's end)."""
+    return sort_key.rsplit("#", 1)[-1]
 
 
 _STORAGE = re.compile(
@@ -374,17 +389,12 @@ def fold(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _initial(folded: str) -> str:
-    first = folded[:1]
-    return first if first.isalnum() else "_"
+def customer_email_partition(merchant_id: str, shard: int) -> str:
+    return f"M#{merchant_id}#CUSTEMAIL#{shard:02d}"
 
 
-def customer_email_partition(merchant_id: str, prefix: str) -> str:
-    return f"M#{merchant_id}#CUSTEMAIL#{_initial(fold(prefix))}"
-
-
-def customer_name_partition(merchant_id: str, prefix: str) -> str:
-    return f"M#{merchant_id}#CUSTNAME#{_initial(fold(prefix))}"
+def customer_name_partition(merchant_id: str, shard: int) -> str:
+    return f"M#{merchant_id}#CUSTNAME#{shard:02d}"
 
 
 def customer_search_index(
@@ -392,11 +402,12 @@ def customer_search_index(
 ) -> dict[str, str]:
     """The profile's search entries for what it has: by email (gsi3) and by name (gsi4)."""
     entries: dict[str, str] = {}
+    shard = customer_shard(customer_id)
     if email:
-        entries["gsi3pk"] = customer_email_partition(merchant_id, email)
+        entries["gsi3pk"] = customer_email_partition(merchant_id, shard)
         entries["gsi3sk"] = f"{fold(email)}#{customer_id}"
     if name and fold(name):
-        entries["gsi4pk"] = customer_name_partition(merchant_id, name)
+        entries["gsi4pk"] = customer_name_partition(merchant_id, shard)
         entries["gsi4sk"] = f"{fold(name)}#{customer_id}"
     return entries
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,3 +132,101 @@ def query_pages(
         return page
 
     return fetch
+
+
+# --------------------------------------------------------------------------------------------
+# Merged listings: one order over the shards of a sharded index
+# --------------------------------------------------------------------------------------------
+
+DONE = 0  # a shard read to its end (in a merged cursor)
+
+# query(phase, shard, after, limit) -> (entries in the listing's order, whether the shard has more);
+# ``after`` is the sort key read up to on that shard (None: from its start)
+ShardQuery = Callable[[int, int, str | None, int], tuple[list[Item], bool]]
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Where a merged listing goes on: its phase (a listing may have several, one after the
+    other) and, per shard, the sort key read up to (None: not begun; ``DONE``: read to its end).
+    Sort keys alone, not DynamoDB's start keys: the caller rebuilds a start key from one, so the
+    cursor of 16 shards stays short."""
+
+    phase: int = 0
+    after: tuple[str | int | None, ...] = ()
+
+
+def encode_merge(cursor: Merge | None) -> str | None:
+    if cursor is None:
+        return None
+    raw = json.dumps({"m": cursor.phase, "a": list(cursor.after)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(zlib.compress(raw.encode(), 9)).decode().rstrip("=")
+
+
+def decode_merge(text: str | None, *, shards: int, phases: int = 1) -> Merge:
+    """The cursor a client sent back, or the start; a forged one is a 400 naming ``next``."""
+    if not text:
+        return Merge(0, (None,) * shards)
+    try:
+        raw = json.loads(zlib.decompress(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))))
+        phase, after = raw["m"], raw["a"]
+        valid = isinstance(phase, int) and 0 <= phase < phases and isinstance(after, list)
+        valid = valid and len(after) == shards
+        valid = valid and all(a is None or a == DONE or (isinstance(a, str) and "#" in a) for a in after)
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError, zlib.error):
+        valid = False
+    if not valid:
+        raise InvalidInputError("next is not a cursor this list gave out", "next")
+    return Merge(phase, tuple(after))
+
+
+def collect_merged(
+    query: ShardQuery,
+    *,
+    shards: int,
+    cursor: Merge,
+    limit: int,
+    sort_key: Callable[[Item], str],
+    descending: bool,
+    phases: int = 1,
+) -> tuple[list[Item], Merge | None]:
+    """Up to ``limit`` entries in one order across ``shards`` shards, and the next cursor.
+
+    Each round asks every shard not yet read to its end for ``limit`` entries from where it
+    stopped (one Query each, in parallel), and takes the first ``limit`` of them all in order;
+    each shard goes on after the last of its entries taken. A page is one round (two when a
+    phase ends inside it): ``shards`` requests, whatever the listing's size.
+    """
+    found: list[Item] = []
+    phase, after = cursor.phase, list(cursor.after)
+    for _ in range(2):
+        want = limit - len(found)
+        live = [s for s in range(shards) if after[s] != DONE]
+        with ThreadPoolExecutor(max(1, len(live))) as pool:
+            asked = {s: pool.submit(query, phase, s, _text(after[s]), want) for s in live}
+            answers = {s: future.result() for s, future in asked.items()}
+        ranked = sorted(
+            ((sort_key(entry), shard, entry) for shard, (entries, _) in answers.items() for entry in entries),
+            key=lambda ranked_entry: ranked_entry[0],
+            reverse=descending,
+        )[:want]
+        taken: dict[int, int] = {}
+        for key, shard, entry in ranked:
+            after[shard] = key
+            taken[shard] = taken.get(shard, 0) + 1
+            found.append(entry)
+        for shard, (entries, more) in answers.items():
+            if not more and taken.get(shard, 0) == len(entries):
+                after[shard] = DONE
+        if any(a != DONE for a in after):
+            return found, Merge(phase, tuple(after))
+        phase, after = phase + 1, [None] * shards
+        if phase >= phases:
+            return found, None
+        if len(found) >= limit:
+            break
+    return found, Merge(phase, tuple(after))
+
+
+def _text(position: str | int | None) -> str | None:
+    return position if isinstance(position, str) else None
