@@ -10,7 +10,6 @@ from couponflow.adapters.dynamodb import Table
 from couponflow.api import public_claims, public_links, public_page_views, public_reports
 from couponflow.http import decoded_path, refuse_unreadable, resolver
 from couponflow.logs import structured_logger
-from couponflow.services.claim_idempotency import ClaimIdempotency
 from couponflow.services.claims import ClaimService
 from couponflow.services.coupon_links import CouponLinks
 from couponflow.services.email_provider import ProviderDirectory
@@ -31,8 +30,7 @@ claim_service = ClaimService(
     providers=ProviderDirectory(table, ttl_seconds=settings.provider_lookup_ttl_seconds),
 )
 link_secret = secrets.secret_string(settings.link_secret_arn)  # read once per cold start
-idempotency = ClaimIdempotency(settings.idempotency_table_name)
-app.include_router(public_claims.build(claim_service, link_secret, idempotency))
+app.include_router(public_claims.build(claim_service, link_secret))
 app.include_router(public_links.build(CouponLinks(table, link_secret)))
 app.include_router(public_page_views.build(table))
 app.include_router(public_reports.build(SendReports(table, link_secret, settings.report_bucket)))
@@ -41,5 +39,4 @@ app.include_router(public_reports.build(SendReports(table, link_secret, settings
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    idempotency.register_lambda_context(context)
     return refuse_unreadable(event, MAX_BODY_BYTES) or app.resolve(decoded_path(event), context)

@@ -1,13 +1,17 @@
-"""The claim's Idempotency-Key header (Powertools idempotency on its own DynamoDB table), through
-the claim handler against moto's server."""
+"""The claim's Idempotency-Key header (a receipt of the answer written in the claim's own
+transaction, ``store/claim_receipts.py``), through the claim handler against moto's server."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
 import pytest
+from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.store import campaigns
@@ -36,25 +40,58 @@ def _campaign(stack: Any, merchant_id: str, campaign_id: str, codes: list[str]) 
     campaigns.add_codes(table, merchant_id, campaign_id, codes, "2026-11-22T00:00:00+00:00")
 
 
-def test_same_key_and_body_replays_the_first_answer_without_claiming_again(
+@contextmanager
+def dynamodb_requests() -> Iterator[Counter[str]]:
+    """DynamoDB requests the core package makes meanwhile, by operation."""
+    counted: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        counted[model.name] += 1
+
+    events = dynamodb.client().meta.events
+    events.register("provide-client-params.dynamodb.*", count)
+    try:
+        yield counted
+    finally:
+        events.unregister("provide-client-params.dynamodb.*", count)
+
+
+def test_same_key_and_body_replays_the_first_answer_and_costs_no_more_than_a_claim_without_it(
     stack, merchant, claim_handler, lambda_context
 ):
-    _campaign(stack, merchant[0], "cmp_idem", ["IDEM-0001", "IDEM-0002"])
-    calls = []
-    original = claim_handler.claim_service.claim
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        return original(*args, **kwargs)
-
-    object.__setattr__(claim_handler.claim_service, "claim", counting)
+    codes = [f"IDEM-{n:04d}" for n in range(400)]  # every pool shard holds codes: one query finds one
+    _campaign(stack, merchant[0], "cmp_idem", codes)
     body = {"email": "idem@example.com"}
-    first = claim_handler.lambda_handler(_event(merchant[0], "cmp_idem", body, "key-1"), lambda_context)
+    with dynamodb_requests() as keyed:
+        first = claim_handler.lambda_handler(_event(merchant[0], "cmp_idem", body, "key-1"), lambda_context)
     again = claim_handler.lambda_handler(_event(merchant[0], "cmp_idem", body, "key-1"), lambda_context)
+    with dynamodb_requests() as plain:
+        other = claim_handler.lambda_handler(
+            _event(merchant[0], "cmp_idem", {"email": "plain@example.com"}, None), lambda_context
+        )
 
-    assert first["statusCode"] == again["statusCode"] == 201
-    assert body_of(again)["code"] == body_of(first)["code"]
-    assert len(calls) == 1
+    assert first["statusCode"] == again["statusCode"] == other["statusCode"] == 201
+    assert body_of(again) == body_of(first)  # the same answer, claim id and code included
+    assert sum(keyed.values()) == sum(plain.values()) == 3, (keyed, plain)  # the receipt rides along
+    table = Table(stack.physical["CouponflowTable"])
+    assert campaigns.count_available(table, merchant[0], "cmp_idem") == len(codes) - 2  # two claims
+
+
+def test_a_retry_gets_the_first_answer_even_after_what_it_depended_on_changed(
+    stack, merchant, claim_handler, lambda_context
+):
+    _campaign(stack, merchant[0], "cmp_idem8", [])
+    body = {"email": "early@example.com"}
+    first = claim_handler.lambda_handler(_event(merchant[0], "cmp_idem8", body, "early"), lambda_context)
+    assert body_of(first)["status"] == "out_of_coupons"
+    table = Table(stack.physical["CouponflowTable"])
+    campaigns.add_codes(table, merchant[0], "cmp_idem8", ["IDEM8-0001"], "2026-11-22T00:00:00+00:00")
+
+    retried = claim_handler.lambda_handler(_event(merchant[0], "cmp_idem8", body, "early"), lambda_context)
+    fresh = claim_handler.lambda_handler(_event(merchant[0], "cmp_idem8", body, "later"), lambda_context)
+
+    assert (retried["statusCode"], body_of(retried)) == (first["statusCode"], body_of(first))
+    assert body_of(fresh)["status"] == "claimed"  # a new key is a new request
 
 
 def test_same_key_with_a_different_body_is_422_naming_the_header(
@@ -69,66 +106,67 @@ def test_same_key_with_a_different_body_is_422_naming_the_header(
     )
     assert reused["statusCode"] == 422
     assert body_of(reused)["field"] == "Idempotency-Key"
+    table = Table(stack.physical["CouponflowTable"])
+    assert campaigns.count_available(table, merchant[0], "cmp_idem2") == 1  # b was not claimed
 
 
-def test_a_duplicate_arriving_while_the_first_is_in_progress_is_409_with_retry_after(
+def test_a_keyed_repeat_of_a_claim_made_without_the_key_keeps_its_receipt_too(
     stack, merchant, claim_handler, lambda_context
 ):
-    _campaign(stack, merchant[0], "cmp_idem3", ["IDEM3-0001"])
-    event = _event(merchant[0], "cmp_idem3", {"email": "c@example.com"}, "busy-key")
-    nested: list[dict[str, Any]] = []
-    original = claim_handler.claim_service.claim
-
-    def claim_while_a_duplicate_arrives(*args: Any, **kwargs: Any) -> Any:
-        nested.append(claim_handler.lambda_handler(event, lambda_context))  # same key, first still running
-        return original(*args, **kwargs)
-
-    object.__setattr__(claim_handler.claim_service, "claim", claim_while_a_duplicate_arrives)
-    first = claim_handler.lambda_handler(event, lambda_context)
-
-    assert first["statusCode"] == 201
-    (duplicate,) = nested
-    assert duplicate["statusCode"] == 409
-    # until the first is answered or its mark lapses (with the invocation's time): a truthful bound
-    [wait] = duplicate["multiValueHeaders"]["Retry-After"]
-    assert 1 <= int(wait) <= lambda_context.get_remaining_time_in_millis() // 1000 + 1
-    assert body_of(duplicate)["field"] == "Idempotency-Key"
+    _campaign(stack, merchant[0], "cmp_idem9", ["IDEM9-0001", "IDEM9-0002"])
+    body = {"email": "back@example.com"}
+    claim_handler.lambda_handler(_event(merchant[0], "cmp_idem9", body, None), lambda_context)
+    repeat = claim_handler.lambda_handler(_event(merchant[0], "cmp_idem9", body, "r"), lambda_context)
+    reused = claim_handler.lambda_handler(
+        _event(merchant[0], "cmp_idem9", {"email": "new@example.com"}, "r"), lambda_context
+    )
+    assert repeat["statusCode"] == 200 and body_of(repeat)["status"] == "claimed"
+    assert reused["statusCode"] == 422
 
 
-def test_a_claim_that_failed_and_could_not_clear_its_key_says_how_long_the_key_stays_busy(
+def test_two_copies_racing_with_one_key_claim_once_and_get_the_same_answer(
+    stack, merchant, claim_handler, lambda_context
+):
+    _campaign(stack, merchant[0], "cmp_idem3", ["IDEM3-0001", "IDEM3-0002"])
+    event = _event(merchant[0], "cmp_idem3", {"email": "c@example.com"}, "double-click")
+    answers: list[dict[str, Any]] = []
+    start = threading.Barrier(2)
+
+    def send() -> None:
+        start.wait()
+        answers.append(claim_handler.lambda_handler(event, lambda_context))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert [a["statusCode"] for a in answers] == [201, 201]
+    assert body_of(answers[0]) == body_of(answers[1])
+    table = Table(stack.physical["CouponflowTable"])
+    assert campaigns.count_available(table, merchant[0], "cmp_idem3") == 1
+
+
+def test_a_keyed_claim_whose_transaction_failed_left_no_receipt_and_its_retry_claims(
     stack, merchant, claim_handler, lambda_context, monkeypatch
 ):
-    """Given a keyed claim whose work failed and whose in-progress mark could not be deleted (the
-    idempotency table failed too), when the storefront retries, then it is told 409 with the
-    seconds the mark still lasts, not a Retry-After of 1 it would spend retrying in vain."""
     from couponflow.errors import RetryableError
 
     _campaign(stack, merchant[0], "cmp_idem7", ["IDEM7-0001"])
-    event = _event(merchant[0], "cmp_idem7", {"email": "g@example.com"}, "stuck-key")
-    persistence = claim_handler.idempotency._persistence
+    event = _event(merchant[0], "cmp_idem7", {"email": "g@example.com"}, "throttled")
+    original = Table.transact
 
-    def claim_fails(*_: Any, **__: Any) -> Any:
+    def throttled(self: Table, *args: Any, **kwargs: Any) -> None:
         raise RetryableError("DynamoDB throttled the claim")
 
-    def cleanup_fails(*_: Any, **__: Any) -> None:
-        raise RetryableError("DynamoDB throttled the cleanup")
-
-    original = claim_handler.claim_service.claim
-    object.__setattr__(claim_handler.claim_service, "claim", claim_fails)
-    monkeypatch.setattr(persistence, "_delete_record", cleanup_fails)
-    try:
-        failed = claim_handler.lambda_handler(event, lambda_context)
-    finally:
-        object.__setattr__(claim_handler.claim_service, "claim", original)
-    assert failed["statusCode"] >= 500
-    monkeypatch.undo()
-
+    monkeypatch.setattr(Table, "transact", throttled)
+    failed = claim_handler.lambda_handler(event, lambda_context)
+    monkeypatch.setattr(Table, "transact", original)
     retried = claim_handler.lambda_handler(event, lambda_context)
-    assert retried["statusCode"] == 409
-    [wait] = retried["multiValueHeaders"]["Retry-After"]
-    remaining = lambda_context.get_remaining_time_in_millis() / 1000
-    assert remaining - 2 <= int(wait) <= remaining + 1
-    assert f"retry in {wait} s" in body_of(retried)["message"]
+
+    assert failed["statusCode"] == 503 and failed["multiValueHeaders"]["Retry-After"] == ["1"]
+    assert retried["statusCode"] == 201 and body_of(retried)["status"] == "claimed"
 
 
 def test_the_same_key_in_another_campaign_is_a_different_request(

@@ -26,7 +26,6 @@ class TableSettings(_EnvSettings):
 
 class ClaimSettings(TableSettings):
     mail_queue_url: str = Field(alias="MAIL_QUEUE_URL", min_length=1)
-    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=3)
     integration_queue_url: str | None = Field(alias="INTEGRATION_QUEUE_URL", default=None)
     provider_lookup_ttl_seconds: float = Field(alias="PROVIDER_LOOKUP_TTL_SECONDS", default=60, ge=0)
     link_secret_arn: str = Field(alias="LINK_SECRET_ARN", min_length=1)  # signs coupon/unsubscribe links

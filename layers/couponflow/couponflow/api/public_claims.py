@@ -11,26 +11,15 @@ from couponflow.api.public_links import stage_url
 from couponflow.api.responses import answered
 from couponflow.http import error
 from couponflow.models.api import ClaimIn, ClaimOut
-from couponflow.services.claim_idempotency import (
-    HEADER,
-    ClaimIdempotency,
-    IdempotencyInProgress,
-    IdempotencyKeyReused,
-)
-from couponflow.services.claims import ClaimService
+from couponflow.services.claims import ClaimService, IdempotencyKeyReused
 from couponflow.services.coupon_links import LinkSigner
 
+HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
 
 
-def build(
-    service: ClaimService, link_secret: str | None = None, idempotency: ClaimIdempotency | None = None
-) -> APIGatewayRouter:
+def build(service: ClaimService, link_secret: str | None = None) -> APIGatewayRouter:
     router = APIGatewayRouter()
-
-    def claim_answer(merchant_id: str, campaign_id: str, claim: ClaimIn) -> dict[str, Any]:
-        outcome, created = service.claim(merchant_id, campaign_id, claim)
-        return {"status_code": 201 if created else 200, "body": outcome.model_dump(mode="json")}
 
     @router.post(
         "/public/merchants/<merchant_id>/campaigns/<campaign_id>/claims",
@@ -40,33 +29,24 @@ def build(
         },
     )
     def post_claim(merchant_id: str, campaign_id: str, claim: ClaimIn) -> Response[Any]:
+        """Claim a coupon for a customer. With an `Idempotency-Key` header (1 to 255 characters)
+        a retry gets the first answer again (24 hours), and the same key with another body a 422.
+        (Answers are typed by `responses`: a refusal here is no `ClaimOut`.)"""
         key = router.current_event.headers.get(HEADER)  # case-insensitive
         if key is not None and not 1 <= len(key.strip()) <= MAX_IDEMPOTENCY_KEY:
             return error(422, f"{HEADER} must be 1 to {MAX_IDEMPOTENCY_KEY} characters", HEADER)
         try:
-            if key is not None and idempotency is not None:
-                body = claim.model_dump(mode="json")
-                answer = idempotency.once(
-                    merchant_id,
-                    campaign_id,
-                    key.strip(),
-                    body,
-                    lambda: claim_answer(merchant_id, campaign_id, claim),
-                )
-            else:
-                answer = claim_answer(merchant_id, campaign_id, claim)
+            outcome, created = service.claim(
+                merchant_id, campaign_id, claim, idempotency_key=key.strip() if key is not None else None
+            )
         except IdempotencyKeyReused as reused:
             return error(422, str(reused), HEADER)
-        except IdempotencyInProgress as busy:
-            response = error(409, str(busy), HEADER)
-            response.headers["Retry-After"] = str(busy.retry_after)
-            return response
-        outcome = ClaimOut.model_validate(answer["body"])
         if outcome.code and link_secret:  # the code is shown on the page: so is its coupon link
             links = LinkSigner(link_secret, stage_url(router.current_event))
             coupon_url = links.coupon_url(merchant_id, outcome.customer_id, campaign_id)
             outcome = outcome.model_copy(update={"coupon_url": coupon_url})
-        status = int(answer["status_code"])
-        return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=outcome)
+        return Response(
+            status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=outcome
+        )
 
     return router

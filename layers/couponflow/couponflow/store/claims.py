@@ -38,7 +38,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from couponflow.adapters.dynamodb import (
     ConditionFailed,
@@ -55,6 +55,7 @@ from couponflow.domain.claim_status import HOLDS_NO_CODE, ClaimStatus, OutOfCoup
 from couponflow.domain.message_status import RANK, MessageStatus
 from couponflow.errors import RetryableError
 from couponflow.store import campaigns, keys
+from couponflow.store.claim_receipts import ReceiptFound
 
 CANDIDATES_PER_READ = 8
 MAX_ATTEMPTS = 24
@@ -75,6 +76,13 @@ class Claimant:
     interacted: bool = True
 
 
+class Receipt(Protocol):
+    """The receipt a claim sent with an ``Idempotency-Key`` writes with itself: of the answer
+    ``record`` gets (``store.claim_receipts``)."""
+
+    def of(self, record: ClaimRecord) -> Put: ...
+
+
 @dataclass(frozen=True)
 class ClaimRecord:
     status: ClaimStatus
@@ -87,6 +95,7 @@ class ClaimRecord:
     new: bool = False  # True when this call assigned the code (so the message must be queued)
     integration_status: str | None = None
     claim_number: int = 1  # the how-manieth code of this campaign the customer was given
+    receipted: bool = False  # its ``Receipt`` (an Idempotency-Key's answer) was written with it
 
     @classmethod
     def from_item(cls, item: Item) -> ClaimRecord:
@@ -207,8 +216,13 @@ def assign(
     rng: random.Random | None = None,
     outbox: bool = True,
     message_fields: dict[str, Any] | None = None,
+    receipt: Receipt | None = None,
 ) -> ClaimRecord:
     """Assign a code to ``who`` or tell why not; returns the existing claim on a repeat.
+
+    ``receipt`` (a claim sent with an ``Idempotency-Key``) gives the receipt of the claim's answer,
+    written in the claim's own transaction (``store.claim_receipts``); a receipt already there
+    raises ``ReceiptFound`` instead.
 
     The claim's email message is written with it, on the outbox index (housekeeping queues it
     again should the caller die before queueing it), unless ``outbox`` is False: a segment send's
@@ -217,7 +231,9 @@ def assign(
     """
     shards = [s for s in range(keys.POOL_SHARDS) if s not in campaign.empty_shards]
     if campaign.pool_known_empty or not shards:  # claims found every shard empty: no queries
-        return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.POOL_EMPTY, now=now)
+        return record_out_of_coupons(
+            table, campaign, who, OutOfCouponsReason.POOL_EMPTY, now=now, receipt=receipt
+        )
     rng = rng or random.Random()
     rng.shuffle(shards)
     found_empty: set[int] = set()
@@ -248,6 +264,7 @@ def assign(
                     marks=marks,
                     outbox=outbox,
                     message_fields=message_fields,
+                    receipt=receipt,
                 )
                 if not isinstance(outcome, dict):
                     break
@@ -257,7 +274,9 @@ def assign(
             if attempts >= MAX_ATTEMPTS:
                 raise RetryableError("too many concurrent claims on this campaign; retry shortly")
     _mark_empty(table, campaign, found_empty)
-    return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.POOL_EMPTY, now=now)
+    return record_out_of_coupons(
+        table, campaign, who, OutOfCouponsReason.POOL_EMPTY, now=now, receipt=receipt
+    )
 
 
 def _mark_empty(table: Table, campaign: Campaign, found_empty: set[int]) -> None:
@@ -294,6 +313,7 @@ def _try_code(
     marks: set[int],
     outbox: bool = True,
     message_fields: dict[str, Any] | None = None,
+    receipt: Receipt | None = None,
 ) -> ClaimRecord | Item | None:
     """The claim made; or the customer's latest claim when it makes room for their next code (try
     again replacing it); or None when someone else took ``code`` first.
@@ -304,6 +324,17 @@ def _try_code(
     m, c = campaign.merchant_id, campaign.campaign_id
     number = int(replaces.get("claim_number") or 1) + 1 if replaces is not None else 1
     claim_fields = _claimed(campaign, who, code, now=now, message_id=message_id, number=number)
+    made = ClaimRecord(
+        status=ClaimStatus.CLAIMED,
+        customer_id=who.customer_id,
+        campaign_id=c,
+        code=code,
+        claimed_at=now,
+        message_id=message_id,
+        new=True,
+        claim_number=number,
+        receipted=receipt is not None,
+    )
     while True:
         actions: list[TransactAction] = [
             _claim_put(campaign, who, now, claim_fields, replaces),
@@ -323,9 +354,12 @@ def _try_code(
         daily = _daily_count(campaign, day)
         if daily is not None:
             actions.append(daily)
+        daily_at = len(actions) - 1
+        receipt_at = _with_receipt(actions, receipt, made)
         try:
             table.transact(actions)
         except TransactionCanceled as canceled:
+            _raise_if_receipted(canceled, receipt_at)
             if canceled.failed(0):
                 existing = canceled.items[0] or table.get(keys.claim(m, who.customer_id, c))
                 if existing is None:  # the holder vanished between the two reads: try again
@@ -333,7 +367,7 @@ def _try_code(
                 if makes_room(existing, campaign):
                     return existing
                 return ClaimRecord.from_item(existing)
-            if daily is not None and canceled.failed(len(actions) - 1):
+            if daily is not None and canceled.failed(daily_at):
                 return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.DAILY_LIMIT, now=now)
             if replaces is not None and canceled.failed(message_at):
                 # This message id already carried a code of this customer (a send's chunk delivered
@@ -343,16 +377,7 @@ def _try_code(
                 marks = set()  # the same claim, without the marks
                 continue
             return None  # someone else took this code first: pick another
-        return ClaimRecord(
-            status=ClaimStatus.CLAIMED,
-            customer_id=who.customer_id,
-            campaign_id=c,
-            code=code,
-            claimed_at=now,
-            message_id=message_id,
-            new=True,
-            claim_number=number,
-        )
+        return made
 
 
 def _claimed(
@@ -584,21 +609,38 @@ def _codes_for(table: Table, campaign: Campaign, count: int, rng: random.Random)
 
 
 def record_out_of_coupons(
-    table: Table, campaign: Campaign, who: Claimant, reason: OutOfCouponsReason, *, now: str
+    table: Table,
+    campaign: Campaign,
+    who: Claimant,
+    reason: OutOfCouponsReason,
+    *,
+    now: str,
+    receipt: Receipt | None = None,
 ) -> ClaimRecord:
     """Record the customer with ``out_of_coupons`` and the reason, unless they already hold a code.
 
     A customer whose latest code is used up (redeemed, expired) and who may have another is told
-    ``out_of_coupons`` with the reason, and their latest claim stays as it is.
+    ``out_of_coupons`` with the reason, and their latest claim stays as it is. ``receipt``: as for
+    ``assign``.
     """
     fields = {"status": str(ClaimStatus.OUT_OF_COUPONS), "reason": str(reason), "attempted_at": now}
+    turned_away = ClaimRecord(
+        status=ClaimStatus.OUT_OF_COUPONS,
+        customer_id=who.customer_id,
+        campaign_id=campaign.campaign_id,
+        reason=reason,
+        receipted=receipt is not None,
+    )
     try:
         profile = [_customer_update(campaign.merchant_id, who, now)] if who.interacted else []
         tally = campaigns.claim_tally(
             campaign.merchant_id, campaign.campaign_id, who.customer_id, f"out_of_coupons_{reason}"
         )
-        table.transact([_claim_put(campaign, who, now, fields), *profile, tally])
+        actions: list[TransactAction] = [_claim_put(campaign, who, now, fields), *profile, tally]
+        receipt_at = _with_receipt(actions, receipt, turned_away)
+        table.transact(actions)
     except TransactionCanceled as canceled:
+        _raise_if_receipted(canceled, receipt_at)
         existing = canceled.items[0] or table.get(
             keys.claim(campaign.merchant_id, who.customer_id, campaign.campaign_id)
         )
@@ -613,12 +655,21 @@ def record_out_of_coupons(
                 claim_number=int(existing.get("claim_number") or 1),
             )
         return ClaimRecord.from_item(existing)
-    return ClaimRecord(
-        status=ClaimStatus.OUT_OF_COUPONS,
-        customer_id=who.customer_id,
-        campaign_id=campaign.campaign_id,
-        reason=reason,
-    )
+    return turned_away
+
+
+def _with_receipt(actions: list[TransactAction], receipt: Receipt | None, record: ClaimRecord) -> int | None:
+    """Add the receipt of ``record``'s answer to the transaction; its index (None without one)."""
+    if receipt is None:
+        return None
+    actions.append(receipt.of(record))
+    return len(actions) - 1
+
+
+def _raise_if_receipted(canceled: TransactionCanceled, receipt_at: int | None) -> None:
+    """A receipt with the key was there: the request was answered before (``ReceiptFound``)."""
+    if receipt_at is not None and canceled.failed(receipt_at):
+        raise ReceiptFound(canceled.items[receipt_at] or {}, canceled.items[0])
 
 
 def list_for_campaign(table: Table, merchant_id: str, campaign_id: str, limit: int = 100) -> list[Item]:

@@ -11,6 +11,8 @@ Main table (``pk``/``sk``, plus ``gsi1pk``/``gsi1sk``); ``<m>`` is the merchant 
 - codes available in one pool shard (a counter moved in the same transaction as the codes):
   ``M#<m>#CAMPAIGN#<c>#POOLCOUNT#<shard>`` / ``COUNT``; the pool's size is the sum of the shards'
 - daily claim count: ``M#<m>#CAMPAIGN#<c>#DAY#<local date>`` / ``COUNT`` (only with a daily limit)
+- claim receipt: ``M#<m>#CAMPAIGN#<c>#RECEIPT#<sha256 of the Idempotency-Key>`` / ``RECEIPT``, the
+  answer a claim sent with the header got, written in the claim's own transaction (TTL 24 h)
 - code import or generation job: ``M#<m>#CAMPAIGN#<c>#IMPORT#<job>`` / ``IMPORT``
 - page view without an email (``page_viewed``): ``M#<m>#CAMPAIGN#<c>#VIEWS#<shard>`` /
   ``VISITOR#<anonymous visitor id>``, 16 shards by visitor, so a hot landing page spreads its writes
@@ -94,6 +96,7 @@ Message events table (``pk``/``sk``, TTL ``expires_at``): ``M#<m>#MESSAGE#<msg>`
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -130,6 +133,13 @@ def campaign(merchant_id: str, campaign_id: str) -> dict[str, str]:
 
 def campaigns_index(merchant_id: str) -> str:
     return f"M#{merchant_id}#CAMPAIGNS"
+
+
+def claim_receipt(merchant_id: str, campaign_id: str, idempotency_key: str) -> dict[str, str]:
+    """The answer a claim sent with an ``Idempotency-Key`` got (the key hashed: any length, any
+    characters, one key per request so no hot key)."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    return {"pk": f"M#{merchant_id}#CAMPAIGN#{campaign_id}#RECEIPT#{digest}", "sk": "RECEIPT"}
 
 
 def code_registry(merchant_id: str, campaign_id: str, code: str) -> dict[str, str]:
