@@ -21,6 +21,7 @@ from local_stack.moto_server import MotoServer
 from local_stack.provision import provision_template
 
 from bench.claims import bench_claims, bench_claims_http
+from bench.cold_starts import bench_cold_starts
 from bench.customer_imports import bench_customer_imports
 from bench.sends import bench_sends
 from bench.ses_events import bench_ses_events
@@ -94,9 +95,10 @@ def main() -> None:
         help="the SES MaxSendRate the local SES answers (default 14/s)",
     )
     parser.add_argument("--customers", type=int, default=20_000, help="rows of the customer CSV import")
+    parser.add_argument("--cold-starts", type=int, default=1, help="0 skips the cold-start imports")
     args = parser.parse_args()
 
-    if args.claims or args.events or args.customers:
+    if args.claims or args.events or args.customers or args.cold_starts:
         _in_process(args)
     if args.http_claims:
         bench_claims_http(args.http_claims, args.clients)
@@ -114,6 +116,8 @@ def _in_process(args: argparse.Namespace) -> None:
             bench_ses_events(stack, meter, args.events)
         if args.customers:
             bench_customer_imports(stack, meter, args.customers)
+        if args.cold_starts:
+            bench_cold_starts(stack)
 
 
 if __name__ == "__main__":

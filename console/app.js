@@ -426,8 +426,9 @@ async function customerView(id) {
 }
 
 function slots(count = 72) {
-  // Times a send may be set for: on the hour, at least 2 hours ahead, in this browser's zone.
-  const first = new Date(Date.now() + 2 * 3600 * 1000);
+  // Times a send may be set for: on the hour, at least 2 hours ahead, in this browser's zone
+  // (and 5 minutes more, so the first one offered is still allowed when the form is sent).
+  const first = new Date(Date.now() + (2 * 3600 + 5 * 60) * 1000);
   if (first.getMinutes() || first.getSeconds() || first.getMilliseconds()) first.setHours(first.getHours() + 1, 0, 0, 0);
   return Array.from({ length: count }, (_, i) => {
     const at = new Date(first.getTime() + i * 3600 * 1000);
@@ -666,12 +667,14 @@ document.getElementById("sign-out").addEventListener("click", () => {
   sessionStorage.removeItem(KEY);
   signIn();
 });
-window.addEventListener("hashchange", render);
 fetch("config.json")
   .then((response) => (response.ok ? response.json() : {}))
   .catch(() => ({}))
   .then((loaded) => {
     config = { ...config, ...loaded };
     document.getElementById("outbox-link").hidden = !config.local;
+    // Views follow the URL only once the API is known: a hash changed before that is rendered
+    // here, once (a second render would replace a form already in use).
+    window.addEventListener("hashchange", render);
     render();
   });

@@ -1,0 +1,94 @@
+"""Cold starts: each function's handler module imported in fresh processes, beside a baseline.
+
+A function's cold start is mostly the import of its handler module (settings, clients, its
+routes, the link secret read from Secrets Manager). Each is imported in ``RUNS`` fresh Python
+processes with the template's environment, against the bench's moto; the baseline process
+imports only what every function needs anyway: boto3, Powertools' Logger, Tracer and event
+handler, pydantic, and one boto3 client. Printed: min and median seconds, the ratio of the
+medians to the baseline's, and the modules loaded. The same interpreter and site-packages serve
+both, so the ratio is what our code adds (on Lambda the layer is on ``/opt/python``, with the
+bytecode ``make package`` compiles into it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 7
+TARGETS = {"ClaimFunction": 1.1, "AuthorizerFunction": 1.1}  # on the storefront's path; others 1.2
+
+BASELINE = """
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+import pydantic
+boto3.client("dynamodb")
+"""
+
+MEASURE = """
+import json, sys, time
+started = time.perf_counter()
+exec(compile(sys.argv[1], "<start>", "exec"))
+print(json.dumps({"seconds": time.perf_counter() - started, "modules": len(sys.modules)}))
+"""
+
+
+def _once(code: str, folder: Path, env: dict[str, str]) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, code],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{folder.name}: {done.stderr.strip().splitlines()[-1:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _runs(code: str, folder: Path, env: dict[str, str]) -> tuple[float, float, int]:
+    found = [_once(code, folder, env) for _ in range(RUNS)]
+    seconds = [f["seconds"] for f in found]
+    return min(seconds), statistics.median(seconds), int(found[-1]["modules"])
+
+
+def bench_cold_starts(stack: Any) -> None:
+    base_env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+        "PYTHONDONTWRITEBYTECODE": "0",
+    }
+    base_min, base_median, base_modules = _runs(BASELINE, ROOT, base_env)
+    print(f"cold starts (import of the handler module, {RUNS} fresh processes each; min / median s):")
+    print(f"  {'baseline':<22} {base_min:6.3f} / {base_median:6.3f}   1.00x   {base_modules} modules")
+    for logical_id, definition in sorted(stack.resolved.items()):
+        if definition.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = definition["Properties"]
+        variables = {k: str(v) for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()}
+        env = {**base_env, **variables, "AWS_LAMBDA_FUNCTION_NAME": logical_id}
+        folder = ROOT / str(props["CodeUri"])
+        low, median, modules = _runs("import app", folder, env)
+        target = TARGETS.get(logical_id, 1.2)
+        ratio = median / base_median
+        verdict = "ok" if ratio <= target else "over"
+        print(
+            f"  {logical_id:<22} {low:6.3f} / {median:6.3f}   {ratio:.2f}x (target {target}x: {verdict})"
+            f"   {modules} modules"
+        )
