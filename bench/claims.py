@@ -41,7 +41,7 @@ from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.ids import customer_id
-from couponflow.models.api import ClaimIn
+from couponflow.models.claims import ClaimIn
 from couponflow.services.claims import ClaimService
 from couponflow.store import campaigns, claims, code_imports
 from couponflow.store.import_jobs import JobRef

@@ -29,7 +29,7 @@ claim_service = ClaimService(
     integration_queue_url=settings.integration_queue_url,
     providers=ProviderDirectory(table, ttl_seconds=settings.provider_lookup_ttl_seconds),
 )
-link_secret = secrets.secret_string(settings.link_secret_arn)  # read once per cold start
+link_secret = secrets.OnFirstUse(settings.link_secret_arn)  # read by the first request that signs a link
 app.include_router(public_claims.build(claim_service, link_secret))
 app.include_router(public_links.build(CouponLinks(table, link_secret)))
 app.include_router(public_page_views.build(table))

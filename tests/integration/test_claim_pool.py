@@ -18,7 +18,7 @@ from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import Table
 from couponflow.errors import RetryableError
 from couponflow.ids import customer_id
-from couponflow.models.api import ClaimIn
+from couponflow.models.claims import ClaimIn
 from couponflow.services.claims import ClaimService
 from couponflow.store import campaigns, claims, keys
 

@@ -1,13 +1,16 @@
 """The one module that talks to AWS Secrets Manager.
 
 ``secret_string`` reads a secret once per execution environment (a cold start) and keeps it in
-memory (the link signing secret does not rotate under a running function); ``read_secret``
+memory (the link signing secret does not rotate under a running function); ``OnFirstUse`` defers
+that read to the first request that needs the secret; ``read_secret``
 always asks; ``create_secret_string`` creates a secret (e.g. a merchant's credentials: one secret
 per connection, never overwritten, so two requests racing on one merchant never share one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -39,6 +42,25 @@ def _translate(error: ClientError) -> Exception:
 def secret_string(secret_id: str) -> str:
     """The value of a string secret (by ARN or name), fetched once per process."""
     return read_secret(secret_id)
+
+
+@dataclass(frozen=True)
+class OnFirstUse:
+    """A string secret fetched when first needed, then kept (``secret_string``): a cold start
+    whose requests need none (a storefront's email claim) neither waits for it nor loads a
+    Secrets Manager client."""
+
+    secret_id: str
+
+    def __call__(self) -> str:
+        return secret_string(self.secret_id)
+
+
+Secret = str | Callable[[], str]  # a value, or how to get it when needed
+
+
+def value_of(secret: Secret) -> str:
+    return secret if isinstance(secret, str) else secret()
 
 
 def read_secret(secret_id: str) -> str:

@@ -7,10 +7,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from couponflow.adapters.secrets import Secret, value_of
 from couponflow.api.public_links import stage_url
 from couponflow.api.responses import answered
 from couponflow.http import error
-from couponflow.models.api import ClaimIn, ClaimOut
+from couponflow.models.claims import ClaimIn, ClaimOut
 from couponflow.services.claims import ClaimService, IdempotencyKeyReused
 from couponflow.services.coupon_links import LinkSigner
 
@@ -18,7 +19,7 @@ HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
 
 
-def build(service: ClaimService, link_secret: str | None = None) -> APIGatewayRouter:
+def build(service: ClaimService, link_secret: Secret | None = None) -> APIGatewayRouter:
     router = APIGatewayRouter()
 
     @router.post(
@@ -42,7 +43,7 @@ def build(service: ClaimService, link_secret: str | None = None) -> APIGatewayRo
         except IdempotencyKeyReused as reused:
             return error(422, str(reused), HEADER)
         if outcome.code and link_secret:  # the code is shown on the page: so is its coupon link
-            links = LinkSigner(link_secret, stage_url(router.current_event))
+            links = LinkSigner(value_of(link_secret), stage_url(router.current_event))
             coupon_url = links.coupon_url(merchant_id, outcome.customer_id, campaign_id)
             outcome = outcome.model_copy(update={"coupon_url": coupon_url})
         return Response(

@@ -1,4 +1,5 @@
-"""The API contract: what storefronts and merchants send, and what they get back.
+"""The merchant API contract: what merchants send, and what they get back (the storefront's
+claim contract is ``models/claims.py``).
 
 Constraints sit on the fields, so bad input fails at the edge with a message naming the field.
 """
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,18 +23,11 @@ from pydantic import (
 )
 
 from couponflow.domain.coupon_email import PLACEHOLDERS, unknown_placeholders
-from couponflow.domain.emails import InvalidEmail, normalize_email
+from couponflow.models.claims import Channel, Email
 
 MAX_CODES_PER_REQUEST = 1000
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
 _CODE = re.compile(CODE_PATTERN)
-
-
-def _email(value: str) -> str:
-    try:
-        return normalize_email(value)
-    except InvalidEmail as error:
-        raise ValueError(str(error)) from error
 
 
 def _timezone(value: str) -> str:
@@ -52,7 +45,6 @@ def _template(value: str | None) -> str | None:
     return value
 
 
-Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]
 # A customer tag, as models/audience.py's ``Tag`` (which imports this module, so it is not reused).
 Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -67,11 +59,6 @@ PER_CUSTOMER_LIMIT_HELP = (
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Channel(StrEnum):
-    EMAIL = "email"  # the code is sent by email only
-    PAGE = "page"  # the code is shown on the page too (and emailed as a copy)
 
 
 class CampaignIn(_Strict):
@@ -150,29 +137,6 @@ class CodesIn(_Strict):
 class CodesLoaded(BaseModel):
     imported: int
     duplicate: int
-
-
-class ClaimIn(_Strict):
-    email: Email
-    name: str | None = Field(default=None, max_length=100)
-    marketing_consent: bool = False
-
-
-class ClaimOut(BaseModel):
-    """What a storefront's claim is answered."""
-
-    claim_id: str = Field(description="the claim's id: the same on a repeat, and in the merchant's lists")
-    status: str = Field(description="`claimed` or `out_of_coupons`")
-    reason: str | None = Field(
-        default=None,
-        description="why out of coupons: `pool_empty`, `daily_limit`, `not_started`, `ended`, `paused`",
-    )
-    customer_id: str
-    campaign_id: str
-    claimed_at: str | None = None
-    code: str | None = None
-    coupon_url: str | None = None  # page campaigns: the signed coupon link (also in the email)
-    message: str
 
 
 class Page(BaseModel):

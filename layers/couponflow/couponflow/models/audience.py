@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from couponflow.domain.audience import E164
-from couponflow.models.api import Email
+from couponflow.models.claims import Email
 from couponflow.models.code_imports import ImportJobOut
 
 MAX_IMPORT = 1000

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from couponflow.adapters.dynamodb import ConditionFailed, Item, Table
+from couponflow.adapters.secrets import Secret, value_of
 from couponflow.domain import coupon_links
 from couponflow.domain.claim_status import ClaimStatus
 from couponflow.domain.coupon_links import InvalidLink, LinkClaims, LinkPurpose
@@ -69,11 +70,11 @@ class CouponPage:
 @dataclass(frozen=True)
 class CouponLinks:
     table: Table
-    secret: str
+    secret: Secret
 
     def _verify(self, token: str, purpose: LinkPurpose, merchant_id: str | None = None) -> LinkClaims:
         try:
-            return coupon_links.verify(self.secret, token, purpose, merchant_id=merchant_id)
+            return coupon_links.verify(value_of(self.secret), token, purpose, merchant_id=merchant_id)
         except InvalidLink as error:
             raise InvalidInputError(str(error), "token") from error
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from couponflow.adapters import s3
 from couponflow.adapters.dynamodb import Table
+from couponflow.adapters.secrets import Secret, value_of
 from couponflow.domain import coupon_links
 from couponflow.errors import NotFoundError
 from couponflow.store import sends
@@ -30,7 +31,7 @@ class ReportGone(NotFoundError):
 @dataclass(frozen=True)
 class SendReports:
     table: Table
-    secret: str
+    secret: Secret
     bucket: str
 
     def download_url(self, token: str, now: datetime | None = None) -> str:
@@ -39,7 +40,7 @@ class SendReports:
         Raises ``InvalidLink`` (forged, altered, not a report link), ``ExpiredLink`` (past its
         7 days), ``NotFoundError`` (no such send or no report) or ``ReportGone`` (deleted).
         """
-        link = coupon_links.verify_report(self.secret, token, now=now or datetime.now(UTC))
+        link = coupon_links.verify_report(value_of(self.secret), token, now=now or datetime.now(UTC))
         try:
             send = sends.get(self.table, link.merchant_id, link.send_id)
         except NotFoundError as error:
