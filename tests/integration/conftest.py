@@ -21,9 +21,11 @@ def _fresh_tables(empty_tables: None) -> None:
 def api(load_handler: Callable[[str], ModuleType], lambda_context: Any) -> Callable[..., dict[str, Any]]:
     module = load_handler("MerchantApiFunction")
 
-    def call(merchant_id: str, method: str, resource: str, path: str, body: Any = None) -> dict[str, Any]:
+    def call(
+        merchant_id: str, method: str, resource: str, path: str, body: Any = None, query: Any = None
+    ) -> dict[str, Any]:
         response: dict[str, Any] = module.lambda_handler(
-            merchant_event(merchant_id, method, resource, path, body), lambda_context
+            merchant_event(merchant_id, method, resource, path, body, query), lambda_context
         )
         return response
 

@@ -241,6 +241,7 @@ def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_se
     stack: Any,
     table: Table,
     merchant: tuple[str, str],
+    api: Callable[..., dict[str, Any]],
     load_handler: Callable[[str], ModuleType],
     lambda_context: Any,
 ) -> None:
@@ -318,6 +319,22 @@ def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_se
     done = sends.get(table, m, send["send_id"])
     assert (done["status"], done["count_sent"], done["count_failed"]) == ("done", 60, 0)
     assert "report_url" not in done
+
+    # The recipient with a phone and no email was texted only: no email of theirs is shown.
+    texted = next(h for h in holders if not h.get("email"))
+    page = body_of(api(m, "GET", "/customers/{customerRef}", f"/customers/{texted['customer_id']}"))
+    assert [x["channel"] for x in page["messages"]] == ["sms"]
+    rows = body_of(
+        api(
+            m,
+            "GET",
+            "/campaigns/{campaignId}/customers",
+            f"/campaigns/{cmp}/customers",
+            query={"limit": "100"},
+        )
+    )
+    row = next(r for r in rows["items"] if r["customer_id"] == texted["customer_id"])
+    assert row["email_status"] is None and row["status"] != "email_dropped"
 
 
 def _notices_to(address: str) -> list[tuple[str, str]]:

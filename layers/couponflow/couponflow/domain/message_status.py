@@ -48,7 +48,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = [
     "FINAL_STATUSES",
@@ -136,3 +136,13 @@ def derive_status(
         if event.status is not None:
             status = stronger(status, event.status)
     return status
+
+
+SMS_ONLY = "sms_only"  # the reason of a send's email its recipient was never meant to get
+
+
+def never_meant(status: str | None, details: Mapping[str, Any] | None) -> bool:
+    """A recipient of an email-and-text send with a phone and no email is texted only; the email
+    record their claim wrote with the code is ``dropped`` for ``sms_only``, and is no email of
+    theirs: the merchant's views leave it out."""
+    return status == MessageStatus.DROPPED and (details or {}).get("reason") == SMS_ONLY

@@ -9,7 +9,7 @@ from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.audience import is_active
 from couponflow.domain.emails import InvalidEmail, normalize_email
 from couponflow.domain.event_summary import summary
-from couponflow.domain.message_status import RANK, MessageStatus
+from couponflow.domain.message_status import RANK, MessageStatus, never_meant
 from couponflow.errors import InvalidInputError, NotFoundError
 from couponflow.ids import customer_id
 from couponflow.services.campaigns import public
@@ -95,7 +95,11 @@ def customer_view(table: Table, events_table: Table, merchant_id: str, customer_
         **public(profile),
         "active": is_active(profile.get("last_interaction_at"), datetime.now(UTC)),
         "claims": [public(i) for i in items if i["sk"].startswith("CLAIM#")],
-        "messages": [_message(i, events_table, now_epoch) for i in items if i["sk"].startswith("MESSAGE#")],
+        "messages": [
+            _message(i, events_table, now_epoch)
+            for i in items
+            if i["sk"].startswith("MESSAGE#") and not never_meant(i.get("status"), i.get("status_details"))
+        ],
     }
 
 

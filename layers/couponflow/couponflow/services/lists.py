@@ -14,6 +14,7 @@ from typing import Any
 
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.audience import ACTIVE_DAYS, SegmentRule, is_active
+from couponflow.domain.message_status import never_meant
 from couponflow.domain.pool_alerts import standing
 from couponflow.domain.send_tracker import campaign_status, tracker_row
 from couponflow.models.views import (
@@ -417,6 +418,8 @@ def _campaign_rows(table: Table, merchant_id: str, claims: list[Item]) -> list[I
         profile = found.get((partition, "PROFILE"), {})
         message = found.get((partition, f"MESSAGE#{claim.get('message_id')}"))
         email_status = message.get("status") if message else None
+        if never_meant(email_status, (message or {}).get("status_details")):
+            email_status = None  # texted only: no email of theirs
         rows.append(
             {
                 "customer_id": claim["customer_id"],

@@ -36,7 +36,7 @@ from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.audience import Channel, exclusion
 from couponflow.domain.campaign import Campaign
 from couponflow.domain.claim_status import ClaimStatus
-from couponflow.domain.message_status import MessageStatus
+from couponflow.domain.message_status import SMS_ONLY, MessageStatus
 from couponflow.domain.send_message import sms_text, values_for
 from couponflow.domain.send_schedule import CouponCheck, SendStatus
 from couponflow.errors import NotFoundError, OutcomeUnknown, PermanentSendError, RetryableError
@@ -361,7 +361,7 @@ class SendFanout:
                 keys.message(m, r.customer_id, message_id),
                 MessageStatus.DROPPED,
                 at=stamp,
-                details={"reason": "sms_only"},
+                details={"reason": SMS_ONLY},
             )
         recorded = {
             **base,
