@@ -6,7 +6,8 @@ and a copy of template.yaml that points at them.
 Writes into --out:
   layer.zip                 python/couponflow/** plus layers/couponflow/requirements.txt installed
                             for the template's runtime and architecture (python3.12 + arm64 ->
-                            manylinux aarch64 wheels, binary only)
+                            manylinux aarch64 wheels, binary only), with bytecode compiled for
+                            that runtime's Python (``compiled_bytecode``)
   <FunctionLogicalId>.zip   the function's CodeUri folder, app.py at the zip root
   template.packaged.yaml    template.yaml with CodeUri / ContentUri pointing at those zips and the
                             layer's build Metadata removed; hand it to
@@ -297,6 +298,78 @@ def layer_entries(content: Path, site: Path) -> Iterator[tuple[Path, str]]:
         yield path, f"python/{path.relative_to(site).as_posix()}"
 
 
+# The runtime's Python -> the Pyodide release whose CPython is that version (npm, pinned): this
+# machine has no python3.12 to compile the layer's bytecode with.
+PYODIDE = {"3.12": "0.27.8"}
+BYTECODE_TOOL = ROOT / "infra" / "bytecode"
+LAYER_ROOT = "/opt/python"  # where Lambda unpacks a layer's python/ folder
+
+
+def compiled_bytecode(
+    entries: list[tuple[Path, str]], python_version: str, staging: Path
+) -> list[tuple[Path, str]]:
+    """The layer's modules compiled for ``python_version``, as (file, name in zip) entries.
+
+    Lambda's ``/opt`` is read-only, so a layer without bytecode is compiled again at every cold
+    start. Compiled here, hash-based and unchecked (``PycInvalidationMode.UNCHECKED_HASH``: the
+    runtime loads it without comparing the source's time, which a zip does not keep), with the
+    source paths Lambda will show (``/opt/python/...``). With this interpreter when it is the
+    runtime's version; else with Pyodide's CPython of that version, under node.
+    """
+    for source, name in entries:
+        if name.endswith(".py"):
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    python = staging / "python"
+    if python_version == f"{sys.version_info.major}.{sys.version_info.minor}":
+        import compileall  # noqa: PLC0415
+        import py_compile  # noqa: PLC0415
+
+        ok = compileall.compile_dir(
+            python, quiet=1, ddir=LAYER_ROOT, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+        )
+        if not ok:
+            raise PackagingError("a layer module did not compile")
+    else:
+        _compile_with_pyodide(python, python_version)
+    return [
+        (path, path.relative_to(staging).as_posix()) for path in sorted(python.rglob("__pycache__/*.pyc"))
+    ]
+
+
+def _compile_with_pyodide(folder: Path, python_version: str) -> None:
+    release = PYODIDE.get(python_version)
+    if release is None:
+        raise PackagingError(f"no Pyodide release is pinned for Python {python_version} (PYODIDE)")
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        raise PackagingError(f"node and npm are needed to compile the layer for Python {python_version}")
+    installed = BYTECODE_TOOL / "node_modules" / "pyodide" / "package.json"
+    if not installed.is_file() or f'"version": "{release}"' not in installed.read_text():
+        done = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent"],
+            cwd=BYTECODE_TOOL,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise PackagingError(f"npm could not install pyodide {release}: {done.stderr.strip()[-500:]}")
+    done = subprocess.run(
+        ["node", "compile.mjs", str(folder), LAYER_ROOT],
+        cwd=BYTECODE_TOOL,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if done.returncode != 0 or done.stdout.split() != [python_version, "True"]:
+        raise PackagingError(
+            f"compiling for Python {python_version} failed: {(done.stdout + done.stderr)[-500:]}"
+        )
+
+
 def function_entries(code: Path) -> Iterator[tuple[Path, str]]:
     for path in _files(code):
         yield path, path.relative_to(code).as_posix()
@@ -346,9 +419,13 @@ def package(template_path: Path, out: Path, cache_root: Path, *, target: Target 
         requirements = content / "requirements.txt"
         if not requirements.is_file():
             raise PackagingError(f"{layer_id}: {shown(requirements)} is missing")
-        site = install_dependencies(requirements, target or layer_target(template, layer), cache_root)
+        layer_for = target or layer_target(template, layer)
+        site = install_dependencies(requirements, layer_for, cache_root)
         zip_name = LAYER_ZIP if len(layers) == 1 else f"{layer_id}.zip"
-        unzipped = write_zip(out / zip_name, layer_entries(content, site))
+        entries = list(layer_entries(content, site))
+        with tempfile.TemporaryDirectory() as staging:
+            entries += compiled_bytecode(entries, layer_for.python_version, Path(staging))
+            unzipped = write_zip(out / zip_name, entries)
         largest_layer_total += unzipped
         print(
             f"{zip_name}: {_megabytes((out / zip_name).stat().st_size)} zipped, "

@@ -125,12 +125,32 @@ def test_layer_holds_powertools_with_its_tracer_and_pydantic(layer_names: list[s
     )
 
 
-def test_layer_ships_no_bytecode_record_files_or_requirements(layer_names: list[str]) -> None:
+PYTHON_312_MAGIC = (3531).to_bytes(2, "little") + b"\r\n"  # importlib.util.MAGIC_NUMBER of 3.12
+UNCHECKED_HASH = (1).to_bytes(4, "little")  # PEP 552 flags: hash-based, source not checked
+
+
+def test_layer_carries_bytecode_compiled_for_its_runtime_for_every_module(package_dir: Path) -> None:
+    """Lambda's /opt is read-only: without bytecode in the layer, every cold start compiles it."""
+    with zipfile.ZipFile(package_dir / "layer.zip") as layer:
+        names = set(layer.namelist())
+        sources = [n for n in names if n.endswith(".py")]
+        expected = {
+            f"{folder}/__pycache__/{module[:-3]}.cpython-312.pyc"
+            for folder, module in (n.rsplit("/", 1) for n in sources)
+        }
+        compiled = {n for n in names if n.endswith(".pyc")}
+        headers = {layer.read(n)[:8] for n in compiled}
+
+    assert sources and expected == compiled
+    assert headers == {PYTHON_312_MAGIC + UNCHECKED_HASH}
+
+
+def test_layer_ships_no_record_files_requirements_or_stray_bytecode(layer_names: list[str]) -> None:
     noise = [
         name
         for name in layer_names
-        if "__pycache__/" in name
-        or name.endswith((".pyc", ".dist-info/RECORD"))
+        if (name.endswith(".pyc") and ".cpython-312." not in name)
+        or name.endswith((".pyo", ".dist-info/RECORD"))
         or name.startswith(("python/bin/", "python/tests/"))
         or name == "python/requirements.txt"
     ]
