@@ -21,7 +21,7 @@ from local_stack.moto_server import MotoServer
 from local_stack.provision import provision_template
 
 from bench.claims import bench_claims, bench_claims_http
-from bench.cold_starts import bench_cold_starts
+from bench.cold_starts import bench_cold_starts, bench_layer_bytecode
 from bench.customer_imports import bench_customer_imports
 from bench.sends import bench_sends
 from bench.ses_events import bench_ses_events
@@ -118,6 +118,7 @@ def _in_process(args: argparse.Namespace) -> None:
             bench_customer_imports(stack, meter, args.customers)
         if args.cold_starts:
             bench_cold_starts(stack)
+            bench_layer_bytecode(stack)
 
 
 if __name__ == "__main__":

@@ -101,3 +101,67 @@ def bench_cold_starts(stack: Any) -> None:
             f"  {logical_id:<22} {low:6.3f} / {median:6.3f}   {ratio:.2f}x (target {target}x: {verdict}; "
             f"{median / traced_median:.2f}x the traced baseline)   {modules} modules"
         )
+
+
+def bench_layer_bytecode(stack: Any, function: str = "ClaimFunction") -> None:
+    """One function imported Lambda-shaped (a Python with only boto3, the packaged layer for this
+    machine as ``/opt/python``), from the layer with its bytecode and from a copy without it."""
+    import shutil  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        subprocess.run(
+            [sys.executable, "infra/package.py", "--out", str(base / "package"), "--for-this-machine"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            timeout=900,
+        )
+        with zipfile.ZipFile(base / "package" / "layer.zip") as layer:
+            layer.extractall(base / "opt")
+        with zipfile.ZipFile(base / "package" / f"{function}.zip") as code:
+            code.extractall(base / "task")
+        shutil.copytree(base / "opt", base / "opt-source-only", ignore=shutil.ignore_patterns("__pycache__"))
+        subprocess.run([sys.executable, "-m", "venv", str(base / "runtime")], check=True, timeout=300)
+        boto3 = next(
+            line for line in (ROOT / "constraints.txt").read_text().splitlines() if line.startswith("boto3==")
+        )
+        subprocess.run(
+            [str(base / "runtime" / "bin" / "pip"), "install", "--quiet", boto3], check=True, timeout=600
+        )
+        props = stack.resolved[function]["Properties"]
+        variables = {k: str(v) for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()}
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
+            "AWS_LAMBDA_FUNCTION_NAME": function,
+            "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+            "PYTHONDONTWRITEBYTECODE": "1",  # as on Lambda, whose /opt cannot be written
+            "PYTHONNOUSERSITE": "1",
+            **variables,
+        }
+        print(f"{function} imported Lambda-shaped, {RUNS} fresh processes (min / median s):")
+        for label, opt in (
+            ("layer with bytecode", base / "opt"),
+            ("layer without", base / "opt-source-only"),
+        ):
+            found = []
+            for _ in range(RUNS):
+                done = subprocess.run(
+                    [str(base / "runtime" / "bin" / "python"), "-c", MEASURE, "import app"],
+                    cwd=base / "task",
+                    env={**env, "PYTHONPATH": f"{base / 'task'}:{opt / 'python'}"},
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=True,
+                )
+                found.append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+            print(f"  {label:<22} {min(found):6.3f} / {statistics.median(found):6.3f}")
