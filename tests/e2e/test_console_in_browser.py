@@ -130,6 +130,18 @@ def test_a_merchant_signs_in_and_follows_a_claim_to_delivered_with_the_servers_w
     assert serious_violations(browser) == []
     browser.screenshot(SHOTS / "customers.png")
     assert customer_id.startswith("cus_")
+    browser.evaluate(  # the tab as CSV, in its filters: the file the button hands the browser
+        """(() => {
+            window.__csv = null;
+            HTMLAnchorElement.prototype.click = function () {
+                fetch(this.href).then((r) => r.text()).then((t) => { window.__csv = t; });
+            };
+            const buttons = [...document.querySelectorAll('main button')];
+            buttons.find((b) => b.textContent === 'Download CSV').click();
+        })()"""
+    )
+    exported = browser.wait_until("window.__csv", "the customers CSV")
+    assert exported.startswith("customer_id,email,") and email in exported and exported.count("\n") == 2
 
     go(browser, "#/outbox")  # what the local SES accepted: the email opens with its links working
     browser.wait_until("document.querySelector('h1')?.textContent.startsWith('Outbox')", "the outbox page")

@@ -179,3 +179,39 @@ def test_a_campaigns_claims_page_past_any_size_with_a_cursor(merchant, get, load
     assert sorted(r["email"] for r in rows) == sorted(emails)  # each once, over several pages
     assert sorted(r["code"] for r in rows) == codes and {r["status"] for r in rows} == {"claimed"}
     assert not any(name.startswith("gsi") or name in ("pk", "sk") for r in rows for name in r)
+
+
+def test_the_list_views_export_as_csv_with_their_filters_and_go_on_past_the_inline_rows(
+    merchant, load_handler, lambda_context, monkeypatch
+):
+    import csv
+    import io
+
+    from couponflow.services import list_exports
+
+    m = merchant[0]
+    api = load_handler("MerchantApiFunction")
+    get = load_handler("MerchantApiFunction").lambda_handler
+
+    def call(path: str, query: dict[str, str] | None = None) -> dict[str, Any]:
+        response: dict[str, Any] = get(merchant_event(m, "GET", path, path, None, query), lambda_context)
+        return response
+
+    for n in range(5):
+        body = {"email": f"export{n}@example.com", "first_name": f"Ex{n}", "last_interaction_at": _ago(n)}
+        event = merchant_event(m, "POST", "/customers", "/customers", body)
+        assert api.lambda_handler(event, lambda_context)["statusCode"] in (200, 201)
+    monkeypatch.setattr(list_exports, "INLINE_ROWS", 3)
+
+    first = call("/exports/customers")
+    rest = call("/exports/customers", {"next": first["multiValueHeaders"]["X-Next"][0]})
+
+    assert first["statusCode"] == 200 and first["multiValueHeaders"]["Content-Type"][0].startswith("text/csv")
+    rows = [*csv.DictReader(io.StringIO(first["body"])), *csv.DictReader(io.StringIO(rest["body"]))]
+    assert [r["email"] for r in rows] == [f"export{n}@example.com" for n in range(5)]  # newest first
+    assert rows[0]["active"] == "true" and rows[0]["first_name"] == "Ex0"
+    assert "X-Next" not in (rest.get("multiValueHeaders") or {})
+    found = call("/exports/customers", {"q": "export3"})
+    assert [r["email"] for r in csv.DictReader(io.StringIO(found["body"]))] == ["export3@example.com"]
+    missing = call("/exports/campaigns/cmp_nope/customers")
+    assert missing["statusCode"] == 404

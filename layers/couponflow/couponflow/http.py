@@ -20,7 +20,10 @@ from couponflow.errors import ConflictError, InvalidInputError, NotFoundError, R
 logger = logging.getLogger(__name__)
 
 CORS = CORSConfig(
-    allow_origin="*", allow_headers=["Content-Type", "Idempotency-Key", "Authorization"], max_age=600
+    allow_origin="*",
+    allow_headers=["Content-Type", "Idempotency-Key", "Authorization"],
+    expose_headers=["X-Next"],  # a CSV export's cursor, read by the console on another origin
+    max_age=600,
 )
 
 

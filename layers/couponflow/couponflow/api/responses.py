@@ -18,3 +18,13 @@ def created(model: type[BaseModel]) -> dict[int, Any]:
 
 def accepted(model: type[BaseModel]) -> dict[int, Any]:
     return answered(202, model, "accepted: a job or event to follow")
+
+
+def csv_rows() -> dict[int, Any]:
+    """A 200 that answers CSV text (a list view's export)."""
+    return {
+        200: {
+            "description": "the rows as CSV, a header line first; `X-Next` when the list goes on",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
