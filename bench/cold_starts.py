@@ -66,8 +66,14 @@ def _runs(code: str, folder: Path, env: dict[str, str]) -> tuple[float, float, i
     return min(seconds), statistics.median(seconds), int(found[-1]["modules"])
 
 
-def bench_cold_starts(stack: Any) -> None:
-    base_env = {
+def _lambda_env(function: str, stack: Any = None) -> dict[str, str]:
+    """A Lambda-like environment on the bench's moto: the function's variables from the
+    template (none for a baseline), and Lambda's name so X-Ray's SDK runs in its Lambda mode."""
+    variables: dict[str, str] = {}
+    if stack is not None:
+        props = stack.resolved[function]["Properties"]
+        variables = {k: str(v) for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()}
+    return {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
         "AWS_ACCESS_KEY_ID": "testing",
@@ -76,8 +82,13 @@ def bench_cold_starts(stack: Any) -> None:
         "AWS_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
         "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
-        "AWS_LAMBDA_FUNCTION_NAME": "baseline",  # as on Lambda: X-Ray's SDK in its Lambda mode
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        **variables,
     }
+
+
+def bench_cold_starts(stack: Any) -> None:
+    base_env = _lambda_env("baseline")
     base_min, base_median, base_modules = _runs(BASELINE, ROOT, base_env)
     traced_min, traced_median, traced_modules = _runs(TRACED_BASELINE, ROOT, base_env)
     print(f"cold starts (import of the handler module, {RUNS} fresh processes each; min / median s):")
@@ -89,10 +100,8 @@ def bench_cold_starts(stack: Any) -> None:
     for logical_id, definition in sorted(stack.resolved.items()):
         if definition.get("Type") != "AWS::Serverless::Function":
             continue
-        props = definition["Properties"]
-        variables = {k: str(v) for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()}
-        env = {**base_env, **variables, "AWS_LAMBDA_FUNCTION_NAME": logical_id}
-        folder = ROOT / str(props["CodeUri"])
+        env = _lambda_env(logical_id, stack)
+        folder = ROOT / str(definition["Properties"]["CodeUri"])
         low, median, modules = _runs("import app", folder, env)
         target = TARGETS.get(logical_id, 1.2)
         ratio = median / base_median
@@ -131,21 +140,10 @@ def bench_layer_bytecode(stack: Any, function: str = "ClaimFunction") -> None:
         subprocess.run(
             [str(base / "runtime" / "bin" / "pip"), "install", "--quiet", boto3], check=True, timeout=600
         )
-        props = stack.resolved[function]["Properties"]
-        variables = {k: str(v) for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()}
         env = {
-            "PATH": os.environ["PATH"],
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
-            "AWS_LAMBDA_FUNCTION_NAME": function,
-            "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+            **_lambda_env(function, stack),
             "PYTHONDONTWRITEBYTECODE": "1",  # as on Lambda, whose /opt cannot be written
             "PYTHONNOUSERSITE": "1",
-            **variables,
         }
         print(f"{function} imported Lambda-shaped, {RUNS} fresh processes (min / median s):")
         for label, opt in (
