@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -105,23 +106,30 @@ def _json_text(event: Mapping[str, Any]) -> str | None:
         raise _Unreadable(f"the body is not UTF-8 (byte {error.start})") from error
 
 
-def _refusal(status: int, message: str) -> dict[str, Any]:
+def _refusal(status: int, message: str, field: str = "body") -> dict[str, Any]:
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
-        "body": json.dumps({"message": message, "field": "body"}),
+        "body": json.dumps({"message": message, "field": field}),
         "isBase64Encoded": False,
     }
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def refuse_unreadable(event: Mapping[str, Any], max_bytes: int) -> dict[str, Any] | None:
-    """A proxy response refusing a body no route could read, or None to route the request.
+    """A proxy response refusing a body no route could read (or a path with a control
+    character), or None to route the request.
 
     Checked before anything parses the body, so every route answers the same 4xx whatever the
     body is: 413 over ``max_bytes``; 400 for bytes that are not UTF-8, JSON that does not parse
     (truncated, trailing garbage, ``NaN``), nesting deeper than ``MAX_JSON_DEPTH``, or an
     integer beyond 64 bits (no field of ours takes one, and DynamoDB stores 38 digits at most).
     """
+    if _CONTROL.search(unquote(str(event.get("path") or ""))):
+        # no id of ours holds one, and a route pattern's ``$`` would match before a final newline
+        return _refusal(400, "the path holds a control character", "path")
     body = event.get("body") or ""
     if len(str(body).encode("utf-8", "surrogatepass")) > max_bytes:
         return _refusal(413, f"request body is larger than {max_bytes} bytes")
