@@ -190,7 +190,7 @@ def answer_of(campaign: Campaign, record: claims.ClaimRecord) -> ClaimOut:
 
 @dataclass(frozen=True)
 class _Receipt:
-    """``store.claims.Receipt`` for this request: the receipt of the answer a record gets."""
+    """``store.claims.ReceiptWriter`` for this request: the receipt of the answer a record gets."""
 
     receipt: Receipt
     campaign: Campaign

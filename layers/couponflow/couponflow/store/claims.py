@@ -76,7 +76,7 @@ class Claimant:
     interacted: bool = True
 
 
-class Receipt(Protocol):
+class ReceiptWriter(Protocol):
     """The receipt a claim sent with an ``Idempotency-Key`` writes with itself: of the answer
     ``record`` gets (``store.claim_receipts``)."""
 
@@ -95,7 +95,7 @@ class ClaimRecord:
     new: bool = False  # True when this call assigned the code (so the message must be queued)
     integration_status: str | None = None
     claim_number: int = 1  # the how-manieth code of this campaign the customer was given
-    receipted: bool = False  # its ``Receipt`` (an Idempotency-Key's answer) was written with it
+    receipted: bool = False  # its receipt (an Idempotency-Key's answer) was written with it
 
     @classmethod
     def from_item(cls, item: Item) -> ClaimRecord:
@@ -216,7 +216,7 @@ def assign(
     rng: random.Random | None = None,
     outbox: bool = True,
     message_fields: dict[str, Any] | None = None,
-    receipt: Receipt | None = None,
+    receipt: ReceiptWriter | None = None,
 ) -> ClaimRecord:
     """Assign a code to ``who`` or tell why not; returns the existing claim on a repeat.
 
@@ -313,7 +313,7 @@ def _try_code(
     marks: set[int],
     outbox: bool = True,
     message_fields: dict[str, Any] | None = None,
-    receipt: Receipt | None = None,
+    receipt: ReceiptWriter | None = None,
 ) -> ClaimRecord | Item | None:
     """The claim made; or the customer's latest claim when it makes room for their next code (try
     again replacing it); or None when someone else took ``code`` first.
@@ -368,7 +368,9 @@ def _try_code(
                     return existing
                 return ClaimRecord.from_item(existing)
             if daily is not None and canceled.failed(daily_at):
-                return record_out_of_coupons(table, campaign, who, OutOfCouponsReason.DAILY_LIMIT, now=now)
+                return record_out_of_coupons(
+                    table, campaign, who, OutOfCouponsReason.DAILY_LIMIT, now=now, receipt=receipt
+                )
             if replaces is not None and canceled.failed(message_at):
                 # This message id already carried a code of this customer (a send's chunk delivered
                 # again after they used that code): the claim it made is the answer, not a new one.
@@ -615,7 +617,7 @@ def record_out_of_coupons(
     reason: OutOfCouponsReason,
     *,
     now: str,
-    receipt: Receipt | None = None,
+    receipt: ReceiptWriter | None = None,
 ) -> ClaimRecord:
     """Record the customer with ``out_of_coupons`` and the reason, unless they already hold a code.
 
@@ -658,7 +660,9 @@ def record_out_of_coupons(
     return turned_away
 
 
-def _with_receipt(actions: list[TransactAction], receipt: Receipt | None, record: ClaimRecord) -> int | None:
+def _with_receipt(
+    actions: list[TransactAction], receipt: ReceiptWriter | None, record: ClaimRecord
+) -> int | None:
     """Add the receipt of ``record``'s answer to the transaction; its index (None without one)."""
     if receipt is None:
         return None
