@@ -61,3 +61,42 @@ def test_claim_with_consent_reaches_the_mailchimp_list_and_shows_received(
     code, _ = http("DELETE", "/integrations/email-provider")
     assert code == 204
     assert http("GET", "/integrations/email-provider")[0] == 404
+
+
+def test_connects_and_disconnects_racing_over_http_get_no_5xx_and_leave_no_connection_without_its_secret(
+    http: Call, local: Running, mailchimp
+):
+    """Each request in a Lambda-like worker of its own, up to four at once, as API Gateway would
+    run them: whatever the order, the later one wins or is told so, and the connection that stays
+    (if any) has its secret, the only one left of this merchant's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+
+    connect = {"type": "mailchimp", "api_key": API_KEY, "base_url": mailchimp.url, "list_id": LIST_ID}
+
+    def one(turn: int) -> int:
+        code, _ = (
+            http("PUT", "/integrations/email-provider", connect)
+            if turn % 2 == 0
+            else http("DELETE", "/integrations/email-provider")
+        )
+        return int(code)
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(one, range(24)))
+
+    assert all(code < 500 for code in codes), codes
+    secrets = boto3.client("secretsmanager", endpoint_url=local.moto_url, region_name="us-east-1")
+    prefix = f"/merchants/{local.merchant_id}/email-provider/"
+    names = [
+        s["Name"]
+        for page in secrets.get_paginator("list_secrets").paginate()
+        for s in page["SecretList"]
+        if prefix in s["Name"]
+    ]
+    code, shown = http("GET", "/integrations/email-provider")
+    if code == 200:  # connected: its one secret is there, and the connection reads it
+        assert len(names) == 1 and shown["list_id"] == LIST_ID
+    else:
+        assert code == 404 and names == []
