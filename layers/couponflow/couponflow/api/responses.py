@@ -12,10 +12,6 @@ def answered(status: int, model: type[BaseModel], description: str) -> dict[int,
     return {status: {"description": description, "content": {"application/json": {"model": model}}}}
 
 
-def created(model: type[BaseModel]) -> dict[int, Any]:
-    return answered(201, model, "created")
-
-
 def accepted(model: type[BaseModel]) -> dict[int, Any]:
     return answered(202, model, "accepted: a job or event to follow")
 

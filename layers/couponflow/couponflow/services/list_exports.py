@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -20,9 +20,14 @@ INLINE_ROWS = 5000
 PAGE_ROWS = 200
 
 
-class _Page(BaseModel):
-    items: list[Any]
-    next: str | None = None
+class Page(Protocol):
+    """A list view's page: its rows (pydantic models) and the cursor of the next one."""
+
+    @property
+    def items(self) -> Sequence[BaseModel]: ...
+
+    @property
+    def next(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -32,14 +37,16 @@ class Export:
     next: str | None  # where the list goes on, when it held more than ``INLINE_ROWS``
 
 
-def export(page: Callable[[int, str | None], Any], columns: list[str], *, after: str | None = None) -> Export:
+def export(
+    page: Callable[[int, str | None], Page], columns: list[str], *, after: str | None = None
+) -> Export:
     """The rows of the pages ``page(limit, after)`` gives, from ``after`` on, as CSV."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     rows, cursor = 0, after
     while rows < INLINE_ROWS:
-        found: _Page = page(min(PAGE_ROWS, INLINE_ROWS - rows), cursor)
+        found = page(min(PAGE_ROWS, INLINE_ROWS - rows), cursor)
         for item in found.items:
             shown = item.model_dump(mode="json")
             writer.writerow([_cell(shown.get(name)) for name in columns])

@@ -125,10 +125,16 @@ def _by_last_interaction(
     """The customers listing, newest interaction first, merged over its shards (``condition``
     a range of its sort key, ``keep`` a check of each profile read)."""
     listing = _customer_shards(
-        table, merchant_id, keys.GSI2, keys.customers_partition, condition=condition, values=values
+        table,
+        merchant_id,
+        keys.GSI2,
+        keys.customers_partition,
+        forward=False,
+        condition=condition,
+        values=values,
     )
     items, cursor = pages.collect_merged(
-        lambda _, shard, start, count: listing(shard, start, count, False),
+        lambda _, shard, start, count: listing(shard, start, count),
         shards=keys.CUSTOMER_INDEX_SHARDS,
         cursor=pages.decode_merge(after, shards=keys.CUSTOMER_INDEX_SHARDS),
         limit=limit,
@@ -145,14 +151,15 @@ def _customer_shards(
     index: str,
     partition: Callable[[str, int], str],
     *,
+    forward: bool,
     condition: str = "",
     values: dict[str, Any] | None = None,
-) -> Callable[[int, str | None, int, bool], tuple[list[Item], bool]]:
+) -> Callable[[int, str | None, int], tuple[list[Item], bool]]:
     """A query of one shard of a customer index (the listing, or a search index) from a sort key
     on: a start key is rebuilt from the sort key (it ends with the customer id), so a cursor
     holds sort keys only, and names no other merchant's customer."""
 
-    def query(shard: int, after: str | None, count: int, forward: bool) -> tuple[list[Item], bool]:
+    def query(shard: int, after: str | None, count: int) -> tuple[list[Item], bool]:
         start = None
         if after is not None:
             customer = keys.customer(merchant_id, keys.customer_of_index_entry(after))
@@ -189,6 +196,7 @@ def _search(
         merchant_id,
         keys.CUSTOMERS_BY_EMAIL,
         keys.customer_email_partition,
+        forward=True,
         condition=" AND begins_with(gsi3sk, :q)",
         values=prefix,
     )
@@ -197,11 +205,12 @@ def _search(
         merchant_id,
         keys.CUSTOMERS_BY_NAME,
         keys.customer_name_partition,
+        forward=True,
         condition=" AND begins_with(gsi4sk, :q)",
         values=prefix,
     )
     entries, cursor = pages.collect_merged(
-        lambda phase, shard, start, count: (by_email if phase == 0 else by_name)(shard, start, count, True),
+        lambda phase, shard, start, count: (by_email if phase == 0 else by_name)(shard, start, count),
         shards=keys.CUSTOMER_INDEX_SHARDS,
         phases=2,
         cursor=pages.decode_merge(after, shards=keys.CUSTOMER_INDEX_SHARDS, phases=2),

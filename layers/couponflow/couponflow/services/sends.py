@@ -101,7 +101,8 @@ class SendScheduler:
         the preflight and the preview (refused as ``schedule`` would refuse it)."""
         now = now or datetime.now(UTC)
         draft, segment = self._draft(merchant_id, request, now)
-        preflight = self._preflight_of(draft, now)
+        members = audience_service.members(self.table, merchant_id, draft["segment_id"], now).customers
+        preflight = self._preflight_of(draft, now, members)
         if segment.get("active_send_id"):
             preflight["warnings"].append(
                 {
@@ -114,7 +115,7 @@ class SendScheduler:
             "send_at": draft["send_at"],
             "timezone": draft["timezone"],
             "preflight": {**preflight, "send_id": None},
-            "preview": self._preview_of(draft, None),
+            "preview": self._preview_of(draft, _sample(members)),
         }
 
     def cancel(self, merchant_id: str, send_id: str, now: datetime | None = None) -> dict[str, Any]:
@@ -139,19 +140,21 @@ class SendScheduler:
 
     def preview(self, merchant_id: str, send_id: str, customer_ref: str | None = None) -> dict[str, Any]:
         """The message as a sample customer (the one named, else the segment's first) would get it."""
-        return self._preview_of(sends.get(self.table, merchant_id, send_id), customer_ref)
-
-    def _preview_of(self, send: Item, customer_ref: str | None) -> dict[str, Any]:
-        merchant_id, send_id = send["merchant_id"], send["send_id"]
-        campaign = campaigns.get(self.table, merchant_id, send["campaign_id"])
+        send = sends.get(self.table, merchant_id, send_id)
         if customer_ref:
             cid = resolve_customer_id(merchant_id, customer_ref)
             customer = audience.get_customer(self.table, merchant_id, cid)
             if customer is None:
                 raise NotFoundError(f"customer '{customer_ref}' not found")
         else:
-            found = audience_service.members(self.table, merchant_id, send["segment_id"]).customers
-            customer = found[0] if found else {"first_name": "Sample", "email": "sample@example.com"}
+            customer = _sample(
+                audience_service.members(self.table, merchant_id, send["segment_id"]).customers
+            )
+        return self._preview_of(send, customer)
+
+    def _preview_of(self, send: Item, customer: Item) -> dict[str, Any]:
+        merchant_id, send_id = send["merchant_id"], send["send_id"]
+        campaign = campaigns.get(self.table, merchant_id, send["campaign_id"])
         link = campaign.store_url or self.public_base_url
         email_values = values_for(
             customer,
@@ -177,16 +180,18 @@ class SendScheduler:
 
     def preflight(self, merchant_id: str, send_id: str, now: datetime | None = None) -> dict[str, Any]:
         """Eligible and excluded (by reason) members now, and codes needed against codes available."""
-        return self._preflight_of(sends.get(self.table, merchant_id, send_id), now or datetime.now(UTC))
+        now = now or datetime.now(UTC)
+        send = sends.get(self.table, merchant_id, send_id)
+        members = audience_service.members(self.table, merchant_id, send["segment_id"], now).customers
+        return self._preflight_of(send, now, members)
 
-    def _preflight_of(self, send: Item, now: datetime) -> dict[str, Any]:
+    def _preflight_of(self, send: Item, now: datetime, members: list[Item]) -> dict[str, Any]:
         merchant_id, send_id = send["merchant_id"], send["send_id"]
-        found = audience_service.members(self.table, merchant_id, send["segment_id"], now)
         suppressed = audience.suppressed_emails(self.table, merchant_id)
         channel = Channel(send["channel"])
         reasons: Counter[str] = Counter()
         eligible_customers = []
-        for c in found.customers:
+        for c in members:
             r = exclusion(
                 c,
                 channel=channel,
@@ -198,7 +203,7 @@ class SendScheduler:
                 eligible_customers.append(c)
             else:
                 reasons[str(r)] += 1
-        eligible = len(found.customers) - sum(reasons.values())
+        eligible = len(members) - sum(reasons.values())
         available = campaigns.count_available(self.table, merchant_id, send["campaign_id"])
         try:
             campaign = campaigns.get(self.table, merchant_id, send["campaign_id"])
@@ -213,7 +218,7 @@ class SendScheduler:
         )
         return {
             "send_id": send_id,
-            "members": len(found.customers),
+            "members": len(members),
             "eligible": eligible,
             "excluded": dict(reasons),
             "codes_needed": eligible,
@@ -224,6 +229,11 @@ class SendScheduler:
 
     def get(self, merchant_id: str, send_id: str) -> dict[str, Any]:
         return view(sends.get(self.table, merchant_id, send_id))
+
+
+def _sample(members: list[Item]) -> Item:
+    """Whom a preview is written for: the segment's first member, else a sample customer."""
+    return members[0] if members else {"first_name": "Sample", "email": "sample@example.com"}
 
 
 def view(item: Item) -> dict[str, Any]:

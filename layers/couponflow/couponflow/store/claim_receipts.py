@@ -1,6 +1,6 @@
 """Receipts of claims sent with an ``Idempotency-Key``: the answer each got, kept 24 hours.
 
-A receipt is written in the claim's own transaction, only if absent (``attempt``), so a claim
+A receipt is written in the claim's own transaction, only if absent (``Receipt.put``), so a claim
 with the header costs the requests of one without it. A retry with the same key fails that
 transaction on the receipt and is answered from it (``ReceiptFound``); a claim that wrote
 nothing (the customer held the code already) writes its receipt on its own (``keep``).

@@ -39,7 +39,16 @@ def encode(cursor: Cursor | None) -> str | None:
     if cursor is None:
         return None
     raw = json.dumps({"p": cursor.partition, "k": cursor.key}, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return _to_text(raw.encode())
+
+
+def _to_text(raw: bytes) -> str:
+    """A cursor's bytes as URL-safe text (no padding: it is put in a query string)."""
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _from_text(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def decode(text: str | None, partitions: int = 1) -> Cursor:
@@ -47,7 +56,7 @@ def decode(text: str | None, partitions: int = 1) -> Cursor:
     if not text:
         return Cursor()
     try:
-        raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        raw = json.loads(_from_text(text))
         partition, key = raw["p"], raw["k"]
         valid = isinstance(partition, int) and 0 <= partition < partitions
         valid = valid and (
@@ -160,7 +169,7 @@ def encode_merge(cursor: Merge | None) -> str | None:
     if cursor is None:
         return None
     raw = json.dumps({"m": cursor.phase, "a": list(cursor.after)}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(zlib.compress(raw.encode(), 9)).decode().rstrip("=")
+    return _to_text(zlib.compress(raw.encode(), 9))
 
 
 def decode_merge(text: str | None, *, shards: int, phases: int = 1) -> Merge:
@@ -168,7 +177,7 @@ def decode_merge(text: str | None, *, shards: int, phases: int = 1) -> Merge:
     if not text:
         return Merge(0, (None,) * shards)
     try:
-        raw = json.loads(zlib.decompress(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))))
+        raw = json.loads(zlib.decompress(_from_text(text)))
         phase, after = raw["m"], raw["a"]
         valid = isinstance(phase, int) and 0 <= phase < phases and isinstance(after, list)
         valid = valid and len(after) == shards
