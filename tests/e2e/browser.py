@@ -27,6 +27,10 @@ class Chromium:
         assert CHROMIUM, "chromium is not installed: make test installs it (apt-get install -y chromium)"
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
+        # dup2 onto the same number is a no-op that keeps close-on-exec (a fresh process's first
+        # pipe is fd 3): the child's ends must be inheritable themselves
+        os.set_inheritable(to_browser_r, True)
+        os.set_inheritable(from_browser_w, True)
 
         def wire_pipes() -> None:  # in the child: the protocol's fds 3 (commands) and 4 (answers)
             os.dup2(to_browser_r, 3)
