@@ -62,3 +62,25 @@ def drain_queue(url: str) -> list[dict[str, Any]]:
             bodies.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return bodies
+
+
+def ses_record(sample: str, ses_id: str, tags: dict[str, str] | None, recipient: str) -> str:
+    """A sample SES event re-addressed to our message, wrapped in an SNS envelope."""
+    record = copy.deepcopy(load_event(f"ses/{sample}"))
+    record["mail"]["messageId"] = ses_id
+    record["mail"]["destination"] = [recipient]
+    record["mail"]["tags"] = {k: [v] for k, v in (tags or {}).items()}
+    for section, field in (("bounce", "bouncedRecipients"), ("complaint", "complainedRecipients")):
+        if section in record:
+            record[section][field] = [{**record[section][field][0], "emailAddress": recipient}]
+    if "delivery" in record:
+        record["delivery"]["recipients"] = [recipient]
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": "sns-1",
+            "TopicArn": "arn:aws:sns:us-east-1:1:t",
+            "Message": json.dumps(record),
+            "Timestamp": "2026-11-22T10:00:00.000Z",
+        }
+    )

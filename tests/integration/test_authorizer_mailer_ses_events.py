@@ -16,7 +16,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from tests.conftest import load_event
-from tests.integration.helpers import sqs_event
+from tests.integration.helpers import ses_record, sqs_event
 
 # --- authorizer -----------------------------------------------------------------------------
 
@@ -150,28 +150,6 @@ def test_mailer_reports_a_malformed_job_as_a_batch_item_failure(
 
 
 # --- SES events -----------------------------------------------------------------------------
-
-
-def ses_record(sample: str, ses_id: str, tags: dict[str, str] | None, recipient: str) -> str:
-    """A sample SES event re-addressed to our message, wrapped in an SNS envelope."""
-    record = copy.deepcopy(load_event(f"ses/{sample}"))
-    record["mail"]["messageId"] = ses_id
-    record["mail"]["destination"] = [recipient]
-    record["mail"]["tags"] = {k: [v] for k, v in (tags or {}).items()}
-    for section, field in (("bounce", "bouncedRecipients"), ("complaint", "complainedRecipients")):
-        if section in record:
-            record[section][field] = [{**record[section][field][0], "emailAddress": recipient}]
-    if "delivery" in record:
-        record["delivery"]["recipients"] = [recipient]
-    return json.dumps(
-        {
-            "Type": "Notification",
-            "MessageId": "sns-1",
-            "TopicArn": "arn:aws:sns:us-east-1:1:t",
-            "Message": json.dumps(record),
-            "Timestamp": "2026-11-22T10:00:00.000Z",
-        }
-    )
 
 
 @pytest.fixture()

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from couponflow.adapters.dynamodb import Table
 from couponflow.api.context import merchant_id
 from couponflow.api.responses import csv_rows
+from couponflow.domain.list_views import CampaignRowStatus
 from couponflow.domain.send_schedule import SendStatus
 from couponflow.domain.send_tracker import TrackerStatus
 from couponflow.models.views import (
@@ -71,9 +72,7 @@ def build(table: Table) -> APIGatewayRouter:
     @router.get("/campaigns/<campaign_id>/customers")
     def list_campaign_customers(
         campaign_id: str,
-        status: Annotated[
-            str | None, Query(max_length=40, description="a row status or claim status")
-        ] = None,
+        status: Annotated[CampaignRowStatus | None, Query(description="the row status")] = None,
         limit: Limit = 50,
         next: Next = None,
     ) -> CampaignCustomerPage:
@@ -113,8 +112,7 @@ def build(table: Table) -> APIGatewayRouter:
         next: Next = None,
     ) -> RecipientPage:
         """The send tracker: each recipient's status (Sendoso's words) and send issue."""
-        shown = str(status) if status else None
-        return lists.recipients(table, merchant_id(router), send_id, status=shown, limit=limit, after=next)
+        return lists.recipients(table, merchant_id(router), send_id, status=status, limit=limit, after=next)
 
     def csv_answer(done: list_exports.Export, name: str) -> Response[str]:
         headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
@@ -143,9 +141,7 @@ def build(table: Table) -> APIGatewayRouter:
     @router.get("/exports/campaigns/<campaign_id>/customers", responses=csv_rows())
     def export_campaign_customers(
         campaign_id: str,
-        status: Annotated[
-            str | None, Query(max_length=40, description="a row status or claim status")
-        ] = None,
+        status: Annotated[CampaignRowStatus | None, Query(description="the row status")] = None,
         next: Next = None,
     ) -> Response[str]:
         """A campaign's customers as CSV (the columns of `GET /campaigns/{id}/customers`)."""
@@ -166,9 +162,9 @@ def build(table: Table) -> APIGatewayRouter:
         next: Next = None,
     ) -> Response[str]:
         """A send's tracker as CSV (the columns of `GET /sends/{id}/recipients`)."""
-        shown, m = (str(status) if status else None), merchant_id(router)
+        m = merchant_id(router)
         done = list_exports.export(
-            lambda limit, after: lists.recipients(table, m, send_id, status=shown, limit=limit, after=after),
+            lambda limit, after: lists.recipients(table, m, send_id, status=status, limit=limit, after=after),
             list_exports.columns_of(RecipientRow),
             after=next,
         )

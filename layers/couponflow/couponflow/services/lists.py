@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from couponflow.adapters.dynamodb import Item, Table
+from couponflow.domain import list_views
 from couponflow.domain.audience import ACTIVE_DAYS, SegmentRule, is_active
+from couponflow.domain.list_views import CampaignRowStatus
 from couponflow.domain.message_status import never_meant
 from couponflow.domain.pool_alerts import standing
-from couponflow.domain.send_tracker import campaign_status, tracker_row
+from couponflow.domain.send_tracker import TrackerStatus, campaign_status, tracker_row
 from couponflow.models.views import (
     CampaignCustomerPage,
     CampaignCustomerRow,
@@ -368,24 +370,41 @@ def campaign_customers(
     merchant_id: str,
     campaign_id: str,
     *,
-    status: str | None = None,
+    status: CampaignRowStatus | None = None,
     limit: int = 50,
     after: str | None = None,
 ) -> CampaignCustomerPage:
     """The campaign's claims, shard by shard (newest first in each), with the coupon email's
-    status and the customer's name read in one batch per page; ``status`` matches the row's
-    customer-facing status or its claim status."""
-    shards = _claim_shards(table, merchant_id, campaign_id)
-    rows, following = pages.collect_rows(
-        shards,
-        lambda claims: _campaign_rows(table, merchant_id, claims),
-        partitions=keys.CLAIM_INDEX_SHARDS,
-        cursor=pages.decode(after, keys.CLAIM_INDEX_SHARDS),
-        limit=limit,
-        keep=None if status is None else (lambda row: status in (row["status"], row["claim_status"])),
-    )
+    status and the customer's name read in one batch per page. Filtered by ``status``, the page
+    is read from the views index's buckets that status can come from (``_by_status``)."""
+    if status is not None:
+        campaigns.get(table, merchant_id, campaign_id)
+
+        def claims_of(entries: list[Item]) -> list[Item]:
+            wanted = [keys.claim(merchant_id, keys.customer_of_view(e), campaign_id) for e in entries]
+            return _with_entries(_campaign_rows(table, merchant_id, _in_order(table, wanted)), entries)
+
+        rows, following = _by_status(
+            table,
+            merchant_id,
+            campaign_id,
+            list_views.campaign_buckets(status),
+            origin=None,
+            rows=claims_of,
+            status=str(status),
+            limit=limit,
+            after=after,
+        )
+    else:
+        rows, following = pages.collect_rows(
+            _claim_shards(table, merchant_id, campaign_id),
+            lambda claims: _campaign_rows(table, merchant_id, claims),
+            partitions=keys.CLAIM_INDEX_SHARDS,
+            cursor=pages.decode(after, keys.CLAIM_INDEX_SHARDS),
+            limit=limit,
+        )
     return CampaignCustomerPage(
-        items=[CampaignCustomerRow(**row) for row in rows], next=pages.encode(following)
+        items=[CampaignCustomerRow(**_shown(row)) for row in rows], next=pages.encode(following)
     )
 
 
@@ -429,8 +448,14 @@ def _campaign_rows(table: Table, merchant_id: str, claims: list[Item]) -> list[I
         email_status = message.get("status") if message else None
         if never_meant(email_status, (message or {}).get("status_details")):
             email_status = None  # texted only: no email of theirs
+        entries = {list_views.claim_bucket(claim["status"]): _key(claim)}
+        if message:
+            entries[list_views.message_bucket(message["status"], message.get("status_details"))] = _key(
+                message
+            )
         rows.append(
             {
+                "_entries": entries,
                 "customer_id": claim["customer_id"],
                 "email": claim.get("email") or profile.get("email"),
                 "name": profile.get("name"),
@@ -500,26 +525,47 @@ def recipients(
     merchant_id: str,
     send_id: str,
     *,
-    status: str | None = None,
+    status: TrackerStatus | None = None,
     limit: int = 50,
     after: str | None = None,
 ) -> RecipientPage:
     """The send's recipients shard by shard, each with their messages' and claim's status read
-    in one batch per page; ``status`` is the tracker status."""
+    in one batch per page. Filtered by the tracker ``status``, the page is read from the send's
+    range of the views index's buckets that status can come from (``_by_status``)."""
     send = sends.get(table, merchant_id, send_id)
-    shards = pages.query_pages(
-        table, "pk = :pk", lambda shard: {":pk": keys.send_recipients_partition(merchant_id, send_id, shard)}
-    )
+    campaign_id = send["campaign_id"]
+    if status is not None:
 
-    rows, following = pages.collect_rows(
-        shards,
-        lambda found: _tracker_rows(table, merchant_id, send["campaign_id"], found),
-        partitions=keys.RECIPIENT_SHARDS,
-        cursor=pages.decode(after, keys.RECIPIENT_SHARDS),
-        limit=limit,
-        keep=None if status is None else (lambda row: row["status"] == status),
-    )
-    return RecipientPage(items=[RecipientRow(**row) for row in rows], next=pages.encode(following))
+        def recipients_of(entries: list[Item]) -> list[Item]:
+            wanted = [keys.send_recipient(merchant_id, send_id, keys.customer_of_view(e)) for e in entries]
+            found = _in_order(table, wanted)
+            return _with_entries(_tracker_rows(table, merchant_id, campaign_id, found), entries)
+
+        rows, following = _by_status(
+            table,
+            merchant_id,
+            campaign_id,
+            list_views.tracker_buckets(status, texted=send.get("channel") != "email"),
+            origin=send_id,
+            rows=recipients_of,
+            status=str(status),
+            limit=limit,
+            after=after,
+        )
+    else:
+        shards = pages.query_pages(
+            table,
+            "pk = :pk",
+            lambda shard: {":pk": keys.send_recipients_partition(merchant_id, send_id, shard)},
+        )
+        rows, following = pages.collect_rows(
+            shards,
+            lambda found: _tracker_rows(table, merchant_id, campaign_id, found),
+            partitions=keys.RECIPIENT_SHARDS,
+            cursor=pages.decode(after, keys.RECIPIENT_SHARDS),
+            limit=limit,
+        )
+    return RecipientPage(items=[RecipientRow(**_shown(row)) for row in rows], next=pages.encode(following))
 
 
 def _tracker_rows(table: Table, merchant_id: str, campaign_id: str, found: list[Item]) -> list[Item]:
@@ -543,6 +589,14 @@ def _tracker_rows(table: Table, merchant_id: str, campaign_id: str, found: list[
         shown, issue = tracker_row(r, email_status, sms_status, claim_status)
         rows.append(
             {
+                "_entries": _tracker_entries(
+                    merchant_id,
+                    campaign_id,
+                    r,
+                    email_status=email_status,
+                    sms_status=sms_status,
+                    claim_status=claim_status,
+                ),
                 "customer_id": cid,
                 "email": r.get("email"),
                 "phone": r.get("phone"),
@@ -557,3 +611,105 @@ def _tracker_rows(table: Table, merchant_id: str, campaign_id: str, found: list[
             }
         )
     return rows
+
+
+def _tracker_entries(
+    merchant_id: str,
+    campaign_id: str,
+    recipient: Item,
+    *,
+    email_status: str | None,
+    sms_status: str | None,
+    claim_status: str | None,
+) -> dict[str | None, Key]:
+    """Bucket -> item of a tracker row's entries on the views index (``_by_status``)."""
+    cid = recipient["customer_id"]
+    if recipient.get("outcome") == "failed":
+        return {list_views.UNDELIVERED: _key(recipient)}
+    entries: dict[str | None, Key] = {}
+    if claim_status:
+        entries[list_views.claim_bucket(claim_status)] = _key(keys.claim(merchant_id, cid, campaign_id))
+    if recipient.get("email_queued") and email_status:
+        entries[list_views.message_bucket(email_status)] = _key(
+            keys.message(merchant_id, cid, recipient["message_id"])
+        )
+    elif sms_status:
+        sms = keys.message(merchant_id, cid, recipient["sms_message_id"])
+        entries.setdefault(list_views.message_bucket(sms_status), _key(sms))
+    return entries
+
+
+# --------------------------------------------------------------------------------------------
+# Status filters served by the views index
+# --------------------------------------------------------------------------------------------
+
+
+def _by_status(
+    table: Table,
+    merchant_id: str,
+    campaign_id: str,
+    buckets: tuple[str, ...],
+    *,
+    origin: str | None,
+    rows: Callable[[list[Item]], list[Item]],
+    status: str,
+    limit: int,
+    after: str | None,
+) -> tuple[list[Item], pages.Cursor | None]:
+    """A page of rows whose status is ``status``, read from the views index (``gsi5``): the
+    ``buckets`` the status can come from, each shard of each in turn (the busiest bucket first),
+    ``origin``'s range only when given (a send's tracker). A row's items may sit in several of
+    the buckets read (an email clicked and its coupon viewed): it is listed once, from the first
+    of them, so no row shows twice on any page; and only when its status, computed as always, is
+    the one asked for (an entry read just before its item moved on is skipped)."""
+    parts = [(bucket, shard) for bucket in buckets for shard in range(list_views.shards_of(bucket))]
+    condition = "gsi5pk = :pk" + (" AND begins_with(gsi5sk, :origin)" if origin else "")
+
+    def values(partition: int) -> dict[str, str]:
+        bucket, shard = parts[partition]
+        given = {":pk": keys.views_partition(merchant_id, campaign_id, bucket, shard)}
+        return {**given, ":origin": f"{origin}#"} if origin else given
+
+    query = pages.query_pages(table, condition, values, index=keys.VIEWS)
+
+    def keep(row: Item) -> bool:
+        first = next((b for b in buckets if b in row["_entries"]), None)
+        return bool(row["status"] == status and first == row["_bucket"])
+
+    found: list[Item] = []
+    cursor = pages.decode(after, len(parts))
+    partition, start = cursor.partition, cursor.key
+    for _ in range(max(pages.MAX_REQUESTS, len(parts))):  # every empty shard costs one Query
+        entries, last = query(partition, start, limit)
+        for row in rows([{**e, "_bucket": parts[partition][0]} for e in entries]):
+            if keep(row):
+                found.append(row)
+                if len(found) == limit:  # the page is full: the next one starts after this entry
+                    return found, pages.Cursor(partition, row["_read"])
+        if last is None:
+            partition, start = partition + 1, None
+            if partition >= len(parts):
+                return found, None
+        else:
+            start = last
+    return found, pages.Cursor(partition, start)
+
+
+def _with_entries(built: list[Item], entries: list[Item]) -> list[Item]:
+    """Rows built from the items one read of the index gave (``entries``, of one bucket, in index
+    order), each at the entry of the row's own item in that bucket (so at one place in the
+    whole listing: a customer with two items in a bucket is listed at the one the row shows),
+    with that entry's index key (``_read``: where a page that ends on it goes on)."""
+    built_for = {row["customer_id"]: row for row in built}
+    rows = []
+    for e in entries:
+        row = built_for.get(keys.customer_of_view(e))
+        if row is not None and row["_entries"].get(e["_bucket"]) == _key(e):
+            index_key = {k: e[k] for k in ("pk", "sk", "gsi5pk", "gsi5sk")}
+            rows.append({**row, "_bucket": e["_bucket"], "_read": index_key})
+    return rows
+
+
+def _shown(row: Item) -> Item:
+    """A row without what only the listing used."""
+    return {k: v for k, v in row.items() if not k.startswith("_")}

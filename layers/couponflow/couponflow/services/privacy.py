@@ -29,6 +29,7 @@ from couponflow.errors import NotFoundError
 from couponflow.ids import new_id
 from couponflow.services.customers import resolve_customer_id
 from couponflow.store import keys, messages
+from couponflow.store.claims import claim_view_entry
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +151,8 @@ def _move_claim(table: Table, merchant_id: str, claim: Item, anonymous_id: str, 
     if str(claim.get("gsi2pk", "")).startswith("EXPIRES#"):
         expires_at = str(claim["gsi2sk"]).split("#", 1)[0]
         moved.update(keys.offer_expiry_index(merchant_id, campaign_id, anonymous_id, expires_at))
+    if "gsi5pk" in moved:  # its entry on the views index, under the anonymous id
+        moved.update(claim_view_entry(moved))
     actions: list[TransactAction] = [
         Put(moved, condition="attribute_not_exists(pk)"),
         Delete({"pk": claim["pk"], "sk": claim["sk"]}),

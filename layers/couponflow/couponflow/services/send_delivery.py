@@ -180,6 +180,7 @@ class SendStarter:
                     "outcome": "failed",
                     "reason": c["reason"],
                     "at": stamp,
+                    **sends.refused_entry(merchant_id, send, c["customer_id"]),
                 }
                 for c in excluded
             ]
@@ -295,7 +296,9 @@ class SendFanout:
         ]
         # the mailer renders the send's own subject and body for a message that names its send
         # (without them it renders the campaign's)
-        named = {"send_id": job.send_id} if send.get("subject") or send.get("body") else None
+        # (without them it renders the campaign's); the send's id also places the message in the
+        # send's range of the list views' index
+        named = {"send_id": job.send_id}
         records = claims.assign_many(
             self.table,
             campaign,
@@ -348,10 +351,12 @@ class SendFanout:
                     mail_jobs.append(job)
                 return "repeat"
         if record.status is ClaimStatus.OUT_OF_COUPONS:
-            sends.put_recipient(self.table, m, s, {**base, "outcome": "failed", "reason": "out_of_coupons"})
+            refused = {**base, "outcome": "failed", "reason": "out_of_coupons"}
+            sends.put_recipient(self.table, m, s, {**refused, **sends.refused_entry(m, send, r.customer_id)})
             return "out_of_coupons"
         if record.message_id != message_id:
-            sends.put_recipient(self.table, m, s, {**base, "outcome": "failed", "reason": "already_claimed"})
+            refused = {**base, "outcome": "failed", "reason": "already_claimed"}
+            sends.put_recipient(self.table, m, s, {**refused, **sends.refused_entry(m, send, r.customer_id)})
             return "already_claimed"
         email = channel in (Channel.EMAIL, Channel.BOTH) and bool(r.email)
         text = channel in (Channel.SMS, Channel.BOTH) and bool(r.phone)
@@ -375,13 +380,14 @@ class SendFanout:
         if email:
             mail_jobs.append(job)
         if text:
-            self._text(send, campaign, r, record.code or "", message_id)
+            self._text(send, campaign, r, record.code or "", listed=not email)
         return "sent"
 
-    def _text(self, send: Item, campaign: Campaign, r: Recipient, code: str, message_id: str) -> None:
+    def _text(self, send: Item, campaign: Campaign, r: Recipient, code: str, *, listed: bool) -> None:
         """Text the coupon; the SMS is a message of its own (channel ``sms``) in the customer's
         messages: ``sent`` with SNS's id when SNS took it, ``failed`` with the reason when SNS
-        refused it. Delivery receipts (``services/sms_receipts.py``) move it on from there."""
+        refused it. Delivery receipts (``services/sms_receipts.py``) move it on from there.
+        ``listed``: the text is what the tracker shows (no email): it goes on the views index."""
         m, s = send["merchant_id"], send["send_id"]
         values = values_for(
             r.model_dump(),
@@ -407,6 +413,7 @@ class SendFanout:
                 "code": code,
                 "created_at": stamp,
             },
+            listed=listed,
         )
         sends.update_recipient(self.table, m, s, r.customer_id, {"sms_message_id": sms_id})
         # The code is out from here on (even if SNS's answer is lost): an undelivered email must

@@ -18,13 +18,13 @@ or the pool counter move of a returned code), so each claim is counted once per 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from couponflow.adapters.dynamodb import ConditionFailed, Item, Put, Table, TransactionCanceled, Update
 from couponflow.domain.claim_status import ClaimStatus, can_move
 from couponflow.errors import RetryableError
-from couponflow.store import campaigns, keys
+from couponflow.store import campaigns, claims, keys
 
 MAX_RACES = 5
 
@@ -60,15 +60,17 @@ def advance(
         current = ClaimStatus(item["status"])
         if not can_move(current, new):
             return item, False
+        view = _view_sets(item, new)
         try:
             table.transact(
                 [
                     Update(
                         key,
-                        f"SET #status = :new, updated_at = :at, {new}_at = if_not_exists({new}_at, :at)",
+                        f"SET #status = :new, updated_at = :at, {new}_at = if_not_exists({new}_at, :at)"
+                        + view.expression,
                         condition="#status = :current",
                         names={"#status": "status"},
-                        values={":new": str(new), ":at": at, ":current": str(current)},
+                        values={":new": str(new), ":at": at, ":current": str(current), **view.values},
                     ),
                     campaigns.claim_tally(
                         merchant_id, campaign_id, str(item.get("code") or customer_id), str(new)
@@ -78,8 +80,28 @@ def advance(
         except TransactionCanceled:
             continue  # it moved under us: look again
         # what the update wrote, without reading it back
-        return {**item, "status": str(new), "updated_at": at, f"{new}_at": item.get(f"{new}_at", at)}, True
+        written = {"status": str(new), "updated_at": at, f"{new}_at": item.get(f"{new}_at", at)}
+        return {**item, **written, **view.entry}, True
     raise RetryableError("the claim keeps changing; retry")
+
+
+@dataclass(frozen=True)
+class _ViewSets:
+    """The claim's views index entry for its new status, as an update's SET clause and values."""
+
+    entry: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def expression(self) -> str:
+        return "".join(f", {name} = :{name}" for name in self.entry)
+
+    @property
+    def values(self) -> dict[str, str]:
+        return {f":{name}": value for name, value in self.entry.items()}
+
+
+def _view_sets(claim: Item, new: ClaimStatus) -> _ViewSets:
+    return _ViewSets(claims.claim_view_entry(claim, str(new)))
 
 
 @dataclass(frozen=True)
@@ -115,6 +137,8 @@ def redeem(
             return Redeemed(False, registry.get("returned_as") or "not_handed_out")
         customer_id = str(registry["customer_id"])
         clause, states = _in_clause(":from", _from_states(ClaimStatus.REDEEMED))
+        held = table.get(keys.claim(merchant_id, customer_id, campaign_id)) or {}
+        view = _view_sets(held, ClaimStatus.REDEEMED) if held else _ViewSets()
         try:
             table.transact(
                 [
@@ -133,8 +157,9 @@ def redeem(
                     ),
                     Update(
                         keys.claim(merchant_id, customer_id, campaign_id),
-                        "SET #status = :redeemed, order_id = :order, redeemed_at = :at, updated_at = :at "
-                        "REMOVE gsi2pk, gsi2sk",
+                        "SET #status = :redeemed, order_id = :order, redeemed_at = :at, updated_at = :at"
+                        + view.expression
+                        + " REMOVE gsi2pk, gsi2sk",
                         condition=f"code = :code AND #status IN {clause}",
                         names={"#status": "status"},
                         values={
@@ -143,6 +168,7 @@ def redeem(
                             ":at": at,
                             ":code": code,
                             **states,
+                            **view.values,
                         },
                     ),
                     campaigns.claim_tally(merchant_id, campaign_id, code, str(ClaimStatus.REDEEMED)),
@@ -178,14 +204,23 @@ def return_code(table: Table, claim: Item, to: ClaimStatus, *, at: str, reason: 
         return False
     merchant_id, customer_id, campaign_id = claim["merchant_id"], claim["customer_id"], claim["campaign_id"]
     clause, states = _in_clause(":from", _from_states(to))
-    values: dict[str, Any] = {":to": str(to), ":at": at, ":reason": reason, ":code": code, **states}
+    view = _view_sets(claim, to)
+    values: dict[str, Any] = {
+        ":to": str(to),
+        ":at": at,
+        ":reason": reason,
+        ":code": code,
+        **states,
+        **view.values,
+    }
     try:
         table.transact(
             [
                 Update(
                     keys.claim(merchant_id, customer_id, campaign_id),
-                    f"SET #status = :to, {to}_at = :at, updated_at = :at, return_reason = :reason "
-                    "REMOVE gsi2pk, gsi2sk",
+                    f"SET #status = :to, {to}_at = :at, updated_at = :at, return_reason = :reason"
+                    + view.expression
+                    + " REMOVE gsi2pk, gsi2sk",
                     condition=f"code = :code AND #status IN {clause}"
                     # a code that also went out by SMS is the customer's: never released
                     + (" AND attribute_not_exists(texted_at)" if to is ClaimStatus.RELEASED else ""),

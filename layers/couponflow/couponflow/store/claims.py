@@ -36,6 +36,7 @@ of one customer never get two new codes. After N codes the latest claim is the a
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -50,11 +51,12 @@ from couponflow.adapters.dynamodb import (
     TransactionCanceled,
     Update,
 )
+from couponflow.domain import list_views
 from couponflow.domain.campaign import Campaign
 from couponflow.domain.claim_status import HOLDS_NO_CODE, ClaimStatus, OutOfCouponsReason
 from couponflow.domain.message_status import RANK, MessageStatus
 from couponflow.errors import RetryableError
-from couponflow.store import campaigns, keys
+from couponflow.store import campaigns, keys, messages
 from couponflow.store.claim_receipts import ReceiptFound
 
 CANDIDATES_PER_READ = 8
@@ -142,6 +144,7 @@ def _claim_put(
         "updated_at": now,
         **fields,
     }
+    item.update(claim_view_entry(item))
     if replaces is not None:  # only while the stored claim is still the one read
         return Put(
             item,
@@ -154,6 +157,17 @@ def _claim_put(
         condition="attribute_not_exists(pk) OR #status IN (:s0, :s1)",
         names={"#status": "status"},
         values={":s0": _NO_CODE[0], ":s1": _NO_CODE[1]},
+    )
+
+
+def claim_view_entry(claim: Mapping[str, Any], status: str | None = None) -> dict[str, str]:
+    """The claim's entry on the views index in ``status`` (default: its own); {} while it is just
+    ``claimed`` (its email's entry places it)."""
+    bucket = list_views.claim_bucket(str(status or claim["status"]))
+    if bucket is None:
+        return {}
+    return keys.view_entry(
+        claim["merchant_id"], claim["campaign_id"], bucket, claim["customer_id"], keys.view_origin(claim)
     )
 
 
@@ -324,6 +338,7 @@ def _try_code(
     m, c = campaign.merchant_id, campaign.campaign_id
     number = int(replaces.get("claim_number") or 1) + 1 if replaces is not None else 1
     claim_fields = _claimed(campaign, who, code, now=now, message_id=message_id, number=number)
+    claim_fields.update(_send_of(message_fields))
     made = ClaimRecord(
         status=ClaimStatus.CLAIMED,
         customer_id=who.customer_id,
@@ -380,6 +395,12 @@ def _try_code(
                 continue
             return None  # someone else took this code first: pick another
         return made
+
+
+def _send_of(message_fields: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The send a claim was made for (a segment send's fan-out names it on the message)."""
+    send_id = (message_fields or {}).get("send_id")
+    return {"send_id": send_id} if send_id else {}
 
 
 def _claimed(
@@ -442,13 +463,14 @@ def _message_put(
         "created_at": now,
         **(keys.outbox_index(m, who.customer_id, message_id, now) if outbox else {}),
     }
+    item.update(messages.view_entry(item))
     return Put(item, condition="attribute_not_exists(pk)")
 
 
 def _earlier_claim_put(latest: Item) -> Put:
     """The customer's latest claim, kept under its number once their next code replaces it."""
     number = int(latest.get("claim_number") or 1)
-    kept = {k: v for k, v in latest.items() if k not in ("gsi2pk", "gsi2sk")}
+    kept = {k: v for k, v in latest.items() if k not in ("gsi2pk", "gsi2sk", "gsi5pk", "gsi5sk")}
     kept.update(
         keys.earlier_claim(latest["merchant_id"], latest["customer_id"], latest["campaign_id"], number)
     )
@@ -534,7 +556,7 @@ def _assign_group(
         return None  # the pool is running out: one by one marks the empty shards and says why
     actions: list[TransactAction] = []
     for a, code in zip(group, codes, strict=True):
-        claim = _claimed(campaign, a.who, code, now=now, message_id=a.message_id)
+        claim = {**_claimed(campaign, a.who, code, now=now, message_id=a.message_id), **_send_of(fields)}
         actions.append(_claim_put(campaign, a.who, now, claim))
         actions.extend(_code_taken(campaign, a.who, code, now))
     actions.extend(

@@ -67,6 +67,14 @@ over as many keys; a search merges the shards in key order (``pages.collect_merg
 - gsi3 ``M#<m>#CUSTEMAIL#<shard>`` / ``<email lower-cased>#<cus>``
 - gsi4 ``M#<m>#CUSTNAME#<shard>`` / ``<name folded>#<cus>`` (the name as stored: first then last)
 
+The list views' status filters use the keys-only index ``gsi5`` (``domain/list_views.py`` says
+which bucket an item is in and why buckets): ``M#<m>#CAMPAIGN#<c>#VIEW#<bucket>#<shard>`` /
+``<origin>#<cus>``, where the origin is the send whose fan-out made the item, or ``claim`` for a
+storefront claim; a send's tracker reads its own origin's range of the campaign's buckets. On
+a message (from its put; moved by a status change only when the bucket changes), on a claim
+past ``claimed``, and on a send's recipient refused at fan-out. The shard is the customer's, of
+16 for the buckets a flash sale writes and of 2 for the others (``list_views.shards_of``).
+
 Segments and sends (``<seg>`` a segment id, ``<snd>`` a send id), listed newest first on gsi1:
 ``M#<m>#SEGMENTS`` / ``<created_at>#<seg>`` and ``M#<m>#SENDS`` / ``<created_at>#<snd>`` (a
 merchant creates a handful a day: one key each is no hot key).
@@ -101,6 +109,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from couponflow.domain import list_views
 from couponflow.ids import shard_of
 
 POOL_SHARDS = 16
@@ -113,6 +122,7 @@ CUSTOMERS_BY_EMAIL = MESSAGE_SWEEPS
 CUSTOMERS_BY_NAME = MESSAGE_LOOKUPS
 SWEEP_SHARDS = 16
 CUSTOMER_INDEX_SHARDS = 16  # the customers listing and search indexes (every claim writes one)
+VIEWS = "gsi5"  # keys only: a campaign's customers and a send's recipients by status bucket
 
 
 def merchant(merchant_id: str) -> dict[str, str]:
@@ -479,3 +489,32 @@ def sending_index(merchant_id: str, send_id: str, started_at: str) -> dict[str, 
         "gsi2pk": sending_partition(shard_of(send_id, SENDING_SHARDS)),
         "gsi2sk": f"{started_at}#{merchant_id}#{send_id}",
     }
+
+
+def views_partition(merchant_id: str, campaign_id: str, bucket: str, shard: int) -> str:
+    return f"M#{merchant_id}#CAMPAIGN#{campaign_id}#VIEW#{bucket}#{shard:02d}"
+
+
+def view_entry(
+    merchant_id: str, campaign_id: str, bucket: str, customer_id: str, origin: str
+) -> dict[str, str]:
+    """An item's entry on the views index (``gsi5``) under ``bucket``; ``origin`` a send id or
+    ``claim``."""
+    shard = shard_of(customer_id, list_views.shards_of(bucket))
+    return {
+        "gsi5pk": views_partition(merchant_id, campaign_id, bucket, shard),
+        "gsi5sk": f"{origin}#{customer_id}",
+    }
+
+
+def view_origin(item: Mapping[str, Any]) -> str:
+    """The origin of an item's views entry: its send, or ``claim``."""
+    return str(item.get("send_id") or CLAIM_ORIGIN)
+
+
+CLAIM_ORIGIN = "claim"
+
+
+def customer_of_view(entry: Mapping[str, Any]) -> str:
+    """The customer of an entry read from the views index."""
+    return str(entry["gsi5sk"]).split("#", 1)[1]

@@ -20,6 +20,7 @@ from couponflow.adapters.dynamodb import (
     TransactionCanceled,
     Update,
 )
+from couponflow.domain import list_views
 from couponflow.domain.message_status import FINAL_STATUSES, RANK, MessageStatus
 from couponflow.errors import RetryableError
 from couponflow.store import campaign_stats, keys
@@ -55,7 +56,7 @@ def _swept(table: Table, partition: str, before: str) -> list[Item]:
     return table.batch_get([{"pk": e["pk"], "sk": e["sk"]} for e in entries])
 
 
-def put_sms(table: Table, item: Item) -> bool:
+def put_sms(table: Table, item: Item, *, listed: bool = True) -> bool:
     """Record an SMS message (``queued``) once; False when it was recorded before."""
     stored = {
         **item,
@@ -65,6 +66,8 @@ def put_sms(table: Table, item: Item) -> bool:
         "status_rank": RANK[MessageStatus.QUEUED],
         "status_at": item["created_at"],
     }
+    if listed:
+        stored.update(view_entry(stored))
     try:
         table.put(stored, condition="attribute_not_exists(pk)")
     except ConditionFailed:
@@ -115,7 +118,8 @@ def status_move(
         values[":event"] = event_order
         if same_rank:
             condition += " AND (attribute_not_exists(status_event) OR status_event < :event)"
-    for i, (name, value) in enumerate((extra or {}).items()):
+    fields = {**(extra or {}), **_view_move(item, status, details)}
+    for i, (name, value) in enumerate(fields.items()):
         names[f"#x{i}"] = name
         values[f":x{i}"] = value
         sets.append(f"#x{i} = :x{i}")
@@ -137,6 +141,26 @@ def status_move(
             campaign_stats.move(item["merchant_id"], item["campaign_id"], item["message_id"], current, status)
         )
     return actions
+
+
+def view_entry(item: Mapping[str, Any]) -> dict[str, str]:
+    """The message's entry on the views index for its status now (none without a campaign)."""
+    if not item.get("campaign_id"):
+        return {}
+    bucket = list_views.message_bucket(str(item["status"]), item.get("status_details"))
+    return keys.view_entry(
+        item["merchant_id"], item["campaign_id"], bucket, item["customer_id"], keys.view_origin(item)
+    )
+
+
+def _view_move(
+    item: Mapping[str, Any], status: MessageStatus, details: Mapping[str, Any] | None
+) -> dict[str, str]:
+    """The views index entry to write with a move to ``status``: none while the bucket stays."""
+    if "gsi5pk" not in item:
+        return {}
+    moved = view_entry({**item, "status": str(status), "status_details": details})
+    return moved if moved.get("gsi5pk") != item["gsi5pk"] else {}
 
 
 MOVE_ATTEMPTS = 8

@@ -16,6 +16,7 @@ from typing import Any
 
 from couponflow import metrics
 from couponflow.adapters.dynamodb import ConditionFailed, Item, Put, Table, TransactionCanceled, Update
+from couponflow.domain import list_views
 from couponflow.domain.send_schedule import Rule, SendStatus
 from couponflow.errors import ConflictError, NotFoundError
 from couponflow.store import keys
@@ -131,6 +132,14 @@ def put_recipient(table: Table, merchant_id: str, send_id: str, outcome: Mapping
     except ConditionFailed:
         return False
     return True
+
+
+def refused_entry(merchant_id: str, send: Mapping[str, Any], customer_id: str) -> dict[str, str]:
+    """The views index entry of a recipient refused at fan-out (excluded, out of coupons): no
+    message of theirs says so, so the recipient's own item does (``undelivered``)."""
+    return keys.view_entry(
+        merchant_id, send["campaign_id"], list_views.UNDELIVERED, customer_id, send["send_id"]
+    )
 
 
 def get_recipient(table: Table, merchant_id: str, send_id: str, customer_id: str) -> Item | None:
