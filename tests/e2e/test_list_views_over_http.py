@@ -235,6 +235,4 @@ def test_a_merchant_pages_3000_customers_and_a_1000_recipient_tracker_a_few_requ
             # shards for the bucket every claim writes, 4 for the others), a BatchGetItem of the
             # recipients it names and one of their messages and claims. A page spans a shard or two.
             assert max(costs) <= 1 + 3 * 3, (status, costs)
-            print(
-                f"tracker filtered by {status}: {len(found)} rows, {len(costs)} pages, requests per page {costs}"
-            )
+            print(f"tracker filtered by {status}: {len(found)} rows, {len(costs)} pages, requests {costs}")
