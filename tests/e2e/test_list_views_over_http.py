@@ -164,9 +164,13 @@ def _send(
         claim = {
             **keys.claim(merchant_id, cid, campaign_id),
             **owner,
+            "send_id": send_id,
             "status": "redeemed" if kind == "redeemed" else "claimed",
         }
-        items += [{**message, **messages.view_entry(message)}, {**claim, **claims.claim_view_entry(claim)}]
+        items += [
+            {**message, **messages.view_entry(message, send_id)},
+            {**claim, **claims.claim_view_entry(claim)},
+        ]
     return send_id, items, expected
 
 

@@ -231,6 +231,7 @@ def assign(
     outbox: bool = True,
     message_fields: dict[str, Any] | None = None,
     receipt: ReceiptWriter | None = None,
+    origin: str | None = None,
 ) -> ClaimRecord:
     """Assign a code to ``who`` or tell why not; returns the existing claim on a repeat.
 
@@ -242,6 +243,7 @@ def assign(
     again should the caller die before queueing it), unless ``outbox`` is False: a segment send's
     fan-out, whose redelivered chunk queues its emails again, spares those index writes.
     ``message_fields`` are set on the message too (a send's id, so the mailer renders its template).
+    ``origin``: the segment send the claim is made for (None: a storefront claim).
     """
     shards = [s for s in range(keys.POOL_SHARDS) if s not in campaign.empty_shards]
     if campaign.pool_known_empty or not shards:  # claims found every shard empty: no queries
@@ -279,6 +281,7 @@ def assign(
                     outbox=outbox,
                     message_fields=message_fields,
                     receipt=receipt,
+                    origin=origin,
                 )
                 if not isinstance(outcome, dict):
                     break
@@ -328,6 +331,7 @@ def _try_code(
     outbox: bool = True,
     message_fields: dict[str, Any] | None = None,
     receipt: ReceiptWriter | None = None,
+    origin: str | None = None,
 ) -> ClaimRecord | Item | None:
     """The claim made; or the customer's latest claim when it makes room for their next code (try
     again replacing it); or None when someone else took ``code`` first.
@@ -338,7 +342,7 @@ def _try_code(
     m, c = campaign.merchant_id, campaign.campaign_id
     number = int(replaces.get("claim_number") or 1) + 1 if replaces is not None else 1
     claim_fields = _claimed(campaign, who, code, now=now, message_id=message_id, number=number)
-    claim_fields.update(_send_of(message_fields))
+    claim_fields.update(_send_of(origin))
     made = ClaimRecord(
         status=ClaimStatus.CLAIMED,
         customer_id=who.customer_id,
@@ -355,7 +359,9 @@ def _try_code(
             _claim_put(campaign, who, now, claim_fields, replaces),
             *_code_taken(campaign, who, code, now),
             *campaigns.pool_count_moves(m, c, [code], -1, tally=str(ClaimStatus.CLAIMED)),
-            _message_put(campaign, who, code, message_id, now, outbox=outbox, fields=message_fields),
+            _message_put(
+                campaign, who, code, message_id, now, outbox=outbox, fields=message_fields, origin=origin
+            ),
         ]
         message_at = len(actions) - 1
         if who.interacted:
@@ -397,10 +403,9 @@ def _try_code(
         return made
 
 
-def _send_of(message_fields: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The send a claim was made for (a segment send's fan-out names it on the message)."""
-    send_id = (message_fields or {}).get("send_id")
-    return {"send_id": send_id} if send_id else {}
+def _send_of(origin: str | None) -> dict[str, Any]:
+    """The send a claim was made for, if any (its entry on the views index names it)."""
+    return {"send_id": origin} if origin else {}
 
 
 def _claimed(
@@ -443,6 +448,7 @@ def _message_put(
     *,
     outbox: bool,
     fields: dict[str, Any] | None,
+    origin: str | None = None,
 ) -> Put:
     """The queued email that carries the code (on the outbox index unless ``outbox`` is False)."""
     m = campaign.merchant_id
@@ -463,7 +469,7 @@ def _message_put(
         "created_at": now,
         **(keys.outbox_index(m, who.customer_id, message_id, now) if outbox else {}),
     }
-    item.update(messages.view_entry(item))
+    item.update(messages.view_entry(item, origin or keys.CLAIM_ORIGIN))
     return Put(item, condition="attribute_not_exists(pk)")
 
 
@@ -499,6 +505,7 @@ def assign_many(
     outbox: bool = True,
     message_fields: dict[str, Any] | None = None,
     rng: random.Random | None = None,
+    origin: str | None = None,
 ) -> list[ClaimRecord]:
     """Assign codes to many claimants at once (a segment send's chunk); one record each, in order.
 
@@ -519,7 +526,7 @@ def assign_many(
         done = None
         if campaign.daily_limit is None and not campaign.pool_known_empty:
             done = _assign_group(
-                table, campaign, group, now=now, outbox=outbox, fields=message_fields, rng=rng
+                table, campaign, group, now=now, outbox=outbox, fields=message_fields, rng=rng, origin=origin
             )
         if done is None:
             done = [
@@ -533,6 +540,7 @@ def assign_many(
                     rng=rng,
                     outbox=outbox,
                     message_fields=message_fields,
+                    origin=origin,
                 )
                 for a in group
             ]
@@ -549,6 +557,7 @@ def _assign_group(
     outbox: bool,
     fields: dict[str, Any] | None,
     rng: random.Random,
+    origin: str | None,
 ) -> list[ClaimRecord] | None:
     """The group's claims made in one transaction, or None when it has to go one by one."""
     codes = _codes_for(table, campaign, len(group), rng)
@@ -556,7 +565,7 @@ def _assign_group(
         return None  # the pool is running out: one by one marks the empty shards and says why
     actions: list[TransactAction] = []
     for a, code in zip(group, codes, strict=True):
-        claim = {**_claimed(campaign, a.who, code, now=now, message_id=a.message_id), **_send_of(fields)}
+        claim = {**_claimed(campaign, a.who, code, now=now, message_id=a.message_id), **_send_of(origin)}
         actions.append(_claim_put(campaign, a.who, now, claim))
         actions.extend(_code_taken(campaign, a.who, code, now))
     actions.extend(
@@ -572,7 +581,10 @@ def _assign_group(
         # each only if absent: a copy of this chunk running at the same time may have put it
         # back already (``restore_message``) and the mailer sent it since; never reset it
         _put_if_absent(
-            table, _message_put(campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields)
+            table,
+            _message_put(
+                campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields, origin=origin
+            ),
         )
     return [
         ClaimRecord(
@@ -595,6 +607,7 @@ def restore_message(
     record: ClaimRecord,
     *,
     fields: dict[str, Any] | None = None,
+    origin: str | None = None,
 ) -> bool:
     """Put back the message of a claim ``assign_many`` made, if its put never happened
     (the caller died in between); True when it was missing. Written as it was first meant."""
@@ -603,7 +616,14 @@ def restore_message(
     return _put_if_absent(
         table,
         _message_put(
-            campaign, who, record.code, record.message_id, record.claimed_at, outbox=False, fields=fields
+            campaign,
+            who,
+            record.code,
+            record.message_id,
+            record.claimed_at,
+            outbox=False,
+            fields=fields,
+            origin=origin,
         ),
     )
 

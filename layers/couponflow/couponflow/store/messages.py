@@ -67,7 +67,7 @@ def put_sms(table: Table, item: Item, *, listed: bool = True) -> bool:
         "status_at": item["created_at"],
     }
     if listed:
-        stored.update(view_entry(stored))
+        stored.update(view_entry(stored, str(stored["send_id"])))
     try:
         table.put(stored, condition="attribute_not_exists(pk)")
     except ConditionFailed:
@@ -83,6 +83,7 @@ def status_move(
     details: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
     event_order: str | None = None,
+    remove: tuple[str, ...] = (),
 ) -> list[TransactAction]:
     """The writes that move the message ``item`` (as just read) to ``status``; [] if it does not outrank.
 
@@ -90,6 +91,8 @@ def status_move(
     the transaction fail (re-read and retry) instead of counting the message twice. The campaign's
     counter shard moves in the same transaction. Reaching a final status takes the message off
     the awaiting index (and clears a ``needs_attention`` flag).
+
+    ``remove`` names attributes the same write removes.
 
     ``event_order`` (``<occurred_at>#<event key>``) makes the status details follow the event that
     decides the status whatever the arrival order: an event of the same rank as the stored status
@@ -124,8 +127,12 @@ def status_move(
         values[f":x{i}"] = value
         sets.append(f"#x{i} = :x{i}")
     expression = "SET " + ", ".join(sets)
-    if status in FINAL_STATUSES:
-        expression += " REMOVE gsi3pk, gsi3sk, needs_attention, needs_attention_at"
+    removed = [
+        *remove,
+        *(("gsi3pk", "gsi3sk", "needs_attention", "needs_attention_at") if status in FINAL_STATUSES else ()),
+    ]
+    if removed:
+        expression += " REMOVE " + ", ".join(removed)
     actions: list[TransactAction] = [
         Update(
             key={"pk": item["pk"], "sk": item["sk"]},
@@ -143,14 +150,14 @@ def status_move(
     return actions
 
 
-def view_entry(item: Mapping[str, Any]) -> dict[str, str]:
-    """The message's entry on the views index for its status now (none without a campaign)."""
+def view_entry(item: Mapping[str, Any], origin: str) -> dict[str, str]:
+    """The message's entry on the views index for its status now (none without a campaign);
+    ``origin``: its send, or ``claim`` (kept in the entry's sort key only: the message stays
+    under a write unit, 1 KB, through its delivery)."""
     if not item.get("campaign_id"):
         return {}
     bucket = list_views.message_bucket(str(item["status"]), item.get("status_details"))
-    return keys.view_entry(
-        item["merchant_id"], item["campaign_id"], bucket, item["customer_id"], keys.view_origin(item)
-    )
+    return keys.view_entry(item["merchant_id"], item["campaign_id"], bucket, item["customer_id"], origin)
 
 
 def _view_move(
@@ -159,7 +166,8 @@ def _view_move(
     """The views index entry to write with a move to ``status``: none while the bucket stays."""
     if "gsi5pk" not in item:
         return {}
-    moved = view_entry({**item, "status": str(status), "status_details": details})
+    origin = str(item["gsi5sk"]).split("#", 1)[0]
+    moved = view_entry({**item, "status": str(status), "status_details": details}, origin)
     return moved if moved.get("gsi5pk") != item["gsi5pk"] else {}
 
 
@@ -233,6 +241,7 @@ def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> Non
             at=at,
             details={"ses_message_id": ses_id},
             extra=handoff_fields(item["message_id"], ses_id, at),
+            remove=("lease_until", "lease_owner"),  # as record_handoff: the lease is spent
         )
         if not moves:
             actions = []
