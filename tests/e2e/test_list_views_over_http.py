@@ -235,8 +235,9 @@ def test_a_merchant_pages_3000_customers_and_a_1000_recipient_tracker_a_few_requ
             assert sorted(r["customer_id"] for r in found) == sorted(
                 c for c, s in expected.items() if s == status
             )
-            # The send (GetItem); per read of the views index: a Query of one bucket's shard (16
-            # shards for the bucket every claim writes, 4 for the others), a BatchGetItem of the
-            # recipients it names and one of their messages and claims. A page spans a shard or two.
+            # The send (GetItem); per read: a Query (of one shard of the views index's bucket, 2
+            # shards each; for `sent`, which most rows are, of one shard of the list itself), a
+            # BatchGetItem of the recipients it names and one of their messages and claims. A
+            # page spans a shard or two.
             assert max(costs) <= 1 + 3 * 3, (status, costs)
             print(f"tracker filtered by {status}: {len(found)} rows, {len(costs)} pages, requests {costs}")

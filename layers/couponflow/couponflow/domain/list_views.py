@@ -7,24 +7,29 @@ of its own status, and a filtered list reads the buckets a status can come from,
 the rows whose computed status is the one asked for (a row is always shown as computed).
 
 The buckets are coarser than the statuses on purpose: an entry moves (two index writes) only
-when its bucket changes, and a message's usual path, queued -> sent -> delivered, stays in
-``on_its_way``: a send's typical recipient costs one index write, at the message's put.
+when its bucket changes. And the index is sparse: the bucket nearly every row is in, an email or
+text on its way (queued, sent, delayed, delivered), has no entries at all. A filter for one of
+its statuses reads the list itself, keeping the rows of that status (most of what it reads);
+the index serves the statuses that are a small share of the rows, where reading the list would
+be reading past most of it. So a send's usual email (queued -> sent -> delivered) writes no
+index entry, and its item stays under a write unit (1 KB) through its delivery.
 
 Buckets and what sits in each:
 
-- ``on_its_way``: an email or text queued, sent, delayed or delivered;
+- ``on_its_way`` (no entries: read from the list): an email or text queued, sent, delayed or
+  delivered;
 - ``opened``, ``clicked``, ``complained``: an email opened, clicked, marked as spam;
 - ``undelivered``: an email or text bounced, dropped, failed or of unknown outcome, and a send's
   recipient refused at fan-out (who has no message to say so);
 - ``never_meant``: the email a texted-only recipient's claim wrote (``message_status.never_meant``);
 - ``coupon_followed`` (a coupon viewed or clicked through), ``redeemed``, ``expired``,
   ``released``, ``out_of_coupons``: a claim in that status (a ``claimed`` claim has no entry:
-  its email's entry places it).
+  its email's status places it).
 
-A bucket a flash sale writes (every claim's email, every claim turned away) spreads over 16 keys
-like the claim index; the others over 2, written at the pace of opens, clicks, redemptions and
-the expiry sweep (2,000 writes a second for one campaign's bucket), so a filter for a rare
-status reads few keys.
+A bucket a flash sale writes (every claim turned away once the pool is empty) spreads over 16
+keys like the claim index; the others over 2, written at the pace of opens, clicks, bounces,
+redemptions and the expiry sweep (2,000 writes a second for one campaign's bucket), so a filter
+for a rare status reads few keys.
 """
 
 from __future__ import annotations
@@ -73,7 +78,7 @@ CLAIM_BUCKETS = frozenset(
     }
 )
 
-BUSY_BUCKETS = frozenset({ON_ITS_WAY, str(ClaimStatus.OUT_OF_COUPONS)})
+BUSY_BUCKETS = frozenset({str(ClaimStatus.OUT_OF_COUPONS)})
 BUSY_SHARDS = 16
 QUIET_SHARDS = 2
 
@@ -86,6 +91,16 @@ def message_bucket(status: str, details: Mapping[str, Any] | None = None) -> str
     if never_meant(status, details):
         return NEVER_MEANT
     return _MESSAGE_BUCKETS[MessageStatus(status)]
+
+
+def indexed(bucket: str | None) -> bool:
+    """Whether items of ``bucket`` have entries on the views index (``on_its_way``'s do not)."""
+    return bucket is not None and bucket != ON_ITS_WAY
+
+
+def from_the_list(buckets: tuple[str, ...]) -> bool:
+    """A filter whose status may come from ``on_its_way`` reads the list itself."""
+    return ON_ITS_WAY in buckets
 
 
 def claim_bucket(status: str) -> str | None:

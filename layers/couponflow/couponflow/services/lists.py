@@ -376,8 +376,11 @@ def campaign_customers(
 ) -> CampaignCustomerPage:
     """The campaign's claims, shard by shard (newest first in each), with the coupon email's
     status and the customer's name read in one batch per page. Filtered by ``status``, the page
-    is read from the views index's buckets that status can come from (``_by_status``)."""
-    if status is not None:
+    is read from the views index's buckets that status can come from (``_by_status``), or from
+    the list itself for the statuses of an email on its way, which most rows have
+    (``domain/list_views.py``)."""
+    buckets = list_views.campaign_buckets(status) if status is not None else ()
+    if status is not None and not list_views.from_the_list(buckets):
         campaigns.get(table, merchant_id, campaign_id)
 
         def claims_of(entries: list[Item]) -> list[Item]:
@@ -388,7 +391,7 @@ def campaign_customers(
             table,
             merchant_id,
             campaign_id,
-            list_views.campaign_buckets(status),
+            buckets,
             origin=None,
             rows=claims_of,
             status=str(status),
@@ -402,6 +405,8 @@ def campaign_customers(
             partitions=keys.CLAIM_INDEX_SHARDS,
             cursor=pages.decode(after, keys.CLAIM_INDEX_SHARDS),
             limit=limit,
+            keep=None if status is None else (lambda row: row["status"] == status),
+            key_names=("pk", "sk", "gsi1pk", "gsi1sk"),
         )
     return CampaignCustomerPage(
         items=[CampaignCustomerRow(**_shown(row)) for row in rows], next=pages.encode(following)
@@ -531,10 +536,12 @@ def recipients(
 ) -> RecipientPage:
     """The send's recipients shard by shard, each with their messages' and claim's status read
     in one batch per page. Filtered by the tracker ``status``, the page is read from the send's
-    range of the views index's buckets that status can come from (``_by_status``)."""
+    range of the views index's buckets that status can come from (``_by_status``), or from the
+    list itself for ``initiated`` and ``sent``, which most rows are (``domain/list_views.py``)."""
     send = sends.get(table, merchant_id, send_id)
     campaign_id = send["campaign_id"]
-    if status is not None:
+    buckets = list_views.tracker_buckets(status, texted=send.get("channel") != "email") if status else ()
+    if status is not None and not list_views.from_the_list(buckets):
 
         def recipients_of(entries: list[Item]) -> list[Item]:
             wanted = [keys.send_recipient(merchant_id, send_id, keys.customer_of_view(e)) for e in entries]
@@ -545,7 +552,7 @@ def recipients(
             table,
             merchant_id,
             campaign_id,
-            list_views.tracker_buckets(status, texted=send.get("channel") != "email"),
+            buckets,
             origin=send_id,
             rows=recipients_of,
             status=str(status),
@@ -564,6 +571,7 @@ def recipients(
             partitions=keys.RECIPIENT_SHARDS,
             cursor=pages.decode(after, keys.RECIPIENT_SHARDS),
             limit=limit,
+            keep=None if status is None else (lambda row: row["status"] == status),
         )
     return RecipientPage(items=[RecipientRow(**_shown(row)) for row in rows], next=pages.encode(following))
 

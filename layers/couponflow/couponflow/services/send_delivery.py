@@ -294,9 +294,10 @@ class SendFanout:
             )
             for r in job.recipients
         ]
-        # the mailer renders the send's own subject and body for a message that names its send
-        # (without them it renders the campaign's)
-        named = {"send_id": job.send_id} if send.get("subject") or send.get("body") else None
+        # The messages and claims name their send: the mailer renders the send's own subject and
+        # body (the campaign's where it has none), and they sit in the send's range of the views
+        # index (store/keys.py)
+        named = {"send_id": job.send_id}
         records = claims.assign_many(
             self.table,
             campaign,
@@ -305,14 +306,11 @@ class SendFanout:
             day=campaign.local_day(now),
             outbox=False,  # a redelivered chunk queues the emails again (``_one``)
             message_fields=named,
-            origin=job.send_id,  # the claims and messages sit in the send's range of the views index
         )
         for want, record in zip(wanted, records, strict=True):
             if not record.new and record.message_id == want.message_id:
                 # a retry of a chunk that died between its claims and their messages
-                claims.restore_message(
-                    self.table, campaign, want.who, record, fields=named, origin=job.send_id
-                )
+                claims.restore_message(self.table, campaign, want.who, record, fields=named)
         mail_jobs: list[dict[str, str]] = []
         tally: Counter[str] = Counter()
         for recipient, record in zip(job.recipients, records, strict=True):

@@ -231,7 +231,6 @@ def assign(
     outbox: bool = True,
     message_fields: dict[str, Any] | None = None,
     receipt: ReceiptWriter | None = None,
-    origin: str | None = None,
 ) -> ClaimRecord:
     """Assign a code to ``who`` or tell why not; returns the existing claim on a repeat.
 
@@ -243,7 +242,6 @@ def assign(
     again should the caller die before queueing it), unless ``outbox`` is False: a segment send's
     fan-out, whose redelivered chunk queues its emails again, spares those index writes.
     ``message_fields`` are set on the message too (a send's id, so the mailer renders its template).
-    ``origin``: the segment send the claim is made for (None: a storefront claim).
     """
     shards = [s for s in range(keys.POOL_SHARDS) if s not in campaign.empty_shards]
     if campaign.pool_known_empty or not shards:  # claims found every shard empty: no queries
@@ -281,7 +279,6 @@ def assign(
                     outbox=outbox,
                     message_fields=message_fields,
                     receipt=receipt,
-                    origin=origin,
                 )
                 if not isinstance(outcome, dict):
                     break
@@ -331,7 +328,6 @@ def _try_code(
     outbox: bool = True,
     message_fields: dict[str, Any] | None = None,
     receipt: ReceiptWriter | None = None,
-    origin: str | None = None,
 ) -> ClaimRecord | Item | None:
     """The claim made; or the customer's latest claim when it makes room for their next code (try
     again replacing it); or None when someone else took ``code`` first.
@@ -342,7 +338,7 @@ def _try_code(
     m, c = campaign.merchant_id, campaign.campaign_id
     number = int(replaces.get("claim_number") or 1) + 1 if replaces is not None else 1
     claim_fields = _claimed(campaign, who, code, now=now, message_id=message_id, number=number)
-    claim_fields.update(_send_of(origin))
+    claim_fields.update(_send_of(message_fields))
     made = ClaimRecord(
         status=ClaimStatus.CLAIMED,
         customer_id=who.customer_id,
@@ -359,9 +355,7 @@ def _try_code(
             _claim_put(campaign, who, now, claim_fields, replaces),
             *_code_taken(campaign, who, code, now),
             *campaigns.pool_count_moves(m, c, [code], -1, tally=str(ClaimStatus.CLAIMED)),
-            _message_put(
-                campaign, who, code, message_id, now, outbox=outbox, fields=message_fields, origin=origin
-            ),
+            _message_put(campaign, who, code, message_id, now, outbox=outbox, fields=message_fields),
         ]
         message_at = len(actions) - 1
         if who.interacted:
@@ -403,9 +397,11 @@ def _try_code(
         return made
 
 
-def _send_of(origin: str | None) -> dict[str, Any]:
-    """The send a claim was made for, if any (its entry on the views index names it)."""
-    return {"send_id": origin} if origin else {}
+def _send_of(message_fields: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The segment send a claim is made for (its fan-out names it on the message), if any: the
+    claim's entry on the views index sits in the send's range."""
+    send_id = (message_fields or {}).get("send_id")
+    return {"send_id": send_id} if send_id else {}
 
 
 def _claimed(
@@ -448,7 +444,6 @@ def _message_put(
     *,
     outbox: bool,
     fields: dict[str, Any] | None,
-    origin: str | None = None,
 ) -> Put:
     """The queued email that carries the code (on the outbox index unless ``outbox`` is False)."""
     m = campaign.merchant_id
@@ -469,7 +464,7 @@ def _message_put(
         "created_at": now,
         **(keys.outbox_index(m, who.customer_id, message_id, now) if outbox else {}),
     }
-    item.update(messages.view_entry(item, origin or keys.CLAIM_ORIGIN))
+    item.update(messages.view_entry(item, keys.view_origin(item)))
     return Put(item, condition="attribute_not_exists(pk)")
 
 
@@ -505,7 +500,6 @@ def assign_many(
     outbox: bool = True,
     message_fields: dict[str, Any] | None = None,
     rng: random.Random | None = None,
-    origin: str | None = None,
 ) -> list[ClaimRecord]:
     """Assign codes to many claimants at once (a segment send's chunk); one record each, in order.
 
@@ -526,7 +520,7 @@ def assign_many(
         done = None
         if campaign.daily_limit is None and not campaign.pool_known_empty:
             done = _assign_group(
-                table, campaign, group, now=now, outbox=outbox, fields=message_fields, rng=rng, origin=origin
+                table, campaign, group, now=now, outbox=outbox, fields=message_fields, rng=rng
             )
         if done is None:
             done = [
@@ -540,7 +534,6 @@ def assign_many(
                     rng=rng,
                     outbox=outbox,
                     message_fields=message_fields,
-                    origin=origin,
                 )
                 for a in group
             ]
@@ -557,7 +550,6 @@ def _assign_group(
     outbox: bool,
     fields: dict[str, Any] | None,
     rng: random.Random,
-    origin: str | None,
 ) -> list[ClaimRecord] | None:
     """The group's claims made in one transaction, or None when it has to go one by one."""
     codes = _codes_for(table, campaign, len(group), rng)
@@ -565,7 +557,7 @@ def _assign_group(
         return None  # the pool is running out: one by one marks the empty shards and says why
     actions: list[TransactAction] = []
     for a, code in zip(group, codes, strict=True):
-        claim = {**_claimed(campaign, a.who, code, now=now, message_id=a.message_id), **_send_of(origin)}
+        claim = {**_claimed(campaign, a.who, code, now=now, message_id=a.message_id), **_send_of(fields)}
         actions.append(_claim_put(campaign, a.who, now, claim))
         actions.extend(_code_taken(campaign, a.who, code, now))
     actions.extend(
@@ -582,9 +574,7 @@ def _assign_group(
         # back already (``restore_message``) and the mailer sent it since; never reset it
         _put_if_absent(
             table,
-            _message_put(
-                campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields, origin=origin
-            ),
+            _message_put(campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields),
         )
     return [
         ClaimRecord(
@@ -607,7 +597,6 @@ def restore_message(
     record: ClaimRecord,
     *,
     fields: dict[str, Any] | None = None,
-    origin: str | None = None,
 ) -> bool:
     """Put back the message of a claim ``assign_many`` made, if its put never happened
     (the caller died in between); True when it was missing. Written as it was first meant."""
@@ -623,7 +612,6 @@ def restore_message(
             record.claimed_at,
             outbox=False,
             fields=fields,
-            origin=origin,
         ),
     )
 

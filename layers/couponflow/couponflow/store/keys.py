@@ -68,12 +68,14 @@ over as many keys; a search merges the shards in key order (``pages.collect_merg
 - gsi4 ``M#<m>#CUSTNAME#<shard>`` / ``<name folded>#<cus>`` (the name as stored: first then last)
 
 The list views' status filters use the keys-only index ``gsi5`` (``domain/list_views.py`` says
-which bucket an item is in and why buckets): ``M#<m>#CAMPAIGN#<c>#VIEW#<bucket>#<shard>`` /
-``<origin>#<cus>``, where the origin is the send whose fan-out made the item, or ``claim`` for a
-storefront claim; a send's tracker reads its own origin's range of the campaign's buckets. On
-a message (from its put; moved by a status change only when the bucket changes), on a claim
-past ``claimed``, and on a send's recipient refused at fan-out. The shard is the customer's, of
-16 for the buckets a flash sale writes and of 2 for the others (``list_views.shards_of``).
+which bucket an item is in, why buckets, and why an email on its way has no entry):
+``M#<m>#CAMPAIGN#<c>#VIEW#<bucket>#<shard>`` / ``<origin>#<cus>``, where the origin is the send
+whose fan-out made the item (its ``send_id``), or ``claim`` for a storefront claim; a send's
+tracker reads its own origin's range of the campaign's buckets. On a message once its bucket
+has entries (opened, clicked, complained, undelivered; moved or removed by a status change only
+when the bucket changes), on a claim past ``claimed``, and on a send's recipient refused at
+fan-out. The shard is the customer's, of 16 for the bucket a flash sale writes (claims turned
+away) and of 2 for the others (``list_views.shards_of``).
 
 Segments and sends (``<seg>`` a segment id, ``<snd>`` a send id), listed newest first on gsi1:
 ``M#<m>#SEGMENTS`` / ``<created_at>#<seg>`` and ``M#<m>#SENDS`` / ``<created_at>#<snd>`` (a

@@ -67,7 +67,7 @@ def put_sms(table: Table, item: Item, *, listed: bool = True) -> bool:
         "status_at": item["created_at"],
     }
     if listed:
-        stored.update(view_entry(stored, str(stored["send_id"])))
+        stored.update(view_entry(stored, keys.view_origin(stored)))
     try:
         table.put(stored, condition="attribute_not_exists(pk)")
     except ConditionFailed:
@@ -121,7 +121,9 @@ def status_move(
         values[":event"] = event_order
         if same_rank:
             condition += " AND (attribute_not_exists(status_event) OR status_event < :event)"
-    fields = {**(extra or {}), **_view_move(item, status, details)}
+    view, unlisted = _view_move(item, status, details)
+    fields = {**(extra or {}), **view}
+    remove = (*remove, *unlisted)
     for i, (name, value) in enumerate(fields.items()):
         names[f"#x{i}"] = name
         values[f":x{i}"] = value
@@ -151,24 +153,26 @@ def status_move(
 
 
 def view_entry(item: Mapping[str, Any], origin: str) -> dict[str, str]:
-    """The message's entry on the views index for its status now (none without a campaign);
-    ``origin``: its send, or ``claim`` (kept in the entry's sort key only: the message stays
-    under a write unit, 1 KB, through its delivery)."""
-    if not item.get("campaign_id"):
-        return {}
+    """The message's entry on the views index for its status now; none without a campaign, or
+    while it is on its way (``list_views``: the index is sparse). ``origin``: its send, or
+    ``claim``."""
     bucket = list_views.message_bucket(str(item["status"]), item.get("status_details"))
+    if not item.get("campaign_id") or not list_views.indexed(bucket):
+        return {}
     return keys.view_entry(item["merchant_id"], item["campaign_id"], bucket, item["customer_id"], origin)
 
 
 def _view_move(
     item: Mapping[str, Any], status: MessageStatus, details: Mapping[str, Any] | None
-) -> dict[str, str]:
-    """The views index entry to write with a move to ``status``: none while the bucket stays."""
-    if "gsi5pk" not in item:
-        return {}
-    origin = str(item["gsi5sk"]).split("#", 1)[0]
-    moved = view_entry({**item, "status": str(status), "status_details": details}, origin)
-    return moved if moved.get("gsi5pk") != item["gsi5pk"] else {}
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The views index entry a move to ``status`` sets, or the entry it removes (its bucket has
+    none); nothing while the bucket stays."""
+    moved = view_entry({**item, "status": str(status), "status_details": details}, keys.view_origin(item))
+    if moved.get("gsi5pk") == item.get("gsi5pk"):
+        return {}, ()
+    if not moved:
+        return {}, ("gsi5pk", "gsi5sk")
+    return moved, ()
 
 
 MOVE_ATTEMPTS = 8

@@ -102,19 +102,32 @@ def collect_rows(
     cursor: Cursor,
     limit: int,
     keep: Callable[[Item], bool] | None = None,
+    key_names: tuple[str, ...] = ("pk", "sk"),
 ) -> tuple[list[Item], Cursor | None]:
-    """``collect`` for rows built from what was read and other items read in a batch (``rows``).
-    Unfiltered, the page's items are read first and their rows built in one batch; filtered on
-    a row's value, each read's rows are built at once, so the filter sees them."""
+    """``collect`` for rows built from what was read and other items read in a batch (``rows``:
+    one row per item, in order). Unfiltered, the page's items are read first and their rows built
+    in one batch. Filtered on a row's value, each read asks for a whole page and its rows are
+    built at once, so the filter sees them; a page that fills part way through a read ends at its
+    last row's item, whose ``key_names`` (the query's start key) the cursor goes on from."""
     if keep is None:
         found, following = collect(fetch, partitions=partitions, cursor=cursor, limit=limit)
         return rows(found), following
-
-    def built(partition: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
-        items, last = fetch(partition, start, count)
-        return rows(items), last
-
-    return collect(built, partitions=partitions, cursor=cursor, limit=limit, keep=keep)
+    kept: list[Item] = []
+    partition, key = cursor.partition, cursor.key
+    for _ in range(max(MAX_REQUESTS, partitions)):  # a sharded listing's empty shards cost one each
+        items, last = fetch(partition, key, limit)
+        for item, row in zip(items, rows(items), strict=True):
+            if keep(row):
+                kept.append(row)
+                if len(kept) == limit:
+                    return kept, Cursor(partition, {name: item[name] for name in key_names})
+        if last is None:
+            partition, key = partition + 1, None
+            if partition >= partitions:
+                return kept, None
+        else:
+            key = last
+    return kept, Cursor(partition, key)
 
 
 def query_pages(
