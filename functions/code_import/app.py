@@ -1,5 +1,6 @@
 """Import queue consumer: S3 says an uploaded file landed (codes or customers), or a job asks to go
-on; run the job, whatever its kind, chunk by chunk."""
+on (a generation, a list export, or any job short of time); run the job, whatever its kind, chunk
+by chunk."""
 
 from typing import Any
 
@@ -13,6 +14,7 @@ from couponflow.logs import structured_logger
 from couponflow.models.code_imports import ImportContinuation, S3Notification
 from couponflow.services.code_imports import CodeImports
 from couponflow.services.customer_imports import CustomerImports
+from couponflow.services.export_jobs import ExportJobs
 from couponflow.services.import_jobs import ImportWorker
 from couponflow.settings import CodeImportSettings
 from couponflow.store.import_jobs import JobRef
@@ -29,6 +31,7 @@ imports = ImportWorker(
     kinds={
         **CodeImports(table, settings.bucket, settings.queue_url).kinds(),
         **CustomerImports(table, settings.bucket).kinds(),
+        **ExportJobs(table, settings.bucket, settings.queue_url).kinds(),
     },
     chunk_bytes=settings.chunk_bytes,
 )

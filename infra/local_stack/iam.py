@@ -11,7 +11,8 @@ the resource, before it reaches moto.
 What is evaluated, and how:
 
 - the call's IAM action (``dynamodb:Query``; SES v2 is ``ses:``; ``SendMessageBatch`` is
-  ``sqs:SendMessage``; ``HeadObject`` is ``s3:GetObject``; ``ListObjectsV2`` is ``s3:ListBucket``);
+  ``sqs:SendMessage``; ``HeadObject`` is ``s3:GetObject``; ``ListObjectsV2`` is
+  ``s3:ListBucket``; the parts of a multipart upload are ``s3:PutObject``);
 - every resource the call touches, as the ARN AWS evaluates: a table, and ``/index/<name>`` for
   a query on an index; each table of a batch or a transaction; a queue from its URL; an S3
   object or bucket; a secret (by ARN, or ``secret:<name>-??????`` by name); a schedule; for SES
@@ -53,6 +54,12 @@ _ACTION = {
     ("s3", "ListObjectsV2"): "ListBucket",
     ("s3", "ListObjects"): "ListBucket",
     ("s3", "HeadBucket"): "ListBucket",
+    # a multipart upload is authorized as s3:PutObject (AWS's "Actions, resources, and condition
+    # keys for Amazon S3"); aborting and listing parts have actions of their own
+    ("s3", "CreateMultipartUpload"): "PutObject",
+    ("s3", "UploadPart"): "PutObject",
+    ("s3", "CompleteMultipartUpload"): "PutObject",
+    ("s3", "ListParts"): "ListMultipartUploadParts",
 }
 # What a denied call raises, by service: (error code, HTTP status), as AWS answers
 _DENIED = {

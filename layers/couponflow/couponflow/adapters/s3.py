@@ -1,5 +1,5 @@
-"""The one module that talks to S3: uploaded code files (presigned PUT, ranged reads) and send failure
-reports (CSV, presigned GET)."""
+"""The one module that talks to S3: uploaded code files (presigned PUT, ranged reads), send failure
+reports (CSV, presigned GET) and list exports (a multipart upload, a part per step of the job)."""
 
 from __future__ import annotations
 
@@ -70,3 +70,44 @@ def read_range(bucket: str, key: str, start: int, length: int) -> bytes:
         return response["Body"].read()
     except ClientError as error:
         raise RetryableError(f"could not read {key}: {error}") from error
+
+
+def start_upload(bucket: str, key: str, *, filename: str) -> str:
+    """Begin a multipart upload of a CSV; its id (parts of at least 5 MB but the last)."""
+    try:
+        answer = client().create_multipart_upload(
+            Bucket=bucket,
+            Key=key,
+            ContentType="text/csv; charset=utf-8",
+            ContentDisposition=f'attachment; filename="{filename}"',
+        )
+    except ClientError as error:
+        raise RetryableError(f"could not start {key}: {error}") from error
+    return str(answer["UploadId"])
+
+
+def upload_part(bucket: str, key: str, upload_id: str, number: int, body: bytes) -> str:
+    """Upload (or upload again: the same number replaces it) one part; its ETag."""
+    try:
+        answer = client().upload_part(
+            Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+        )
+    except ClientError as error:
+        raise RetryableError(f"could not upload part {number} of {key}: {error}") from error
+    return str(answer["ETag"])
+
+
+def finish_upload(bucket: str, key: str, upload_id: str, etags: list[str]) -> None:
+    """Join the parts (numbered from 1, in order) into the object; done already is fine (a retry
+    after the join whose answer was lost)."""
+    try:
+        client().complete_multipart_upload(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, start=1)]},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "NoSuchUpload" and exists(bucket, key):
+            return
+        raise RetryableError(f"could not finish {key}: {error}") from error

@@ -13,6 +13,7 @@ from couponflow.api import (
     merchant_customer_admin,
     merchant_customer_imports,
     merchant_customers,
+    merchant_exports,
     merchant_integrations,
     merchant_lists,
     merchant_redemptions,
@@ -23,6 +24,7 @@ from couponflow.api import (
 )
 from couponflow.services.code_imports import CodeImports
 from couponflow.services.customer_imports import CustomerImports
+from couponflow.services.export_jobs import ExportJobs
 from couponflow.services.redemptions import Redemptions
 from couponflow.services.sends import scheduler_from
 from couponflow.settings import MerchantApiSettings, SendScheduleSettings
@@ -49,4 +51,7 @@ def routers(settings: MerchantApiSettings, schedule: SendScheduleSettings) -> li
         merchant_segments.build(table),
         merchant_sends.build(scheduler_from(table, schedule)),
         merchant_lists.build(table),
+        merchant_exports.build(
+            table, ExportJobs(table, settings.code_import_bucket, settings.code_import_queue_url)
+        ),
     ]

@@ -6,29 +6,24 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.adapters.dynamodb import Table
 from couponflow.api.context import merchant_id
-from couponflow.api.responses import csv_rows
 from couponflow.domain.list_views import CampaignRowStatus
 from couponflow.domain.send_schedule import SendStatus
 from couponflow.domain.send_tracker import TrackerStatus
 from couponflow.models.views import (
     CampaignCustomerPage,
-    CampaignCustomerRow,
     CampaignPage,
     ClaimPage,
     CustomerPage,
-    CustomerRow,
     RecipientPage,
-    RecipientRow,
     SegmentPage,
     SendPage,
 )
-from couponflow.services import list_exports, lists
+from couponflow.services import lists
 
 Limit = Annotated[int, Query(ge=1, le=200, description="rows per page")]
 Next = Annotated[str | None, Query(max_length=2048, description="the `next` of the previous page")]
@@ -113,61 +108,5 @@ def build(table: Table) -> APIGatewayRouter:
     ) -> RecipientPage:
         """The send tracker: each recipient's status (Sendoso's words) and send issue."""
         return lists.recipients(table, merchant_id(router), send_id, status=status, limit=limit, after=next)
-
-    def csv_answer(done: list_exports.Export, name: str) -> Response[str]:
-        headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
-        if done.next:
-            headers["X-Next"] = done.next  # the list goes on: ask again with next=<this>
-        return Response(
-            status_code=200, content_type="text/csv; charset=utf-8", body=done.text, headers=headers
-        )
-
-    @router.get("/exports/customers", responses=csv_rows())
-    def export_customers(
-        status: Annotated[Activity | None, Query(description="interaction within 365 days or not")] = None,
-        q: Annotated[str | None, Query(max_length=254, description="email or name prefix, any case")] = None,
-        next: Next = None,
-    ) -> Response[str]:
-        """The customers tab as CSV (the columns of `GET /customers`), up to 5,000 rows; a longer
-        list answers its cursor in `X-Next`."""
-        shown, m = (str(status) if status else None), merchant_id(router)
-        done = list_exports.export(
-            lambda limit, after: lists.customers(table, m, status=shown, q=q, limit=limit, after=after),
-            list_exports.columns_of(CustomerRow),
-            after=next,
-        )
-        return csv_answer(done, "customers")
-
-    @router.get("/exports/campaigns/<campaign_id>/customers", responses=csv_rows())
-    def export_campaign_customers(
-        campaign_id: str,
-        status: Annotated[CampaignRowStatus | None, Query(description="the row status")] = None,
-        next: Next = None,
-    ) -> Response[str]:
-        """A campaign's customers as CSV (the columns of `GET /campaigns/{id}/customers`)."""
-        m = merchant_id(router)
-        done = list_exports.export(
-            lambda limit, after: lists.campaign_customers(
-                table, m, campaign_id, status=status, limit=limit, after=after
-            ),
-            list_exports.columns_of(CampaignCustomerRow),
-            after=next,
-        )
-        return csv_answer(done, f"{campaign_id}-customers")
-
-    @router.get("/exports/sends/<send_id>/recipients", responses=csv_rows())
-    def export_send_recipients(
-        send_id: str,
-        status: Annotated[TrackerStatus | None, Query(description="the tracker status")] = None,
-        next: Next = None,
-    ) -> Response[str]:
-        """A send's tracker as CSV (the columns of `GET /sends/{id}/recipients`)."""
-        m = merchant_id(router)
-        done = list_exports.export(
-            lambda limit, after: lists.recipients(table, m, send_id, status=status, limit=limit, after=after),
-            list_exports.columns_of(RecipientRow),
-            after=next,
-        )
-        return csv_answer(done, f"{send_id}-recipients")
 
     return router

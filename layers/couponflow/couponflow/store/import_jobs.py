@@ -1,4 +1,5 @@
-"""Import jobs (codes into a campaign's pool, customers into a merchant's audience) in DynamoDB.
+"""Import jobs (codes into a campaign's pool, customers into a merchant's audience) in DynamoDB, and
+list export jobs, which the same worker runs the same way (their offset counts parts written).
 
 A job item records what an import has done so far (byte offset in the uploaded file, or index of
 the next generated code) with its counts; each chunk's progress is saved with a condition on the
@@ -23,6 +24,7 @@ RUNNING = "running"
 AWAITING_UPLOAD = "awaiting_upload"
 DONE = "done"
 FAILED = "failed"
+EXPORT_JOB_PREFIX = "exp_"  # a list export, run by the same worker (``services/export_jobs.py``)
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,13 @@ class JobRef:
         return cls(item["merchant_id"], item.get("campaign_id"), item["job_id"])
 
     @property
+    def is_export(self) -> bool:
+        return self.job_id.startswith(EXPORT_JOB_PREFIX)
+
+    @property
     def key(self) -> dict[str, str]:
+        if self.is_export:
+            return keys.export_job(self.merchant_id, self.job_id)
         if self.campaign_id is None:
             return keys.customer_import(self.merchant_id, self.job_id)
         return keys.code_import(self.merchant_id, self.campaign_id, self.job_id)
@@ -47,7 +55,7 @@ class JobRef:
 def create(table: Table, ref: JobRef, fields: dict[str, Any], now: str, counts: tuple[str, ...]) -> Item:
     item = {
         **ref.key,
-        "type": "code_import" if ref.campaign_id else "customer_import",
+        "type": _type_of(ref),
         "merchant_id": ref.merchant_id,
         "job_id": ref.job_id,
         "offset": 0,
@@ -63,11 +71,14 @@ def create(table: Table, ref: JobRef, fields: dict[str, Any], now: str, counts: 
     return item
 
 
+def _type_of(ref: JobRef) -> str:
+    return "export" if ref.is_export else "code_import" if ref.campaign_id else "customer_import"
+
+
 def get(table: Table, ref: JobRef) -> Item:
     item = table.get(ref.key)
     if item is None:
-        what = "code import" if ref.campaign_id else "customer import"
-        raise NotFoundError(f"{what} '{ref.job_id}' not found")
+        raise NotFoundError(f"{_type_of(ref).replace('_', ' ')} '{ref.job_id}' not found")
     return item
 
 

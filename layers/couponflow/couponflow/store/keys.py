@@ -18,6 +18,7 @@ Main table (``pk``/``sk``, plus ``gsi1pk``/``gsi1sk``); ``<m>`` is the merchant 
   ``VISITOR#<anonymous visitor id>``, 16 shards by visitor, so a hot landing page spreads its writes
 - customer profile: ``M#<m>#CUSTOMER#<cus>`` / ``PROFILE``
 - customer import job: ``M#<m>#CUSTOMERIMPORT#<job>`` / ``IMPORT``
+- list export job: ``M#<m>#EXPORT#<job>`` / ``EXPORT``
 - claim: ``M#<m>#CUSTOMER#<cus>`` / ``CLAIM#<c>`` (the customer's latest claim of the campaign);
   gsi1 ``M#<m>#CAMPAIGN#<c>#CLAIMS#<shard>`` / ``<claimed_at>#<cus>``
 - earlier claim of the same campaign (``per_customer_limit`` above 1; kept when the next code is
@@ -491,6 +492,10 @@ def sending_index(merchant_id: str, send_id: str, started_at: str) -> dict[str, 
         "gsi2pk": sending_partition(shard_of(send_id, SENDING_SHARDS)),
         "gsi2sk": f"{started_at}#{merchant_id}#{send_id}",
     }
+
+
+def export_job(merchant_id: str, job_id: str) -> dict[str, str]:
+    return {"pk": f"M#{merchant_id}#EXPORT#{job_id}", "sk": "EXPORT"}
 
 
 def views_partition(merchant_id: str, campaign_id: str, bucket: str, shard: int) -> str:
