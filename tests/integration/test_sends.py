@@ -462,3 +462,40 @@ def test_a_chunk_that_died_before_writing_its_messages_gets_them_back_when_deliv
     for message_id, customer in queued.items():
         message = table.get(keys.message(m, customer, message_id))
         assert message is not None and message["status"] == "queued", message_id
+
+
+def test_the_sends_list_filters_by_segment_and_by_status_from_their_indexes_newest_first(
+    stack: Any, table: Table, merchant: tuple[str, str], api: Callable[..., dict[str, Any]]
+) -> None:
+    m = merchant[0]
+    cmp = _campaign(table, m, 4)
+    seg_a = _audience(table, m, [{"email": "a1@example.com"}])
+    seg_b = _audience(table, m, [{"email": "b1@example.com"}])
+    first = body_of(_schedule(api, m, segment_id=seg_a, campaign_id=cmp))
+    api(m, "DELETE", "/sends/{sendId}", f"/sends/{first['send_id']}")
+    second = body_of(_schedule(api, m, segment_id=seg_a, campaign_id=cmp))
+    other = body_of(_schedule(api, m, segment_id=seg_b, campaign_id=cmp))
+
+    def listed(**query: str) -> list[str]:
+        ids, after = [], None
+        while True:
+            page = body_of(
+                api(
+                    m,
+                    "GET",
+                    "/sends",
+                    "/sends",
+                    query={**query, "limit": "1", **({"next": after} if after else {})},
+                )
+            )
+            ids += [s["send_id"] for s in page["items"]]
+            after = page.get("next")
+            if not after:
+                return ids
+
+    assert listed(segment_id=seg_a) == [second["send_id"], first["send_id"]]
+    assert listed(segment_id=seg_b) == [other["send_id"]]
+    assert listed(status="canceled") == [first["send_id"]]  # the index entry moved with the cancel
+    assert listed(status="scheduled") == [other["send_id"], second["send_id"]]
+    assert listed(segment_id=seg_a, status="scheduled") == [second["send_id"]]
+    assert listed(segment_id="seg_nobody") == []

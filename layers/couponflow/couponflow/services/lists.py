@@ -511,18 +511,36 @@ def send_list(
     limit: int = 50,
     after: str | None = None,
 ) -> SendPage:
-    """Newest first; ``segment_id`` and ``status`` are checked on what the index gives (a
-    merchant's sends are few: a page stays a few requests)."""
-    values = {":pk": keys.sends_index(merchant_id, "", "")["gsi1pk"]}
-    fetch = pages.query_pages(table, "gsi1pk = :pk", lambda _: values, index=keys.GSI1, forward=False)
+    """Newest first. Filtered by ``segment_id``, read from the segment's sends (gsi3; a status
+    as well is checked on those, a segment's sends being few); by ``status`` alone, from the
+    sends in that status (gsi4); both indexes keep keys only, and a page's sends are read in
+    one batch."""
+    if segment_id is None and status is None:
+        values = {":pk": keys.sends_index(merchant_id, "", "")["gsi1pk"]}
+        fetch = pages.query_pages(table, "gsi1pk = :pk", lambda _: values, index=keys.GSI1, forward=False)
+        items, cursor = pages.collect(fetch, partitions=1, cursor=pages.decode(after), limit=limit)
+        return SendPage(items=[send_row(i) for i in items], next=pages.encode(cursor))
+    if segment_id is not None:
+        index, partition = keys.SENDS_BY_SEGMENT, keys.segment_sends_partition(merchant_id, segment_id)
+    else:
+        index, partition = keys.SENDS_BY_STATUS, keys.sends_in_status_partition(merchant_id, str(status))
+    values = {":pk": partition}
+    fetch = pages.query_pages(table, f"{index}pk = :pk", lambda _: values, index=index, forward=False)
 
-    def keep(item: Item) -> bool:
-        return (segment_id is None or item["segment_id"] == segment_id) and (
-            status is None or item["status"] == status
-        )
+    def read(entries: list[Item]) -> list[Item]:  # one per entry ({} for a send gone since)
+        found = _read(table, [{"pk": e["pk"], "sk": e["sk"]} for e in entries])
+        return [found.get((e["pk"], e["sk"]), {}) for e in entries]
 
-    items, cursor = pages.collect(fetch, partitions=1, cursor=pages.decode(after), limit=limit, keep=keep)
-    return SendPage(items=[send_row(i) for i in items], next=pages.encode(cursor))
+    rows, cursor = pages.collect_rows(
+        fetch,
+        read,
+        partitions=1,
+        cursor=pages.decode(after),
+        limit=limit,
+        keep=lambda item: bool(item) and (status is None or item["status"] == status),
+        key_names=("pk", "sk", f"{index}pk", f"{index}sk"),
+    )
+    return SendPage(items=[send_row(i) for i in rows], next=pages.encode(cursor))
 
 
 def recipients(

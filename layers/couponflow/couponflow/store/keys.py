@@ -80,7 +80,9 @@ away) and of 2 for the others (``list_views.shards_of``).
 
 Segments and sends (``<seg>`` a segment id, ``<snd>`` a send id), listed newest first on gsi1:
 ``M#<m>#SEGMENTS`` / ``<created_at>#<seg>`` and ``M#<m>#SENDS`` / ``<created_at>#<snd>`` (a
-merchant creates a handful a day: one key each is no hot key).
+merchant creates a handful a day: one key each is no hot key). The sends list's filters use the
+keys-only indexes: gsi3 ``M#<m>#SEGMENT#<seg>#SENDS`` and gsi4 ``M#<m>#SENDS#<status>`` (moved
+with each status change), both ``<created_at>#<snd>``.
 
 - segment: ``M#<m>#SEGMENT#<seg>`` / ``SEGMENT`` (its ``active_send_id`` is the one-send lock)
 - static member: ``M#<m>#SEGMENT#<seg>`` / ``MEMBER#<cus>``
@@ -126,6 +128,8 @@ CUSTOMERS_BY_NAME = MESSAGE_LOOKUPS
 SWEEP_SHARDS = 16
 CUSTOMER_INDEX_SHARDS = 16  # the customers listing and search indexes (every claim writes one)
 VIEWS = "gsi5"  # keys only: a campaign's customers and a send's recipients by status bucket
+SENDS_BY_SEGMENT = "gsi3"  # keys only: the sends list filtered by segment
+SENDS_BY_STATUS = "gsi4"  # keys only: the sends list filtered by status
 
 
 def merchant(merchant_id: str) -> dict[str, str]:
@@ -441,6 +445,26 @@ def segments_index(merchant_id: str, segment_id: str, created_at: str) -> dict[s
 
 def sends_index(merchant_id: str, send_id: str, created_at: str) -> dict[str, str]:
     return {"gsi1pk": f"M#{merchant_id}#SENDS", "gsi1sk": f"{created_at}#{send_id}"}
+
+
+def segment_sends_partition(merchant_id: str, segment_id: str) -> str:
+    return f"M#{merchant_id}#SEGMENT#{segment_id}#SENDS"
+
+
+def sends_in_status_partition(merchant_id: str, status: str) -> str:
+    return f"M#{merchant_id}#SENDS#{status}"
+
+
+def send_filters_index(merchant_id: str, send: Mapping[str, Any]) -> dict[str, str]:
+    """A send's entries on the keys-only indexes that filter the sends list: by its segment
+    (gsi3) and by its status (gsi4, moved with each status change), newest first in each."""
+    order = f"{send['created_at']}#{send['send_id']}"
+    return {
+        "gsi3pk": segment_sends_partition(merchant_id, send["segment_id"]),
+        "gsi3sk": order,
+        "gsi4pk": sends_in_status_partition(merchant_id, send["status"]),
+        "gsi4sk": order,
+    }
 
 
 def segment_partition(merchant_id: str, segment_id: str) -> str:

@@ -36,7 +36,12 @@ def create(table: Table, send: Item) -> None:
         table.transact(
             [
                 Put(
-                    {**keys.send(m, s), **keys.sends_index(m, s, send["created_at"]), **send},
+                    {
+                        **keys.send(m, s),
+                        **keys.sends_index(m, s, send["created_at"]),
+                        **keys.send_filters_index(m, send),
+                        **send,
+                    },
                     condition="attribute_not_exists(pk)",
                 ),
                 Update(
@@ -75,9 +80,10 @@ def move(
     fields: Mapping[str, Any] | None = None,
 ) -> bool:
     """Move the send from ``frm`` to ``to`` (setting ``fields``); False when it was not in ``frm``."""
-    sets = ["#status = :to", "status_at = :at"]
+    sets = ["#status = :to", "status_at = :at", "gsi4pk = :listed"]  # the list's status filter
     names = {"#status": "status"}
-    values: dict[str, Any] = {":to": str(to), ":from": str(frm), ":at": at}
+    listed = keys.sends_in_status_partition(merchant_id, str(to))
+    values: dict[str, Any] = {":to": str(to), ":from": str(frm), ":at": at, ":listed": listed}
     for i, (name, value) in enumerate((fields or {}).items()):
         names[f"#f{i}"] = name
         values[f":f{i}"] = value
