@@ -365,6 +365,38 @@ def test_a_busy_queue_still_hands_out_only_messages_within_its_retention_period(
     assert sorted(received) == sorted(f"m{i}" for i in range(20))
 
 
+def test_a_queue_keeps_a_delayed_message_and_an_invisible_one_back_until_their_time(moto: MotoServer) -> None:
+    """The messages' clock (``_now_millis``) is the epoch's milliseconds, as moto's own was."""
+    import time
+
+    from moto.core.utils import unix_time_millis
+    from moto.sqs import models as sqs_models
+
+    assert abs(sqs_models.unix_time_millis() - unix_time_millis()) < 1_000
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=moto.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    url = sqs.create_queue(QueueName=f"clock-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=2)
+    sqs.send_message(QueueUrl=url, MessageBody="now")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=2)["Messages"]
+    assert [m["Body"] for m in first] == ["now"]  # the delayed one is held back
+    assert (
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+    )  # "now" in flight
+    deadline, seen = time.monotonic() + 60, set()
+    while seen != {"now", "later"} and time.monotonic() < deadline:
+        time.sleep(0.25)
+        seen |= {
+            m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        }
+    assert seen == {"now", "later"}  # each came (back) once its time was up
+
+
 def test_the_patches_refuse_a_moto_they_were_not_written_for() -> None:
     import pytest
     from local_stack import moto_patches
