@@ -687,7 +687,8 @@ def _by_status(
     ``origin``'s range only when given (a send's tracker). A row's items may sit in several of
     the buckets read (an email clicked and its coupon viewed): it is listed once, from the first
     of them, so no row shows twice on any page; and only when its status, computed as always, is
-    the one asked for (an entry read just before its item moved on is skipped)."""
+    the one asked for (an entry read just before its item moved on is skipped). Each read asks
+    for a page's worth, and a page that fills part way ends at its last row's entry."""
     parts = [(bucket, shard) for bucket in buckets for shard in range(list_views.shards_of(bucket))]
     condition = "gsi5pk = :pk" + (" AND begins_with(gsi5sk, :origin)" if origin else "")
 
@@ -698,41 +699,36 @@ def _by_status(
 
     query = pages.query_pages(table, condition, values, index=keys.VIEWS)
 
-    def keep(row: Item) -> bool:
-        first = next((b for b in buckets if b in row["_entries"]), None)
-        return bool(row["status"] == status and first == row["_bucket"])
+    def fetch(partition: int, start: Item | None, count: int) -> tuple[list[Item], Item | None]:
+        entries, last = query(partition, start, count)
+        return [{**e, "_bucket": parts[partition][0]} for e in entries], last
 
-    found: list[Item] = []
-    cursor = pages.decode(after, len(parts))
-    partition, start = cursor.partition, cursor.key
-    for _ in range(max(pages.MAX_REQUESTS, len(parts))):  # every empty shard costs one Query
-        entries, last = query(partition, start, limit)
-        for row in rows([{**e, "_bucket": parts[partition][0]} for e in entries]):
-            if keep(row):
-                found.append(row)
-                if len(found) == limit:  # the page is full: the next one starts after this entry
-                    return found, pages.Cursor(partition, row["_read"])
-        if last is None:
-            partition, start = partition + 1, None
-            if partition >= len(parts):
-                return found, None
-        else:
-            start = last
-    return found, pages.Cursor(partition, start)
+    def keep(row: Item) -> bool:
+        first = next((b for b in buckets if b in row.get("_entries", {})), None)
+        return bool(row and row["status"] == status and first == row["_bucket"])
+
+    return pages.collect_rows(
+        fetch,
+        rows,
+        partitions=len(parts),
+        cursor=pages.decode(after, len(parts)),
+        limit=limit,
+        keep=keep,
+        key_names=("pk", "sk", "gsi5pk", "gsi5sk"),
+    )
 
 
 def _with_entries(built: list[Item], entries: list[Item]) -> list[Item]:
-    """Rows built from the items one read of the index gave (``entries``, of one bucket, in index
-    order), each at the entry of the row's own item in that bucket (so at one place in the
-    whole listing: a customer with two items in a bucket is listed at the one the row shows),
-    with that entry's index key (``_read``: where a page that ends on it goes on)."""
+    """One row per entry one read of the index gave (``entries``, of one bucket, in index order):
+    the row built for its customer when the entry is that of the row's own item in the bucket,
+    else {} (so a row is listed at one place in the whole listing: a customer with two items in
+    a bucket is listed at the one the row shows)."""
     built_for = {row["customer_id"]: row for row in built}
     rows = []
     for e in entries:
         row = built_for.get(keys.customer_of_view(e))
-        if row is not None and row["_entries"].get(e["_bucket"]) == _key(e):
-            index_key = {k: e[k] for k in ("pk", "sk", "gsi5pk", "gsi5sk")}
-            rows.append({**row, "_bucket": e["_bucket"], "_read": index_key})
+        own = row is not None and row["_entries"].get(e["_bucket"]) == _key(e)
+        rows.append({**row, "_bucket": e["_bucket"]} if row is not None and own else {})
     return rows
 
 

@@ -66,8 +66,9 @@ def put_sms(table: Table, item: Item, *, listed: bool = True) -> bool:
         "status_rank": RANK[MessageStatus.QUEUED],
         "status_at": item["created_at"],
     }
-    if listed:
-        stored.update(view_entry(stored, keys.view_origin(stored)))
+    if not listed:
+        stored["unlisted"] = True  # its recipient's email is what the views show, now and later
+    stored.update(view_entry(stored, keys.view_origin(stored)))
     try:
         table.put(stored, condition="attribute_not_exists(pk)")
     except ConditionFailed:
@@ -153,11 +154,11 @@ def status_move(
 
 
 def view_entry(item: Mapping[str, Any], origin: str) -> dict[str, str]:
-    """The message's entry on the views index for its status now; none without a campaign, or
-    while it is on its way (``list_views``: the index is sparse). ``origin``: its send, or
-    ``claim``."""
+    """The message's entry on the views index for its status now; none without a campaign, for a
+    text its recipient's email speaks for (``unlisted``), or while it is on its way
+    (``list_views``: the index is sparse). ``origin``: its send, or ``claim``."""
     bucket = list_views.message_bucket(str(item["status"]), item.get("status_details"))
-    if not item.get("campaign_id") or not list_views.indexed(bucket):
+    if not item.get("campaign_id") or item.get("unlisted") or not list_views.indexed(bucket):
         return {}
     return keys.view_entry(item["merchant_id"], item["campaign_id"], bucket, item["customer_id"], origin)
 
