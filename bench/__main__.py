@@ -25,6 +25,7 @@ from bench.cold_starts import bench_cold_starts, bench_layer_bytecode
 from bench.customer_imports import bench_customer_imports
 from bench.sends import bench_sends
 from bench.ses_events import bench_ses_events
+from bench.stack_starts import bench_stack_starts
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.update(
@@ -96,10 +97,13 @@ def main() -> None:
     )
     parser.add_argument("--customers", type=int, default=20_000, help="rows of the customer CSV import")
     parser.add_argument("--cold-starts", type=int, default=1, help="0 skips the cold-start imports")
+    parser.add_argument("--stack-starts", type=int, default=3, help="starts of the local stack timed")
     args = parser.parse_args()
 
     if args.claims or args.events or args.customers or args.cold_starts:
         _in_process(args)
+    if args.stack_starts:
+        bench_stack_starts(args.stack_starts)
     if args.http_claims:
         bench_claims_http(args.http_claims, args.clients)
     if args.send_recipients:

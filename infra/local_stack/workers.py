@@ -258,6 +258,7 @@ class _Worker:
         self.spec = spec
         _Worker._started += 1
         self.conn, child_conn = _CTX.Pipe(duplex=True)
+        self._closing = threading.Lock()  # kill() (an invocation's thread) and stop() may race
         log_read, log_write = _CTX.Pipe(duplex=False)
         stamp = datetime.now(UTC).strftime("%Y/%m/%d")
         self.log_stream = f"{stamp}/[$LATEST]{secrets.token_hex(16)}"
@@ -343,7 +344,15 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
         self.process.join(timeout=5)
-        self.conn.close()
+        self._close_conn()
+
+    def _close_conn(self) -> None:
+        """Close our end of the pipe once: two threads closing it (an invocation that saw the
+        worker die, and the stack stopping) would close its file descriptor twice, the second time
+        maybe another file's that took the number meanwhile."""
+        with self._closing:
+            if not self.conn.closed:
+                self.conn.close()
 
     def ask_to_stop(self) -> None:
         with contextlib.suppress(OSError):
@@ -359,7 +368,7 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
             self.process.join(timeout=2)
-        self.conn.close()
+        self._close_conn()
 
 
 INIT_TIMEOUT = 60.0

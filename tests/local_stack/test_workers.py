@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from local_stack import LocalStack
+from local_stack.workers import FunctionPool, FunctionSpec, LogSink, stop_pools
 
 
 def test_handler_gets_a_lambda_context_and_only_the_template_environment(stack: LocalStack) -> None:
@@ -50,3 +53,37 @@ def test_function_errors_come_back_as_lambda_error_objects(stack: LocalStack) ->
     assert result.error_type == "RuntimeError"
     assert result.error_message == "boom"
     assert result.error and result.error["stackTrace"]
+
+
+def test_stopping_the_pools_while_invocations_are_in_flight_ends_each_and_raises_nothing(
+    tmp_path: Path,
+) -> None:
+    """Stopping kills the workers while an invocation's thread sees its worker die: both close
+    the worker's pipe, and closing it twice failed (``Bad file descriptor``) or, worse, closed a
+    file that took the number meanwhile. Each pipe is now closed once."""
+    from tests.local_stack.conftest import FIXTURES
+
+    spec = FunctionSpec(
+        logical_id="SlowFunction",
+        name="fx-SlowFunction",
+        code_dir=str(FIXTURES / "functions" / "slow"),
+        handler="app.lambda_handler",
+        timeout=30,
+        memory_mb=128,
+        environment={},
+        region="us-east-1",
+        account_id="123456789012",
+    )
+    sink = LogSink(None, tmp_path)
+    for _ in range(5):
+        pool = FunctionPool(spec, sink)
+        pool.start()
+        pool.wait_ready()
+        with ThreadPoolExecutor(max_workers=4) as threads:
+            in_flight = [threads.submit(pool.invoke, {"sleep": 0.5}) for _ in range(4)]
+            time.sleep(0.2)  # the invocations are under way (not a wait on a result)
+            stop_pools([pool])
+            results = [f.result(timeout=120) for f in in_flight]
+        # each ended: answered (the stop waits a moment for a worker to finish) or an error
+        assert len(results) == 4 and all(r.ok or r.error_type for r in results)
+    sink.close()
