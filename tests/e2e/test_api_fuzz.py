@@ -22,7 +22,7 @@ from local_stack import LocalStack
 from tests.e2e.conftest import in_process_stack
 
 pytestmark = pytest.mark.e2e
-EXAMPLES = int(os.environ.get("COUPONFLOW_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("COUPONFLOW_FUZZ_EXAMPLES", "6"))
 SEED = os.environ.get("COUPONFLOW_FUZZ_SEED", "20261203")
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
 
