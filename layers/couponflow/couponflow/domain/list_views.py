@@ -127,13 +127,9 @@ _TRACKER: Mapping[TrackerStatus, tuple[str, ...]] = MappingProxyType(
 )
 
 
-def tracker_buckets(status: TrackerStatus, *, texted: bool) -> tuple[str, ...]:
-    """The buckets a send tracker row of ``status`` can come from, the busiest first; ``texted``:
-    the send texts too (only then is an undelivered email's recipient ``sent``)."""
-    buckets = _TRACKER[status]
-    if status is TrackerStatus.SENT and not texted:
-        return tuple(b for b in buckets if b != UNDELIVERED)
-    return buckets
+def tracker_buckets(status: TrackerStatus) -> tuple[str, ...]:
+    """The buckets a send tracker row of ``status`` can come from, the busiest first."""
+    return _TRACKER[status]
 
 
 class CampaignRowStatus(StrEnum):

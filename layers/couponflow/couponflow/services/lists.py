@@ -558,7 +558,7 @@ def recipients(
     list itself for ``initiated`` and ``sent``, which most rows are (``domain/list_views.py``)."""
     send = sends.get(table, merchant_id, send_id)
     campaign_id = send["campaign_id"]
-    buckets = list_views.tracker_buckets(status, texted=send.get("channel") != "email") if status else ()
+    buckets = list_views.tracker_buckets(status) if status else ()
     if status is not None and not list_views.from_the_list(buckets):
 
         def recipients_of(entries: list[Item]) -> list[Item]:
