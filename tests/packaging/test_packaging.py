@@ -10,7 +10,6 @@ import ast
 import copy
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -195,12 +194,11 @@ def test_packaged_template_points_at_the_zips_and_is_otherwise_unchanged(
 
 
 def test_a_second_run_reuses_the_cached_dependencies(tmp_path: Path) -> None:
-    started = time.monotonic()
     result = _run_package(tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert "dependencies: cached in" in result.stdout
-    assert time.monotonic() - started < 30
+    assert "pip install" not in result.stdout  # no resolve, no download: the cache is the install
 
 
 def test_pip_failure_exits_non_zero_with_a_clear_message(tmp_path: Path) -> None:
