@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters import secrets
@@ -15,12 +14,13 @@ from couponflow.services.coupon_links import CouponLinks
 from couponflow.services.email_provider import ProviderDirectory
 from couponflow.services.send_reports import SendReports
 from couponflow.settings import ClaimSettings
+from couponflow.tracing import function_tracer
 
 MAX_BODY_BYTES = 16 * 1024
 
 settings = ClaimSettings.from_env()
 logger = structured_logger()
-tracer = Tracer()
+tracer = function_tracer()
 app = resolver()
 table = Table(settings.table_name)
 claim_service = ClaimService(

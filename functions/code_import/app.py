@@ -4,7 +4,6 @@ by chunk."""
 
 from typing import Any
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -18,10 +17,11 @@ from couponflow.services.export_jobs import ExportJobs
 from couponflow.services.import_jobs import ImportWorker
 from couponflow.settings import CodeImportSettings
 from couponflow.store.import_jobs import JobRef
+from couponflow.tracing import function_tracer
 
 settings = CodeImportSettings.from_env()
 logger = structured_logger()
-tracer = Tracer()
+tracer = function_tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
 table = Table(settings.table_name)
 imports = ImportWorker(

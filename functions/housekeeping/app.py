@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
@@ -18,11 +17,12 @@ from couponflow.services.housekeeping.requeue_outbox import RequeueOutbox
 from couponflow.services.housekeeping.stale_messages import FlagStaleMessages
 from couponflow.services.housekeeping.unknown_outcomes import SettleUnknownOutcomes
 from couponflow.settings import HousekeepingSettings, SendCompletionSettings
+from couponflow.tracing import function_tracer
 
 settings = HousekeepingSettings.from_env()
 completion = SendCompletionSettings.from_env()
 logger = structured_logger()
-tracer = Tracer()
+tracer = function_tracer()
 table = Table(settings.table_name)
 tasks: dict[str, Task] = {
     "expire_offers": ExpireOffers(table),
@@ -30,7 +30,8 @@ tasks: dict[str, Task] = {
         table,
         completion.report_bucket,
         completion.sender_address,
-        LinkSigner(secrets.secret_string(completion.link_secret_arn), str(completion.public_base_url)),
+        # read when a finishing send's report link is first signed: most runs finish no send
+        LinkSigner(secrets.OnFirstUse(completion.link_secret_arn), str(completion.public_base_url)),
         timedelta(minutes=completion.send_grace_minutes),
     ),
     "pending_syncs": RequeuePendingSyncs(

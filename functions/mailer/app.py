@@ -4,18 +4,18 @@ reporting the records to retry (or that could not be read) as partial batch fail
 import time
 from typing import Any
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
 from couponflow.logs import structured_logger
 from couponflow.services.mailer import Mailer, MailJob
 from couponflow.settings import MailerSettings
+from couponflow.tracing import function_tracer
 from pydantic import ValidationError
 
 settings = MailerSettings.from_env()
 logger = structured_logger()
-tracer = Tracer()
+tracer = function_tracer()
 mailer = Mailer(
     table=Table(settings.table_name),
     sender=settings.sender_address,

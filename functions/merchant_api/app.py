@@ -2,19 +2,19 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.api import merchant, openapi
 from couponflow.http import decoded_path, refuse_unreadable, resolver
 from couponflow.logs import structured_logger
 from couponflow.settings import MerchantApiSettings, SendScheduleSettings
+from couponflow.tracing import function_tracer
 
 MAX_BODY_BYTES = 1024 * 1024
 
 settings = MerchantApiSettings.from_env()
 logger = structured_logger()
-tracer = Tracer()
+tracer = function_tracer()
 app = resolver()
 for router in merchant.routers(settings, SendScheduleSettings.from_env()):
     app.include_router(router)

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -11,10 +10,11 @@ from couponflow.adapters.dynamodb import Table
 from couponflow.logs import structured_logger
 from couponflow.services.provider_sync import ProviderSync, SyncJob
 from couponflow.settings import ProviderSyncSettings
+from couponflow.tracing import function_tracer
 
 settings = ProviderSyncSettings.from_env()
 logger = structured_logger()
-tracer = Tracer()
+tracer = function_tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
 provider_sync = ProviderSync(
     table=Table(settings.table_name),

@@ -2,16 +2,16 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
 from couponflow.logs import structured_logger
 from couponflow.services.send_delivery import SendStarter, StartSend
 from couponflow.settings import SendStarterSettings
+from couponflow.tracing import function_tracer
 
 settings = SendStarterSettings.from_env()
 logger = structured_logger()
-tracer = Tracer()
+tracer = function_tracer()
 starter = SendStarter(Table(settings.table_name), settings.fanout_queue_url, settings.sender_address)
 
 

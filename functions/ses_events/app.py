@@ -3,7 +3,6 @@
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -15,10 +14,11 @@ from couponflow.services.reputation import ReputationGuard
 from couponflow.services.ses_events import SesEventApplier
 from couponflow.ses_notifications import SesNotificationError
 from couponflow.settings import SesEventsSettings
+from couponflow.tracing import function_tracer
 
 settings = SesEventsSettings.from_env()
 logger = structured_logger()
-tracer = Tracer()
+tracer = function_tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
 table = Table(settings.table_name)
 applier = SesEventApplier(

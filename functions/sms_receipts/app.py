@@ -2,17 +2,17 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
 from couponflow.logs import structured_logger
 from couponflow.services.sms_receipts import SmsReceipts
 from couponflow.settings import SmsReceiptsSettings
 from couponflow.sms_delivery_logs import BadDeliveryLog, decode_awslogs, parse_record
+from couponflow.tracing import function_tracer
 
 settings = SmsReceiptsSettings.from_env()
 logger = structured_logger()
-tracer = Tracer()
+tracer = function_tracer()
 receipts = SmsReceipts(
     Table(settings.table_name),
     Table(settings.events_table_name),

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi import swagger_ui
-from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.adapters.dynamodb import Table
@@ -155,6 +153,11 @@ def document_text() -> str:
 
 
 def _swagger_page(spec: str) -> str:
+    # Imported here: Powertools' Swagger UI module loads its OpenAPI models (about 0.1 s), which
+    # only this page needs, not the merchant API's cold start.
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html  # noqa: PLC0415
+
     assets = Path(swagger_ui.__file__).parent
     js = (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
     css = (assets / "swagger-ui.min.css").read_text(encoding="utf-8")

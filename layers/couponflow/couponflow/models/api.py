@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     HttpUrl,
@@ -23,6 +22,7 @@ from pydantic import (
 )
 
 from couponflow.domain.coupon_email import PLACEHOLDERS, unknown_placeholders
+from couponflow.models.base import ApiModel
 from couponflow.models.claims import Channel, Email
 
 MAX_CODES_PER_REQUEST = 1000
@@ -57,7 +57,7 @@ PER_CUSTOMER_LIMIT_HELP = (
 )
 
 
-class _Strict(BaseModel):
+class _Strict(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -134,12 +134,12 @@ class CodesIn(_Strict):
     codes: list[Code] = Field(min_length=1, max_length=MAX_CODES_PER_REQUEST)
 
 
-class CodesLoaded(BaseModel):
+class CodesLoaded(ApiModel):
     imported: int
     duplicate: int
 
 
-class Page(BaseModel):
+class Page(ApiModel):
     items: list[dict[str, Any]]
     count: int
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 
 from couponflow.domain.audience import E164
+from couponflow.models.base import ApiModel
 from couponflow.models.claims import Email
 from couponflow.models.code_imports import ImportJobOut
 
@@ -32,7 +33,7 @@ Phone = Annotated[str, Field(min_length=8, max_length=24), AfterValidator(_phone
 Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
-class _Strict(BaseModel):
+class _Strict(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -116,7 +117,7 @@ class CustomerImportIn(_Strict):
     format: Literal["csv", "json"] = "csv"
 
 
-class InvalidRowOut(BaseModel):
+class InvalidRowOut(ApiModel):
     line: int = Field(description="the row's line in the file (1 is the first data row)")
     reason: str
     field: str | None = None
@@ -136,13 +137,13 @@ class CustomerImportJob(ImportJobOut):
     columns: list[str] | None = Field(default=None, description="on creation: the columns the file may have")
 
 
-class RejectedRowOut(BaseModel):
+class RejectedRowOut(ApiModel):
     row: int = Field(description="the row's index in `customers` (0 is the first)")
     field: str
     message: str
 
 
-class CustomersImported(BaseModel):
+class CustomersImported(ApiModel):
     """What `POST /customers/import` did: each valid row imported, each invalid one named."""
 
     imported: int

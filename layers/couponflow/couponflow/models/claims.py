@@ -9,9 +9,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from couponflow.domain.emails import InvalidEmail, normalize_email
+from couponflow.models.base import ApiModel
 
 
 def _email(value: str) -> str:
@@ -29,7 +30,7 @@ class Channel(StrEnum):
     PAGE = "page"  # the code is shown on the page too (and emailed as a copy)
 
 
-class ClaimIn(BaseModel):
+class ClaimIn(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     email: Email
@@ -37,7 +38,7 @@ class ClaimIn(BaseModel):
     marketing_consent: bool = False
 
 
-class ClaimOut(BaseModel):
+class ClaimOut(ApiModel):
     """What a storefront's claim is answered."""
 
     claim_id: str = Field(description="the claim's id: the same on a repeat, and in the merchant's lists")

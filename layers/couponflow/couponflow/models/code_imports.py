@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from urllib.parse import unquote_plus
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from couponflow.domain.code_import import MAX_CODES_PER_IMPORT
+from couponflow.models.base import ApiModel
 
 DEFAULT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read out and type
 
 
-class CodeGenerationIn(BaseModel):
+class CodeGenerationIn(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     count: int = Field(ge=1, le=MAX_CODES_PER_IMPORT)
@@ -21,7 +22,7 @@ class CodeGenerationIn(BaseModel):
     prefix: str = Field(default="", pattern=r"^([A-Za-z0-9][A-Za-z0-9_-]{0,31})?$")
 
 
-class ImportContinuation(BaseModel):
+class ImportContinuation(ApiModel):
     """Run (or go on with) a job: sent for generations, and by a worker whose time ran out.
 
     A code import names its campaign; a customer import has none (it belongs to the merchant).
@@ -32,7 +33,7 @@ class ImportContinuation(BaseModel):
     job_id: str = Field(min_length=1)
 
 
-class S3Object(BaseModel):
+class S3Object(ApiModel):
     key: str
     size: int = 0
 
@@ -42,28 +43,28 @@ class S3Object(BaseModel):
         return unquote_plus(value)  # S3 event keys are URL-encoded
 
 
-class S3Bucket(BaseModel):
+class S3Bucket(ApiModel):
     name: str
 
 
-class S3Entity(BaseModel):
+class S3Entity(ApiModel):
     bucket: S3Bucket
     object: S3Object
 
 
-class S3EventRecord(BaseModel):
+class S3EventRecord(ApiModel):
     eventName: str  # noqa: N815 (S3's field name)
     s3: S3Entity
 
 
-class S3Notification(BaseModel):
+class S3Notification(ApiModel):
     """An S3 event notification delivered to SQS; S3's ``s3:TestEvent`` has no ``Records``."""
 
     Records: list[S3EventRecord] = Field(default_factory=list)
     Event: str | None = None
 
 
-class UploadOffer(BaseModel):
+class UploadOffer(ApiModel):
     """How to upload the job's file: a presigned PUT, valid ``expires_in`` seconds."""
 
     url: str
@@ -74,7 +75,7 @@ class UploadOffer(BaseModel):
     max_codes: int | None = None
 
 
-class ImportJobOut(BaseModel):
+class ImportJobOut(ApiModel):
     """An import job of codes or of customers: its state, counts and progress."""
 
     model_config = ConfigDict(extra="ignore")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from couponflow.models.base import ApiModel
 
 
-class ExportJob(BaseModel):
+class ExportJob(ApiModel):
     """A list export of any length, written to one CSV file; its link once done."""
 
     model_config = ConfigDict(extra="ignore")

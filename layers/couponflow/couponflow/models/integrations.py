@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
+
+from couponflow.models.base import ApiModel
 
 _DATA_CENTER = re.compile(r"-([a-z]{2,5}[0-9]{1,3})$")
 _FIELDS_OF = {
@@ -20,7 +22,7 @@ _FIELDS_OF = {
 _REQUIRED = {"api_key": "mailchimp", "list_id": "mailchimp", "url": "webhook", "secret": "webhook"}
 
 
-class EmailProviderIn(BaseModel):
+class EmailProviderIn(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     type: Literal["mailchimp", "webhook"]
@@ -69,7 +71,7 @@ class EmailProviderIn(BaseModel):
         return found.group(1)
 
 
-class EmailProviderOut(BaseModel):
+class EmailProviderOut(ApiModel):
     type: str
     connected_at: str
     list_id: str | None = None

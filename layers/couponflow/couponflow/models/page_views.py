@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from couponflow.models.base import ApiModel
 
 
-class PageViewIn(BaseModel):
+class PageViewIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     visitor_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
 
 
-class PageViewOut(BaseModel):
+class PageViewOut(ApiModel):
     status: str = Field(description="`page_viewed`")
     visitor_id: str
     first_view: bool = Field(description="false when this visitor was counted before")
 
 
-class PageViewsOut(BaseModel):
+class PageViewsOut(ApiModel):
     campaign_id: str
     visitors: int = Field(description="anonymous visitors who viewed the page (no email asked)")

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from couponflow.domain.audience import Channel
 from couponflow.models.api import Template, _template, _timezone
+from couponflow.models.base import ApiModel
 
 SMS_MAX = 480  # three concatenated SMS segments
 
 
-class SendIn(BaseModel):
+class SendIn(ApiModel):
     """Schedule a send: who (segment), what (campaign and message), how (channel) and when.
 
     ``send_at`` without an offset is read in ``timezone`` (default: the merchant's time zone).

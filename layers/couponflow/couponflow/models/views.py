@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from couponflow.ids import claim_id
+from couponflow.models.base import ApiModel
 
 NEXT = "give it back as `next` for the following page; absent on the last page"
 
 
-class _Row(BaseModel):
+class _Row(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -157,7 +158,7 @@ class RecipientPage(_Row):
 # --------------------------------------------------------------------------------------------
 
 
-class _Shown(BaseModel):
+class _Shown(ApiModel):
     """Built from a stored item by validation: only the declared fields come out (an allow-list)."""
 
     model_config = ConfigDict(extra="ignore")

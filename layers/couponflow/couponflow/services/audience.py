@@ -1,24 +1,23 @@
 """The merchant's audience: customers they manage (create, update, import, unsubscribe) and segments.
 
 A segment is static (members added and removed) or rule-based (active within N days, has a tag,
-claimed a campaign); either way its members are resolved here, from one Query of the merchant's
-customers (gsi2) plus the static members or the campaign's claimants.
+claimed a campaign); who is in it now is ``services/segment_members.py``'s.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from couponflow.adapters.dynamodb import Item, Table
-from couponflow.domain.audience import SegmentRule, is_active
+from couponflow.domain.audience import is_active
 from couponflow.errors import InvalidInputError, NotFoundError
 from couponflow.ids import customer_id, new_id
 from couponflow.models.audience import CustomerIn, SegmentIn
 from couponflow.services.customers import resolve_customer_id
+from couponflow.services.segment_members import members
 from couponflow.store import audience, campaigns, keys
 
 
@@ -121,34 +120,6 @@ def create_segment(
     }
     audience.put_segment(table, item)
     return public(item)
-
-
-def _rule(item: Item) -> SegmentRule | None:
-    raw = item.get("rule")
-    return SegmentRule(**raw) if raw else None
-
-
-@dataclass(frozen=True)
-class Members:
-    segment: Item
-    customers: list[Item]
-
-
-def members(table: Table, merchant_id: str, segment_id: str, now: datetime | None = None) -> Members:
-    """The segment's customers now (profiles), whatever kind of segment it is."""
-    now = now or datetime.now(UTC)
-    segment = audience.get_segment(table, merchant_id, segment_id)
-    rule = _rule(segment)
-    if rule is None:
-        wanted = audience.member_ids(table, merchant_id, segment_id)
-        everyone = audience.all_customers(table, merchant_id)
-        return Members(segment, [c for c in everyone if c["customer_id"] in wanted])
-    since = (now - timedelta(days=rule.active_within_days)).isoformat() if rule.active_within_days else None
-    claimed: set[str] = set()
-    if rule.claimed_campaign_id:
-        claimed = audience.campaign_claimants(table, merchant_id, rule.claimed_campaign_id)
-    candidates = audience.all_customers(table, merchant_id, since=since)
-    return Members(segment, [c for c in candidates if rule.matches(c, now, claimed)])
 
 
 def get_segment(table: Table, merchant_id: str, segment_id: str) -> dict[str, Any]:

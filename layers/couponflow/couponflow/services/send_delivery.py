@@ -40,8 +40,7 @@ from couponflow.domain.message_status import SMS_ONLY, MessageStatus
 from couponflow.domain.send_message import sms_text, values_for
 from couponflow.domain.send_schedule import CouponCheck, SendStatus
 from couponflow.errors import NotFoundError, OutcomeUnknown, PermanentSendError, RetryableError
-from couponflow.services import audience as audience_service
-from couponflow.services import coupon_check
+from couponflow.services import coupon_check, segment_members
 from couponflow.services.notifications import Notice, notify_merchant
 from couponflow.store import audience, campaigns, claim_progress, claims, keys, messages, sends
 
@@ -144,7 +143,7 @@ class SendStarter:
         ):
             return "lost_to_cancel"
         campaign = _campaign_or_none(self.table, merchant_id, send["campaign_id"])
-        found = audience_service.members(self.table, merchant_id, send["segment_id"], now)
+        found = segment_members.members(self.table, merchant_id, send["segment_id"], now)
         suppressed = audience.suppressed_emails(self.table, merchant_id)
         channel = Channel(send["channel"])
         eligible: list[Item] = []

@@ -20,8 +20,7 @@ from couponflow.domain.send_schedule import Rule, SendStatus, check_cancel, send
 from couponflow.errors import NotFoundError
 from couponflow.ids import new_id
 from couponflow.models.sends import SendIn
-from couponflow.services import audience as audience_service
-from couponflow.services import coupon_check
+from couponflow.services import coupon_check, segment_members
 from couponflow.services.audience import public
 from couponflow.services.customers import resolve_customer_id
 from couponflow.settings import SendScheduleSettings
@@ -101,7 +100,7 @@ class SendScheduler:
         the preflight and the preview (refused as ``schedule`` would refuse it)."""
         now = now or datetime.now(UTC)
         draft, segment = self._draft(merchant_id, request, now)
-        members = audience_service.members(self.table, merchant_id, draft["segment_id"], now).customers
+        members = segment_members.members(self.table, merchant_id, draft["segment_id"], now).customers
         preflight = self._preflight_of(draft, now, members)
         if segment.get("active_send_id"):
             preflight["warnings"].append(
@@ -147,9 +146,7 @@ class SendScheduler:
             if customer is None:
                 raise NotFoundError(f"customer '{customer_ref}' not found")
         else:
-            customer = _sample(
-                audience_service.members(self.table, merchant_id, send["segment_id"]).customers
-            )
+            customer = _sample(segment_members.members(self.table, merchant_id, send["segment_id"]).customers)
         return self._preview_of(send, customer)
 
     def _preview_of(self, send: Item, customer: Item) -> dict[str, Any]:
@@ -182,7 +179,7 @@ class SendScheduler:
         """Eligible and excluded (by reason) members now, and codes needed against codes available."""
         now = now or datetime.now(UTC)
         send = sends.get(self.table, merchant_id, send_id)
-        members = audience_service.members(self.table, merchant_id, send["segment_id"], now).customers
+        members = segment_members.members(self.table, merchant_id, send["segment_id"], now).customers
         return self._preflight_of(send, now, members)
 
     def _preflight_of(self, send: Item, now: datetime, members: list[Item]) -> dict[str, Any]:
