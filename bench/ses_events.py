@@ -112,7 +112,13 @@ def ses_stream(events_count: int, duplicates: float, rng: random.Random) -> tupl
 def _handler(stack: Any) -> Any:
     variables = stack.resolved["SesEventsFunction"]["Properties"]["Environment"]["Variables"]
     os.environ.update({k: str(v) for k, v in variables.items()})
-    os.environ.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+    )
     return importlib.import_module("functions.ses_events.app")
 
 
