@@ -78,7 +78,18 @@ if event is not None:
         def get_remaining_time_in_millis(self): return 10_000
     print("RESULT", json.dumps(app.lambda_handler(event, Context())))
 print("started", sorted(m for m in sys.modules if m.split(".")[0] in ("moto", "pytest", "yaml")))
+xray = {".".join(m.split(".")[:3]) for m in sys.modules if m.startswith("aws_xray_sdk.ext.")}
+print("xray patched", json.dumps(sorted(xray)))
 """
+
+# What X-Ray's SDK may load with tracing on: the botocore and http.client patches and their
+# helpers (``couponflow/tracing.py``), not the patchers of libraries no function uses.
+XRAY_PATCHES = {
+    "aws_xray_sdk.ext.botocore",
+    "aws_xray_sdk.ext.httplib",
+    "aws_xray_sdk.ext.boto_utils",
+    "aws_xray_sdk.ext.util",
+}
 
 
 def _start(
@@ -95,6 +106,7 @@ def _start(
         "AWS_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
         "AWS_LAMBDA_FUNCTION_NAME": function,
+        "LAMBDA_TASK_ROOT": str(runtime["task"] / function),  # X-Ray's SDK in its Lambda mode
         "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",  # no X-Ray daemon here; Lambda provides one
         "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
         **environment,
@@ -141,6 +153,12 @@ def test_every_function_starts_with_only_boto3_and_the_packaged_layer(
     failed = {f: r.stderr.strip().splitlines()[-3:] for f, r in started.items() if r.returncode != 0}
     assert not failed, failed
     assert all("started []" in r.stdout for r in started.values())  # nothing of the dev tools
+    for function, result in started.items():
+        [patched] = [line for line in result.stdout.splitlines() if line.startswith("xray patched ")]
+        loaded = set(json.loads(patched.removeprefix("xray patched ")))
+        assert loaded <= XRAY_PATCHES, (function, loaded - XRAY_PATCHES)
+        if tracing and function != "AuthorizerFunction":  # the authorizer has no tracer
+            assert {"aws_xray_sdk.ext.botocore", "aws_xray_sdk.ext.httplib"} <= loaded, (function, loaded)
 
 
 def test_the_authorizer_answers_a_sample_event_as_it_would_on_lambda(
