@@ -57,7 +57,8 @@ function table(caption, columns, rows, empty) {
 }
 
 function show(...nodes) {
-  main.replaceChildren(...nodes);
+  // replaceChildren writes a null as the text "null": leave out what a view did not show
+  main.replaceChildren(...nodes.flat().filter((node) => node !== null && node !== undefined && node !== false));
   main.focus({ preventScroll: true });
 }
 
@@ -185,7 +186,7 @@ function signIn(message) {
   );
   show(
     h("h1", {}, "Sign in"),
-    h("p", {}, "Use one of your API keys (", h("code", {}, "couponflow keys create"), "; `make run` prints one). It is kept for this browser tab only."),
+    h("p", {}, "Use one of your API keys (", h("code", {}, "couponflow keys create"), "; ", h("code", {}, "make run"), " prints one). It is kept for this browser tab only."),
     message ? h("p", { class: "error", role: "alert" }, message) : null,
     form,
   );

@@ -67,6 +67,9 @@ def test_a_merchant_signs_in_and_follows_a_claim_to_delivered_with_the_servers_w
     browser.open(console_url(local))
     browser.wait_until("!!document.querySelector('input[name=key]')", "the sign-in form")
     assert serious_violations(browser) == []
+    # Signed out: no navigation to pages that need a key, and nothing but the form's own words
+    assert browser.evaluate("getComputedStyle(document.getElementById('nav')).display") == "none"
+    assert "null" not in browser.evaluate("document.querySelector('main').innerText")
 
     fill_and_submit(browser, "form", {"key": "cf_not_a_key_of_anyone_0000000000000"})
     words = browser.wait_until(
