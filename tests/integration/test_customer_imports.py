@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.audience import Channel, Exclusion, exclusion
 from couponflow.ids import customer_id
-from couponflow.services import audience as audience_service
+from couponflow.services import segment_members
 from couponflow.services.customer_imports import COUNTS, CustomerImports
 from couponflow.services.import_jobs import ImportWorker
 from couponflow.store import audience, import_jobs, keys
@@ -202,7 +202,7 @@ def test_imported_customers_are_stored_listed_and_segmented_exactly_as_singly_cr
 
     for rule in ({"has_tag": "club"}, {"active_within_days": 30}):
         segment = body_of(api(m, "POST", "/segments", "/segments", {"name": "Club", "rule": rule}))
-        members = audience_service.members(table, m, segment["segment_id"])
+        members = segment_members.members(table, m, segment["segment_id"])
         assert sorted(c["email"] for c in members.customers) == ["one@example.com", "two@example.com"]
         got = body_of(api(m, "GET", "/segments/{segmentId}", f"/segments/{segment['segment_id']}"))
         assert got["size"] == 2
