@@ -15,15 +15,16 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from couponflow.adapters.dynamodb import Table
+from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.send_schedule import SendRuleBroken
 from couponflow.models.api import CampaignIn
 from couponflow.models.audience import CustomerIn, SegmentIn
 from couponflow.models.sends import SendIn
 from couponflow.services import audience, campaigns
-from couponflow.services.housekeeping.finish_sends import FinishSends
+from couponflow.services.housekeeping.finish_sends import READ_BATCH, FinishSends
 from couponflow.services.sends import scheduler_from
 from couponflow.settings import SendScheduleSettings
-from couponflow.store import claims, keys, sends
+from couponflow.store import claims, keys, messages, sends
 
 from tests.integration.helpers import body_of, drain_queue, sqs_event
 
@@ -499,3 +500,65 @@ def test_the_sends_list_filters_by_segment_and_by_status_from_their_indexes_newe
     assert listed(status="scheduled") == [other["send_id"], second["send_id"]]
     assert listed(segment_id=seg_a, status="scheduled") == [second["send_id"]]
     assert listed(segment_id="seg_nobody") == []
+
+
+def test_finishing_a_draining_send_reads_on_from_where_the_last_sweep_stopped(
+    stack: Any,
+    table: Table,
+    merchant: tuple[str, str],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a fanned-out send of 240 emails, none with SES's verdict yet
+    m = merchant[0]
+    starter = load_handler("SendStarterFunction")
+    fanout = load_handler("SendFanoutFunction")
+    load_handler("MerchantApiFunction")  # the environment scheduling a send reads
+    drain_queue(stack.physical["SendFanoutQueue"])
+    seg = _audience(table, m, [{"email": f"drain{i}@example.com"} for i in range(240)])
+    cmp = _campaign(table, m, 240)
+    send = scheduler_from(table, SendScheduleSettings.from_env()).schedule(m, _send_in(seg, cmp))
+    starter.lambda_handler({"merchant_id": m, "send_id": send["send_id"]}, lambda_context)
+    for chunk in drain_queue(stack.physical["SendFanoutQueue"]):
+        if chunk["send_id"] == send["send_id"]:
+            assert (
+                fanout.lambda_handler(sqs_event([json.dumps(chunk)]), lambda_context)["batchItemFailures"]
+                == []
+            )
+    drain_queue(stack.physical["MailQueue"])
+    in_order = [r for r in sends.recipients(table, m, send["send_id"]) if r.get("email_queued")]
+    assert len(in_order) == 240
+    read: list[str] = []
+    statuses = FinishSends._statuses
+
+    def counted(self: FinishSends, merchant_id: str, wanted: list[tuple[str, str]]) -> Any:
+        read.extend(message for _, message in wanted)
+        return statuses(self, merchant_id, wanted)
+
+    monkeypatch.setattr(FinishSends, "_statuses", counted)
+    finish: FinishSends = load_handler("HousekeepingFunction").tasks["finish_sends"]
+
+    def deliver(recipients: list[dict[str, Any]]) -> None:
+        for r in recipients:
+            key = keys.message(m, r["customer_id"], r["message_id"])
+            messages.raise_status(table, key, MessageStatus.DELIVERED, at=datetime.now(UTC).isoformat())
+
+    # When the first 150 in the sweep's order have their verdict, and housekeeping sweeps twice
+    deliver(in_order[:150])
+    assert not finish.finish(m, send["send_id"], datetime.now(UTC))
+    first = list(read)
+    read.clear()
+    assert not finish.finish(m, send["send_id"], datetime.now(UTC))
+
+    # Then the first sweep read the settled ones once and stopped at the page still in flight, and
+    # the second read on from there: that page again, nothing before it
+    waiting = in_order[150]["message_id"]
+    assert first[:150] == [r["message_id"] for r in in_order[:150]] and waiting in first
+    assert 150 < len(first) < 150 + READ_BATCH
+    assert waiting in read and read == first[-len(read) :] and len(read) <= READ_BATCH
+    # And once every email has its verdict the send finishes with every one counted
+    deliver(in_order[150:])
+    assert finish.finish(m, send["send_id"], datetime.now(UTC))
+    done = sends.get(table, m, send["send_id"])
+    assert (done["status"], done["count_sent"], done["count_failed"]) == ("done", 240, 0)

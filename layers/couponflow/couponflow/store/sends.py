@@ -165,6 +165,19 @@ def update_recipient(
     )
 
 
+def recipients_after(
+    table: Table, merchant_id: str, send_id: str, *, shard: int, after: str, limit: int
+) -> list[Item]:
+    """Up to ``limit`` recipients of one shard whose key sorts after ``after`` ("": from the first),
+    in key order: a send's recipients read a page at a time from where a reader stopped."""
+    partition = keys.send_recipients_partition(merchant_id, send_id, shard)
+    if not after:  # DynamoDB takes no empty string in a key condition
+        return table.query("pk = :pk", {":pk": partition}, limit=limit, consistent=True)
+    return table.query(
+        "pk = :pk AND sk > :after", {":pk": partition, ":after": after}, limit=limit, consistent=True
+    )
+
+
 def recipients(table: Table, merchant_id: str, send_id: str) -> list[Item]:
     found: list[Item] = []
     for shard in range(keys.RECIPIENT_SHARDS):
