@@ -57,9 +57,10 @@ class ApiMeter:
         self.calls: Counter[tuple[str, str]] = Counter()
         self.write_units = 0.0
         self.read_units = 0.0
-        self.write_units_by_item: Counter[str] = Counter()  # by the kind of item written (its sort key)
-        self.index_units_by_item: Counter[str] = Counter()  # of those, the units its indexes took
-        self.write_units_by_write: Counter[tuple[str, str]] = Counter()  # by (operation, item kind)
+        # by (operation, kind of item written: its sort key's first part), and of those by kind
+        # the units its indexes took
+        self.write_units_by_write: Counter[tuple[str, str]] = Counter()
+        self.index_units_by_item: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -101,9 +102,8 @@ class ApiMeter:
                 kind = str(key.get("sk", {}).get("S", key.get("pk", {}).get("S", "?"))).split("#", 1)[0]
                 with self._lock:
                     self.write_units += table_units + index_units
-                    self.write_units_by_item[kind] += table_units + index_units
-                    self.index_units_by_item[kind] += index_units
                     self.write_units_by_write[(operation, kind)] += table_units + index_units
+                    self.index_units_by_item[kind] += index_units
             return
         try:
             answer = json.loads(result or b"{}")
@@ -142,13 +142,19 @@ class ApiMeter:
             totals[service] += n
         return totals
 
+    def write_units_by_item(self) -> Counter[str]:
+        """Write units by the kind of item written, whatever the operation."""
+        by_item: Counter[str] = Counter()
+        for (_, kind), units in self.write_units_by_write.items():
+            by_item[kind] += units
+        return by_item
+
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
             self.write_units = self.read_units = 0.0
-            self.write_units_by_item.clear()
-            self.index_units_by_item.clear()
             self.write_units_by_write.clear()
+            self.index_units_by_item.clear()
 
 
 class _Replay:
@@ -313,7 +319,7 @@ def _report(
         "WRU by item written (of which its indexes): "
         + ", ".join(
             f"{kind} {units / n:.1f} ({meter.index_units_by_item[kind] / n:.1f})"
-            for kind, units in meter.write_units_by_item.most_common(10)
+            for kind, units in meter.write_units_by_item().most_common(10)
         )
     )
     print(

@@ -12,6 +12,12 @@ let config = { api_url: "/v1", local: false };
 // DOM, text and time helpers (text is always set as text: nothing from the API becomes markup)
 // ---------------------------------------------------------------------------------------------
 
+// What a view or element holds, its nulls and falses left out (a null child would become the
+// text "null"); nested lists flattened.
+function present(nodes) {
+  return nodes.flat(Infinity).filter((node) => node !== null && node !== undefined && node !== false);
+}
+
 function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
@@ -19,8 +25,7 @@ function h(tag, attrs = {}, ...children) {
     if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? "" : String(value));
   }
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
+  for (const child of present(children)) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
@@ -57,8 +62,7 @@ function table(caption, columns, rows, empty) {
 }
 
 function show(...nodes) {
-  // replaceChildren writes a null as the text "null": leave out what a view did not show
-  main.replaceChildren(...nodes.flat().filter((node) => node !== null && node !== undefined && node !== false));
+  main.replaceChildren(...present(nodes));
   main.focus({ preventScroll: true });
 }
 
