@@ -4,10 +4,10 @@ A function's cold start is mostly the import of its handler module (settings, cl
 routes, the link secret read from Secrets Manager). Each is imported in ``RUNS`` fresh Python
 processes with the template's environment, against the bench's moto; the baseline process
 imports only what every function needs anyway: boto3, Powertools' Logger, Tracer and event
-handler, pydantic, and one boto3 client. Printed: min and median seconds, the ratio of the
-medians to the baseline's, and the modules loaded. The same interpreter and site-packages serve
-both, so the ratio is what our code adds (on Lambda the layer is on ``/opt/python``, with the
-bytecode ``make package`` compiles into it).
+handler, pydantic, and one boto3 client. Printed: min and median seconds, the ratios of the
+medians (and of the minimums) to the baseline's, and the modules loaded. The same interpreter
+and site-packages serve both, so the ratio is what our code adds (on Lambda the layer is on
+``/opt/python``, with the bytecode ``make package`` compiles into it).
 """
 
 from __future__ import annotations
@@ -130,6 +130,9 @@ def _lambda_env(function: str, stack: Any = None) -> dict[str, str]:
     }
 
 
+FIRST_REQUEST = "+ /campaigns routers"
+
+
 def bench_cold_starts(stack: Any) -> None:
     base_env = _lambda_env("baseline")
     processes: dict[str, Process] = {
@@ -141,13 +144,18 @@ def bench_cold_starts(stack: Any) -> None:
         if definition.get("Type") == "AWS::Serverless::Function":
             folder = ROOT / str(definition["Properties"]["CodeUri"])
             processes[logical_id] = ("import app", folder, _lambda_env(logical_id, stack))
+            if logical_id == "MerchantApiFunction":
+                # It loads a request's routers on that first request (``api/merchant.py``): its
+                # import leaves them out, so it is timed again with its largest prefix's routers.
+                first = "import app\napp.routes.include_for('/campaigns/c-1')"
+                processes[FIRST_REQUEST] = (first, folder, _lambda_env(logical_id, stack))
     timed = _round_robin(processes)
-    base_cpu = timed["baseline"][1]
+    base_cpu, base_low = timed["baseline"][1], timed["baseline"][2]
     floor_cpu = timed["floor"][1]
     print(
         f"cold starts (import of the handler module, {RUNS} fresh processes each, in turns; "
         "median wall s, median / min CPU s; the ratio is of the CPU medians, which other load on "
-        "this shared machine moves least):"
+        "this shared machine moves least, and in brackets of the minimums, which it moves less):"
     )
     for name, label, note in (
         ("baseline", "baseline", ""),
@@ -160,16 +168,17 @@ def bench_cold_starts(stack: Any) -> None:
     ):
         wall, cpu, low, modules = timed.pop(name)
         print(
-            f"  {label:<22} {wall:6.3f}  {cpu:6.3f} / {low:6.3f}   {cpu / base_cpu:.2f}x   "
-            f"{modules} modules{note}"
+            f"  {label:<22} {wall:6.3f}  {cpu:6.3f} / {low:6.3f}   {cpu / base_cpu:.2f}x "
+            f"({low / base_low:.2f}x)   {modules} modules{note}"
         )
     for logical_id, (wall, cpu, low, modules) in timed.items():
         target = TARGETS.get(logical_id, 1.2)
+        label = f"  {logical_id}" if logical_id == FIRST_REQUEST else logical_id  # under the merchant API
         ratio = cpu / base_cpu
         verdict = "ok" if ratio <= target else "over"
         print(
-            f"  {logical_id:<22} {wall:6.3f}  {cpu:6.3f} / {low:6.3f}   {ratio:.2f}x (target {target}x: "
-            f"{verdict}; {cpu / floor_cpu:.2f}x the floor)   {modules} modules"
+            f"  {label:<22} {wall:6.3f}  {cpu:6.3f} / {low:6.3f}   {ratio:.2f}x ({low / base_low:.2f}x; "
+            f"target {target}x: {verdict}; {cpu / floor_cpu:.2f}x the floor)   {modules} modules"
         )
 
 

@@ -16,12 +16,16 @@ settings = MerchantApiSettings.from_env()
 logger = structured_logger()
 tracer = function_tracer()
 app = resolver()
-for router in merchant.routers(settings, SendScheduleSettings.from_env()):
-    app.include_router(router)
 app.include_router(openapi.build())  # GET /openapi.json and /docs, public
+routes = merchant.OnFirstRequest(app, merchant.Wiring(settings, SendScheduleSettings.from_env()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return refuse_unreadable(event, MAX_BODY_BYTES) or app.resolve(decoded_path(event), context)
+    refused = refuse_unreadable(event, MAX_BODY_BYTES)
+    if refused:
+        return refused
+    event = decoded_path(event)
+    routes.include_for(str(event.get("path") or ""))
+    return app.resolve(event, context)

@@ -5,7 +5,8 @@ environment. Tracing on (as deployed: ``Tracing: Active``) and off. The developm
 which has everything, is never on the path: a module the layer lacks fails here.
 
 Each function is imported (its cold start: settings, clients, the link secret from Secrets
-Manager, on this session's moto) and the authorizer is invoked once with a sample event.
+Manager, on this session's moto), the merchant API's routers, which it loads on first request, are
+all loaded, and the authorizer is invoked once with a sample event.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from couponflow.api import merchant
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
@@ -70,6 +72,11 @@ START = """
 import importlib, json, sys
 app = importlib.import_module("app")
 assert callable(app.lambda_handler), "no lambda_handler"
+routes = getattr(app, "routes", None)
+if routes is not None:  # the merchant API's routers, loaded on first request: each must load here too
+    for prefix in importlib.import_module("couponflow.api.merchant").ROUTERS_BY_PREFIX:
+        routes.include_for("/" + prefix)
+    print("routers", len(routes.loaded))
 event = json.loads(sys.argv[1]) if len(sys.argv) > 1 else None
 if event is not None:
     class Context:
@@ -153,6 +160,7 @@ def test_every_function_starts_with_only_boto3_and_the_packaged_layer(
     failed = {f: r.stderr.strip().splitlines()[-3:] for f, r in started.items() if r.returncode != 0}
     assert not failed, failed
     assert all("started []" in r.stdout for r in started.values())  # nothing of the dev tools
+    assert f"routers {len(merchant.BUILDERS)}" in started["MerchantApiFunction"].stdout
     for function, result in started.items():
         [patched] = [line for line in result.stdout.splitlines() if line.startswith("xray patched ")]
         loaded = set(json.loads(patched.removeprefix("xray patched ")))

@@ -22,9 +22,6 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from couponflow.adapters.dynamodb import Table
 from couponflow.api import merchant
 from couponflow.http import resolver
-from couponflow.services.claims import ClaimService
-from couponflow.services.coupon_links import CouponLinks
-from couponflow.services.send_reports import SendReports
 from couponflow.settings import MerchantApiSettings, SendScheduleSettings
 
 TITLE = "Couponflow API"
@@ -42,6 +39,9 @@ BEARER = {"merchantKey": {"type": "http", "scheme": "bearer", "description": "a 
 def _every_route() -> APIGatewayRestResolver:
     # The public routers (the claim function's) are imported only when the document is built.
     from couponflow.api import public_claims, public_links, public_page_views, public_reports  # noqa: PLC0415
+    from couponflow.services.claims import ClaimService  # noqa: PLC0415
+    from couponflow.services.coupon_links import CouponLinks  # noqa: PLC0415
+    from couponflow.services.send_reports import SendReports  # noqa: PLC0415
 
     table = Table("openapi")
     app = resolver()
