@@ -15,6 +15,7 @@ from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import Table, TransactionCanceled
 from couponflow.domain.campaign import Campaign
 from couponflow.errors import RetryableError
+from couponflow.services.housekeeping.stale_messages import FlagStaleMessages
 from couponflow.store import campaign_stats, campaigns, keys, messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -417,13 +418,14 @@ def test_messages_without_a_final_status_after_72_hours_are_flagged_once_and_fin
         lambda_context,
         [ses_record("delivery_delay", delayed), ses_record("delivery", delivered)],
     )
-    assert "gsi3pk" not in table.get(delivered.key), "a final status leaves the awaiting index"
+    assert table.get(delivered.key)["gsi3pk"].startswith("AWAITING#"), "kept: the sweep reads past it"
 
     housekeeping = load_handler("HousekeepingFunction")
     first = housekeeping.lambda_handler(load_event("housekeeping/scheduled"), lambda_context)
     second = housekeeping.lambda_handler(load_event("housekeeping/scheduled"), lambda_context)
 
-    assert first["stale_messages"]["flagged"] >= 2 and second["stale_messages"]["flagged"] == 0
+    assert first["stale_messages"] == {"flagged": 2, "read": 3}
+    assert second["stale_messages"] == {"flagged": 0, "read": 0}, "each message is read once"
     assert table.get(stuck.key)["needs_attention"] is True
     assert table.get(delayed.key)["needs_attention"] is True
     assert "needs_attention" not in table.get(delivered.key)
@@ -436,6 +438,25 @@ def test_messages_without_a_final_status_after_72_hours_are_flagged_once_and_fin
 
     apply(load_handler, lambda_context, [ses_record("delivery", stuck)])  # a late final status clears it
     assert "needs_attention" not in table.get(stuck.key)
+
+
+def test_the_stale_sweep_reads_on_past_its_mark_as_messages_come_of_age(table, campaign_with):
+    """Given a sweep that has read every message older than 72 hours, when later messages come
+    of age it reads those alone, and a sweep with an earlier clock never moves the mark back."""
+    sweep = FlagStaleMessages(table)
+    now = datetime.now(UTC)
+    sweep(now + timedelta(hours=72, minutes=1))  # every message so far (other tests') is read
+    first, second = campaign_with(2, sent_at=(now + timedelta(hours=1)).isoformat())
+
+    not_yet = sweep(now + timedelta(hours=72, minutes=30))
+    assert not_yet == {"flagged": 0, "read": 0}, "the messages are not 72 hours old yet"
+    read = sweep(now + timedelta(hours=73, minutes=1))
+    again = sweep(now + timedelta(hours=74))
+    earlier = sweep(now)
+
+    assert read["flagged"] >= 2 and read["flagged"] == read["read"]
+    assert table.get(first.key)["needs_attention"] and table.get(second.key)["needs_attention"]
+    assert again == earlier == {"flagged": 0, "read": 0}
 
 
 # --- retention --------------------------------------------------------------------------------

@@ -53,7 +53,9 @@ its hand-off and each event; an index projecting ``ALL`` would be rewritten ever
 - gsi3 (sweeps, time-ordered): ``OUTBOX#<shard>`` / ``<created_at>#<m>#<cus>#<msg>`` while a
   claim's message is queued (housekeeping re-queues messages stuck there; a segment send's
   messages skip it, a redelivered chunk queues them again), then ``AWAITING#<shard>`` /
-  ``<sent_at>#<msg>`` from the hand-off to SES until a final status; ``UNKNOWN#<shard>`` /
+  ``<sent_at>#<msg>`` from the hand-off to SES on (a final status leaves the entry: the stale
+  sweep reads each entry once, past its mark ``SWEEPMARK#AWAITING#<shard>`` / ``MARK``, so
+  taking it off would be a write per email for nothing); ``UNKNOWN#<shard>`` /
   ``<at>#<msg>`` instead when the hand-off's answer was lost, until an event or the deadline
   settles it (``services/mailer.py``)
 - gsi4 (lookups): ``SESMESSAGE#<ses id>`` / ``MESSAGE`` once SES took the email (identity
@@ -341,7 +343,7 @@ def awaiting_partition(shard: int) -> str:
 
 
 def awaiting_index(message_id: str, sent_at: str) -> dict[str, str]:
-    """A message handed to SES without a final status yet (sparse gsi3; removed at a final status).
+    """A message handed to SES (sparse gsi3; kept at a final status, see the module docstring).
 
     An operator index across merchants, for housekeeping; the item's own key names its merchant.
     """
@@ -349,6 +351,11 @@ def awaiting_index(message_id: str, sent_at: str) -> dict[str, str]:
         "gsi3pk": awaiting_partition(shard_of(message_id, SWEEP_SHARDS)),
         "gsi3sk": f"{sent_at}#{message_id}",
     }
+
+
+def awaiting_mark(shard: int) -> dict[str, str]:
+    """How far the stale-message sweep has read one awaiting shard (``gsi3sk`` of its last entry)."""
+    return {"pk": f"SWEEPMARK#{awaiting_partition(shard)}", "sk": "MARK"}
 
 
 def expiry_partition(shard: int) -> str:

@@ -91,7 +91,7 @@ def status_move(
     The message update is conditioned on the exact ``status_rank`` read, so a concurrent move makes
     the transaction fail (re-read and retry) instead of counting the message twice. The campaign's
     counter shard moves in the same transaction. Reaching a final status takes the message off
-    the awaiting index (and clears a ``needs_attention`` flag).
+    the outbox or unknown-outcome sweep (and clears a ``needs_attention`` flag).
 
     ``remove`` names attributes the same write removes.
 
@@ -130,10 +130,7 @@ def status_move(
         values[f":x{i}"] = value
         sets.append(f"#x{i} = :x{i}")
     expression = "SET " + ", ".join(sets)
-    removed = [
-        *remove,
-        *(("gsi3pk", "gsi3sk", "needs_attention", "needs_attention_at") if status in FINAL_STATUSES else ()),
-    ]
+    removed = [*remove, *(_final_removes(item) if status in FINAL_STATUSES else ())]
     if removed:
         expression += " REMOVE " + ", ".join(removed)
     actions: list[TransactAction] = [
@@ -151,6 +148,13 @@ def status_move(
             campaign_stats.move(item["merchant_id"], item["campaign_id"], item["message_id"], current, status)
         )
     return actions
+
+
+def _final_removes(item: Mapping[str, Any]) -> tuple[str, ...]:
+    """What a final status removes: a ``needs_attention`` flag, and the message's sweep entry
+    (outbox, unknown outcome) but its awaiting one, which the stale sweep reads past (``keys``)."""
+    on_sweep = "gsi3pk" in item and not str(item["gsi3pk"]).startswith("AWAITING#")
+    return (*(("gsi3pk", "gsi3sk") if on_sweep else ()), "needs_attention", "needs_attention_at")
 
 
 def view_entry(item: Mapping[str, Any], origin: str) -> dict[str, str]:
@@ -426,9 +430,37 @@ def is_suppressed(table: Table, merchant_id: str, email: str) -> Item | None:
     return table.get(keys.suppression(merchant_id, email), consistent=False)
 
 
-def awaiting_older_than(table: Table, shard: int, before: str) -> list[Item]:
-    """Messages of one awaiting shard handed to SES before ``before`` (ISO time), still not final."""
-    return _swept(table, keys.awaiting_partition(shard), before)
+def awaiting_since_mark(table: Table, shard: int, before: str) -> tuple[list[Item], str | None]:
+    """Messages of one awaiting shard handed to SES before ``before`` (ISO time) that the stale
+    sweep has not read yet (past the shard's mark), final or not; and the mark to move to once
+    they are dealt with (None: nothing new). Read eventually consistent: a status that is final
+    but not yet seen only costs a flag's conditional write, which the status wins."""
+    stored = table.get(keys.awaiting_mark(shard), consistent=False)
+    mark = str(stored["mark"]) if stored else None
+    if mark is not None and mark >= before:  # the limit was raised since: nothing new is old enough
+        return [], None
+    condition = "gsi3pk = :pk AND " + ("gsi3sk BETWEEN :mark AND :before" if mark else "gsi3sk < :before")
+    values = {":pk": keys.awaiting_partition(shard), ":before": before, **({":mark": mark} if mark else {})}
+    entries = [
+        e
+        for e in table.query(condition, values, index=keys.MESSAGE_SWEEPS)
+        if (mark or "") < str(e["gsi3sk"]) < before
+    ]
+    if not entries:
+        return [], None
+    found = table.batch_get([{"pk": e["pk"], "sk": e["sk"]} for e in entries])
+    return found, max(str(e["gsi3sk"]) for e in entries)
+
+
+def move_awaiting_mark(table: Table, shard: int, mark: str) -> None:
+    """Record that the sweep has read the shard's entries up to ``mark``; never moves it back."""
+    with contextlib.suppress(ConditionFailed):
+        table.update(
+            keys.awaiting_mark(shard),
+            "SET mark = :mark",
+            condition="attribute_not_exists(mark) OR mark < :mark",
+            values={":mark": mark},
+        )
 
 
 def flag_needs_attention(table: Table, key: Mapping[str, str], *, at: str, reason: str) -> bool:
@@ -448,14 +480,3 @@ def flag_needs_attention(table: Table, key: Mapping[str, str], *, at: str, reaso
     except ConditionFailed:
         return False
     return True
-
-
-def leave_awaiting(table: Table, key: Mapping[str, str]) -> None:
-    """Take a message that reached a final status off the awaiting index."""
-    with contextlib.suppress(ConditionFailed):
-        table.update(
-            dict(key),
-            "REMOVE gsi3pk, gsi3sk",
-            condition="begins_with(gsi3pk, :awaiting)",
-            values={":awaiting": "AWAITING#"},
-        )

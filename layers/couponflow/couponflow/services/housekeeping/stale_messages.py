@@ -1,9 +1,17 @@
 """Flag messages that SES took but that reached no final status within 72 hours of sending.
 
-The mailer puts a message on the awaiting index (gsi2 ``AWAITING#<shard>``, by sent time) when it
-hands it to SES; a final status (``domain.message_status.FINAL_STATUSES``) takes it off. What is
-still there after the limit gets ``needs_attention`` (shown in the customer and message views)
-and leaves the index, so it is flagged once; a final status arriving later clears the flag.
+The mailer puts a message on the awaiting index (gsi3 ``AWAITING#<shard>``, by sent time) when it
+hands it to SES, and the entry stays there (``store/keys.py``). Each sweep reads, shard by
+shard, the entries older than the limit that it has not read before (past the shard's mark,
+moved to the last entry read once they are dealt with), so it reads each message once:
+one still without a final status gets ``needs_attention`` (shown in the customer and message
+views); a final status arriving later clears the flag.
+
+Why the mark holds: an entry's time is its own hand-off (or, for a message whose hand-off was
+unknown, the moment that became so, moved to the awaiting index within the unknown-outcome
+deadline of an hour), so no entry is ever written behind a mark 72 hours in the past. A sweep
+that dies part-way leaves the mark where it was, and the next one reads those entries again (a
+flagged message has left the index, so the second read changes nothing).
 """
 
 from __future__ import annotations
@@ -23,19 +31,20 @@ class FlagStaleMessages:
 
     def __call__(self, now: datetime) -> dict[str, int]:
         before = (now - self.limit).isoformat()
-        flagged = cleared = 0
+        flagged = read = 0
         hours = int(self.limit.total_seconds() // 3600)
         for shard in range(keys.SWEEP_SHARDS):
-            for item in messages.awaiting_older_than(self.table, shard, before):
-                key = {"pk": item["pk"], "sk": item["sk"]}
-                if MessageStatus(item.get("status", MessageStatus.QUEUED)) in FINAL_STATUSES:
-                    messages.leave_awaiting(self.table, key)
-                    cleared += 1
-                elif messages.flag_needs_attention(
+            found, mark = messages.awaiting_since_mark(self.table, shard, before)
+            for item in found:
+                read += 1
+                status = MessageStatus(item.get("status", MessageStatus.QUEUED))
+                if status not in FINAL_STATUSES and messages.flag_needs_attention(
                     self.table,
-                    key,
+                    {"pk": item["pk"], "sk": item["sk"]},
                     at=now.isoformat(),
-                    reason=f"no final status within {hours} hours of sending (still {item.get('status')})",
+                    reason=f"no final status within {hours} hours of sending (still {status})",
                 ):
                     flagged += 1
-        return {"flagged": flagged, "cleared": cleared}
+            if mark is not None:
+                messages.move_awaiting_mark(self.table, shard, mark)
+        return {"flagged": flagged, "read": read}
