@@ -28,6 +28,7 @@ import boto3
 from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import deserialize
 from couponflow.services.housekeeping.stale_messages import FlagStaleMessages
+from couponflow.services.send_delivery import CHUNK_SIZE
 from local_stack import LocalStack, moto_patches
 
 from bench.dynamodb_units import WRITES, UnitPricer, read_units
@@ -178,6 +179,7 @@ class LambdaMeter:
     def __init__(self, stack: LocalStack) -> None:
         self.invocations: Counter[str] = Counter()
         self.gb_seconds: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()
         for lid, pool in stack.pools.items():
             self._wrap(lid, pool)
 
@@ -189,6 +191,7 @@ class LambdaMeter:
             result = original(event, on_done)
             self.invocations[lid] += 1
             self.gb_seconds[lid] += max(result.duration_ms, 1.0) / 1000 * memory_gb
+            self.seconds[lid] += max(result.duration_ms, 1.0) / 1000
             return result
 
         pool.invoke = invoke
@@ -196,6 +199,7 @@ class LambdaMeter:
     def reset(self) -> None:
         self.invocations.clear()
         self.gb_seconds.clear()
+        self.seconds.clear()
 
 
 def _http(stack: LocalStack, method: str, path: str, body: Any = None) -> Any:
@@ -291,11 +295,7 @@ def bench_sends(recipients: int, send_rate: float | None = None) -> None:
             time.sleep(1)
         elapsed = time.monotonic() - started
         swept = _stale_sweep_later(stack, table_name, meter)
-    _report(recipients, state, elapsed, fanned_out or elapsed, meter, lambdas)
-    print(
-        f"  counted above, the stale-message sweep 72 hours on (each email read once): "
-        f"{swept[0] / recipients:.2f} WRU, {swept[1] / recipients:.2f} RRU per recipient"
-    )
+    _report(recipients, state, elapsed, fanned_out or elapsed, meter, lambdas, swept)
 
 
 def _stale_sweep_later(stack: LocalStack, table_name: str, meter: ApiMeter) -> tuple[float, float]:
@@ -314,7 +314,13 @@ def _stale_sweep_later(stack: LocalStack, table_name: str, meter: ApiMeter) -> t
 
 
 def _report(
-    n: int, state: dict[str, Any], elapsed: float, fanned_out: float, meter: ApiMeter, lambdas: LambdaMeter
+    n: int,
+    state: dict[str, Any],
+    elapsed: float,
+    fanned_out: float,
+    meter: ApiMeter,
+    lambdas: LambdaMeter,
+    swept: tuple[float, float],
 ) -> None:
     per_k = 1000 / n
     print(
@@ -352,6 +358,10 @@ def _report(
             f"{op} {kind} {units / n:.2f}" for (op, kind), units in meter.write_units_by_write.most_common(12)
         )
     )
+    print(
+        f"    of which the stale-message sweep 72 hours on (each email read once): "
+        f"{swept[0] / n:.2f} WRU, {swept[1] / n:.2f} RRU"
+    )
     calls = meter.by_service()
     sqs = calls["sqs"] * SQS_PER_REQUEST
     sns = calls["sns"] * SNS_PER_PUBLISH
@@ -374,4 +384,35 @@ def _report(
     print(
         f"    {'everything but SES':20} ${rest:8.2f}  vs SES ${ses * million:.2f}: "
         f"+{100 * rest / (ses * million):.1f}% (target at most 10% at 10,000 recipients)"
+    )
+    _project_a_million(n, meter, lambdas)
+
+
+# The fan-out's own writes (``services/send_delivery.py``): the group transaction's claims and
+# codes, the messages put after it, the send's recipients; the rest is the mailer's and SES events'.
+FANOUT_WRITES = {("TransactWriteItems", "CLAIM"), ("TransactWriteItems", "CODE"), ("PutItem", "MESSAGE")}
+FANOUT_WRITES |= {("PutItem", "CUS"), ("TransactWriteItems", "COUNT"), ("TransactWriteItems", "CHUNK")}
+# What a new on-demand table serves at once (AWS: up to 4,000 write units a second, then twice
+# the previous peak within 30 minutes); the fan-out's enqueue time is bounded by it, not by Lambda.
+ON_DEMAND_INITIAL_WRU_PER_S = 4000
+
+
+def _project_a_million(n: int, meter: ApiMeter, lambdas: LambdaMeter) -> None:
+    """A million recipients, from this run's per-recipient figures (the cost scales linearly: the
+    model above). Enqueueing: every recipient's code assigned and email queued, at the rate the
+    table's initial on-demand capacity allows for the fan-out's writes, with as many fan-out
+    functions as that needs (each chunk's measured local duration, an upper bound); then SES
+    hands the emails out at the account's MaxSendRate, its limit and not ours."""
+    million = 1_000_000
+    fanout_wru = sum(u for key, u in meter.write_units_by_write.items() if key in FANOUT_WRITES) / n
+    per_second = ON_DEMAND_INITIAL_WRU_PER_S / fanout_wru
+    chunk_seconds = lambdas.seconds["SendFanoutFunction"] / max(lambdas.invocations["SendFanoutFunction"], 1)
+    rate = float(moto_patches.SEND_QUOTA["MaxSendRate"])
+    functions = per_second / CHUNK_SIZE * chunk_seconds
+    print(
+        f"  a million recipients, projected: enqueued in {million / per_second / 60:.0f} min "
+        f"({fanout_wru:.1f} write units each for the fan-out, {per_second:.0f} recipients/s on a new "
+        f"on-demand table's {ON_DEMAND_INITIAL_WRU_PER_S} units/s; {functions:.0f} "
+        f"fan-out functions at {chunk_seconds:.2f} s a chunk of {CHUNK_SIZE}); handed to SES in "
+        f"{million / rate / 3600:.1f} h at MaxSendRate {rate:g}/s ({million / 200 / 3600:.1f} h at 200/s)"
     )
