@@ -44,6 +44,17 @@ def test_a_metric_names_its_namespace_dimensions_and_unit(capsys, monkeypatch):
     assert complaint["ComplaintRate"] == [pytest.approx(0.11)]
 
 
+def test_powertools_metrics_disabled_silences_every_metric(capsys, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    metrics.reputation_rates("camp_1", bounce_rate=0.052, complaint_rate=0.0011)
+    metrics.message_moved("email", "delivered")
+    assert emf_lines(capsys.readouterr().out) == []
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    metrics.claim_answered("claimed")
+    assert len(metric(emf_lines(capsys.readouterr().out), "Claims")) == 1
+
+
 def test_claims_are_counted_by_outcome(capsys, merchant, load_handler, lambda_context):
     api: ModuleType = load_handler("MerchantApiFunction")
     claim: ModuleType = load_handler("ClaimFunction")

@@ -8,7 +8,8 @@ line is just a log line). One line per fact keeps the dimension with its value (
 
 The namespace is ``POWERTOOLS_METRICS_NAMESPACE`` (the template sets ``Couponflow/<stack>``, so
 two stacks in one account never mix), ``Couponflow`` where it is unset (tests, scripts).
-``POWERTOOLS_METRICS_DISABLED=true`` silences them.
+``POWERTOOLS_METRICS_DISABLED=true`` silences them (checked here: Powertools' ``single_metric``
+prints whatever that variable says, unlike its ``Metrics`` class).
 
 | metric | unit | dimensions | written when |
 |---|---|---|---|
@@ -26,6 +27,7 @@ import logging
 import os
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ def _namespace() -> str:
 
 def _put(name: str, value: float, unit: MetricUnit, **dimensions: str) -> None:
     """Write one metric; a metric that cannot be written is logged, never fails the work."""
+    if is_metrics_disabled():
+        return
     try:
         with single_metric(name=name, unit=unit, value=value, namespace=_namespace()) as metric:
             for key, dimension in dimensions.items():
