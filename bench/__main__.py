@@ -86,7 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, epilog="A count of 0 skips that part.")
     parser.add_argument("--claims", type=int, default=10_000, help="in-process claims (partition share)")
     parser.add_argument("--http-claims", type=int, default=2000, help="claims over HTTP on the local stack")
-    parser.add_argument("--clients", type=int, default=32, help="concurrent storefront clients over HTTP")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent storefront clients over HTTP")
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--send-recipients", type=int, default=10_000, help="recipients of the segment send")
     parser.add_argument(
