@@ -100,10 +100,13 @@ Why:
   sharded the same way, so no single key takes a flash sale's writes.
 - The code registry item outlives the pool entry: a code is never loaded or handed out twice.
 
-Account-wide (no merchant: SES's sending rate is the AWS account's):
+Account-wide (no merchant: SES's sending rate is the AWS account's, and housekeeping sweeps
+every merchant's messages):
 
 - SES send budget of one wall-clock second: ``SESRATE#<epoch second>`` / ``WINDOW`` (``used``
   counts the sends reserved in it; TTL ``expires_at``)
+- how far the stale-message sweep has read each awaiting shard: ``SWEEPMARK#AWAITING#<shard>`` /
+  ``MARK`` (``mark``: the ``gsi3sk`` of the last entry read)
 
 Message events table (``pk``/``sk``, TTL ``expires_at``): ``M#<m>#MESSAGE#<msg>`` /
 ``EVENT#<occurred_at>#<event_key>``; events we cannot tie to a message go to ``ORPHAN#<ses id>``.
