@@ -46,14 +46,25 @@ def find_by_sns_id(table: Table, sns_message_id: str) -> Item | None:
     return _looked_up(table, keys.sms_message_index(sns_message_id))
 
 
+def _sweep_entries(table: Table, partition: str, before: str, after: str | None = None) -> list[Item]:
+    """The keys-only entries of one sweep partition (gsi3) older than ``before`` and, given
+    ``after``, newer than it, in time order."""
+    if after is None:
+        condition, values = "gsi3pk = :pk AND gsi3sk < :before", {":pk": partition, ":before": before}
+    else:  # a key condition has no open range at both ends: BETWEEN, its two ends left out below
+        condition = "gsi3pk = :pk AND gsi3sk BETWEEN :after AND :before"
+        values = {":pk": partition, ":after": after, ":before": before}
+    entries = table.query(condition, values, index=keys.MESSAGE_SWEEPS)
+    return [e for e in entries if (after or "") < str(e["gsi3sk"]) < before]
+
+
+def _messages_of(table: Table, entries: list[Item]) -> list[Item]:
+    return table.batch_get([{"pk": e["pk"], "sk": e["sk"]} for e in entries])
+
+
 def _swept(table: Table, partition: str, before: str) -> list[Item]:
     """Messages of one sweep partition (gsi3, keys only) older than ``before``, read from the table."""
-    entries = table.query(
-        "gsi3pk = :pk AND gsi3sk < :before",
-        {":pk": partition, ":before": before},
-        index=keys.MESSAGE_SWEEPS,
-    )
-    return table.batch_get([{"pk": e["pk"], "sk": e["sk"]} for e in entries])
+    return _messages_of(table, _sweep_entries(table, partition, before))
 
 
 def put_sms(table: Table, item: Item, *, listed: bool = True) -> bool:
@@ -439,17 +450,10 @@ def awaiting_since_mark(table: Table, shard: int, before: str) -> tuple[list[Ite
     mark = str(stored["mark"]) if stored else None
     if mark is not None and mark >= before:  # the limit was raised since: nothing new is old enough
         return [], None
-    condition = "gsi3pk = :pk AND " + ("gsi3sk BETWEEN :mark AND :before" if mark else "gsi3sk < :before")
-    values = {":pk": keys.awaiting_partition(shard), ":before": before, **({":mark": mark} if mark else {})}
-    entries = [
-        e
-        for e in table.query(condition, values, index=keys.MESSAGE_SWEEPS)
-        if (mark or "") < str(e["gsi3sk"]) < before
-    ]
+    entries = _sweep_entries(table, keys.awaiting_partition(shard), before, after=mark)
     if not entries:
         return [], None
-    found = table.batch_get([{"pk": e["pk"], "sk": e["sk"]} for e in entries])
-    return found, max(str(e["gsi3sk"]) for e in entries)
+    return _messages_of(table, entries), str(entries[-1]["gsi3sk"])
 
 
 def move_awaiting_mark(table: Table, shard: int, mark: str) -> None:
