@@ -28,6 +28,10 @@ we can do exactly that: evaluate all conditions
 first, and only then write, remembering just the touched items to restore should a write fail
 validation part-way.
 
+DynamoDB requests are read with ``json.loads`` when moto's shape-walking parser would read them
+the same way (no blob, no ``null``), and ``SendMessage`` builds a queue's attributes without
+counting its messages (it reads one attribute of them).
+
 SQS: ``ReceiveMessage`` checks each message's retention against the queue's period without
 building all of the queue's attributes (counting its messages) for every message; a message's
 visibility and delay are checked against ``time.time()`` (``_now_millis``).
@@ -38,12 +42,14 @@ sandbox, 14 messages per second and 50,000 a day; tests and the bench may change
 ``SendBulkEmail`` renders each entry the way SES does (the inline or stored template's
 ``{{placeholders}}`` filled from the entry's replacement data, the template's headers with the
 entry's ``ReplacementHeaders`` over them) into a MIME message that moto records like any raw
-send, and answers one ``SUCCESS`` with a message id per entry. ``throttle_next_sends(n)``
+send, and answers one ``SUCCESS`` with a message id per entry; the SES simulator takes each
+entry as rendered here (``take_rendered``) instead of rendering it again. ``throttle_next_sends(n)``
 makes the next ``n`` SES v2 sends fail as SES does over the maximum send rate.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import html
@@ -53,6 +59,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
@@ -191,8 +198,15 @@ def _execute_result(self: DynamoResult, context: Any) -> Any:
     result = self.result
     if str(context.operation_model.name) not in _ITEM_OPERATIONS or not isinstance(result, dict):
         return _original_execute_result(self, context)
-    body = json.dumps({k: v for k, v in result.items() if v is not None})
+    body = json.dumps({k: v for k, v in result.items() if v is not None}, default=_blob_on_the_wire)
     return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+
+def _blob_on_the_wire(value: Any) -> str:
+    """A blob (moto holds ``B`` and ``BS`` values as bytes) as DynamoDB's JSON carries it: base64."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not DynamoDB JSON")
 
 
 def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -649,10 +663,39 @@ def _stored_template(request: dict[str, Any], account_id: str, region: str) -> d
     }
 
 
-def render_bulk_entry(
-    request: dict[str, Any], index: int, content: dict[str, str] | None = None
-) -> tuple[list[str], bytes]:
-    """Entry ``index`` of a ``SendBulkEmail`` request as SES would send it: (destinations, MIME)."""
+@dataclass(frozen=True)
+class RenderedEntry:
+    """One ``SendBulkEmail`` entry as SES sends it: its recipients, the MIME message, and the
+    rendered text and HTML bodies (so the SES simulator finds their links without parsing MIME)."""
+
+    destinations: list[str]
+    data: bytes
+    parts: tuple[str, ...]
+
+
+# Entries SES accepted, by message id, until the SES simulator's tap takes them (it sees the
+# request right after moto answers it): each entry is rendered once. Bounded, as nothing takes
+# them when no simulator listens.
+_RENDERED: OrderedDict[str, RenderedEntry] = OrderedDict()
+_RENDERED_KEPT = 1024
+_rendered_lock = threading.Lock()
+
+
+def take_rendered(message_id: str) -> RenderedEntry | None:
+    """The entry SES accepted as ``message_id``, rendered when it was sent (once; else None)."""
+    with _rendered_lock:
+        return _RENDERED.pop(message_id, None)
+
+
+def _keep_rendered(message_id: str, rendered: RenderedEntry) -> None:
+    with _rendered_lock:
+        _RENDERED[message_id] = rendered
+        while len(_RENDERED) > _RENDERED_KEPT:
+            _RENDERED.popitem(last=False)
+
+
+def render_entry(request: dict[str, Any], index: int, content: dict[str, str] | None = None) -> RenderedEntry:
+    """Entry ``index`` of a ``SendBulkEmail`` request as SES would send it."""
     template = (request.get("DefaultContent") or {}).get("Template") or {}
     entry = request["BulkEmailEntries"][index]
     content = content if content is not None else dict(template.get("TemplateContent") or {})
@@ -673,14 +716,27 @@ def render_bulk_entry(
     message["Subject"] = render_handlebars(content.get("Subject", ""), data)
     for name, value in headers.values():
         message[name] = value
-    text, body = content.get("Text"), content.get("Html")
+    text = None if content.get("Text") is None else render_handlebars(content["Text"], data)
+    body = None if content.get("Html") is None else render_handlebars(content["Html"], data)
     if text is not None:
-        message.set_content(render_handlebars(text, data))
+        message.set_content(text)
         if body is not None:
-            message.add_alternative(render_handlebars(body, data), subtype="html")
+            message.add_alternative(body, subtype="html")
     elif body is not None:
-        message.set_content(render_handlebars(body, data), subtype="html")
-    return [*to, *cc, *(destination.get("BccAddresses") or [])], message.as_bytes()
+        message.set_content(body, subtype="html")
+    return RenderedEntry(
+        destinations=[*to, *cc, *(destination.get("BccAddresses") or [])],
+        data=message.as_bytes(),
+        parts=tuple(part for part in (text, body) if part is not None),
+    )
+
+
+def render_bulk_entry(
+    request: dict[str, Any], index: int, content: dict[str, str] | None = None
+) -> tuple[list[str], bytes]:
+    """Entry ``index`` of a ``SendBulkEmail`` request as SES would send it: (destinations, MIME)."""
+    rendered = render_entry(request, index, content)
+    return rendered.destinations, rendered.data
 
 
 def _send_bulk_email(self: Any) -> str:
@@ -694,17 +750,20 @@ def _send_bulk_email(self: Any) -> str:
     core = self.sesv2_backend.core_backend
     results = []
     for index in range(len(entries)):
-        _, data = render_bulk_entry(request, index, content)
+        rendered = render_entry(request, index, content)
         bcc = list((entries[index].get("Destination") or {}).get("BccAddresses") or [])
         try:  # moto takes To and Cc from the rendered headers
             sent = core.send_raw_email(
-                source=request.get("FromEmailAddress"), destinations=bcc, raw_data=data.decode("utf-8")
+                source=request.get("FromEmailAddress"),
+                destinations=bcc,
+                raw_data=rendered.data.decode("utf-8"),
             )
         except SesError as error:
             if error.code == "MessageRejected":
                 raise _SesV2Error("MessageRejected", str(error.message)) from error
             results.append({"Status": "INVALID_PARAMETER", "Error": str(error.message)})
             continue
+        _keep_rendered(sent.id, rendered)
         results.append({"Status": "SUCCESS", "MessageId": sent.id})
     return json.dumps({"BulkEmailEntryResults": results})
 
@@ -728,6 +787,87 @@ def _get_account(self: Any) -> str:
             "SuppressionAttributes": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
         }
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# DynamoDB and SQS requests: read without walking botocore's shapes where that changes nothing
+# ---------------------------------------------------------------------------------------------
+
+_original_parse_parameters = core_responses.BaseResponse.parse_parameters
+# Only a blob (``B``, ``BS``) or a ``null`` makes moto's parse differ from the JSON as sent.
+_PARSE_CHANGES = re.compile(rb'"BS?"\s*:|\bnull\b')
+
+
+def _dynamodb_parse_parameters(self: Any, request: Any) -> None:
+    """A DynamoDB request's parameters as ``json.loads`` reads its body, unless moto's parse differs.
+
+    moto's request parser walks botocore's shape model over every attribute value of every item
+    (a twelfth of the local stack's time under claims); for DynamoDB's JSON protocol that walk
+    only decodes blobs (base64 to bytes) and drops ``null`` members, and a body with neither is
+    read as it is. Any other body (or one that is not a JSON object) goes to moto's parser.
+    """
+    body = request.data
+    if body and not _PARSE_CHANGES.search(body):
+        try:
+            params = json.loads(body)
+        except ValueError:
+            params = None
+        if type(params) is dict:
+            self.params = params
+            return
+    _original_parse_parameters(self, request)
+
+
+_COUNTS = frozenset(
+    {
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesDelayed",
+        "ApproximateNumberOfMessagesNotVisible",
+    }
+)
+_sending = threading.local()
+_original_send_message = sqs_models.SQSBackend.send_message
+
+
+@functools.cache
+def _attribute_name(attribute: str) -> str:
+    return str(core_utils.camelcase_to_underscores(attribute))
+
+
+def _queue_attributes(self: Any) -> dict[str, Any]:
+    """moto's ``Queue.attributes``, without counting the queue's messages inside ``SendMessage``.
+
+    ``SendMessage`` builds them all to read ``ContentBasedDeduplication``: counting a queue's
+    messages three times and converting twenty names from camel case, per message sent. The
+    same dict, names converted once, and the three counts left out while this thread sends.
+    """
+    skip_counts = getattr(_sending, "active", False)
+    result: dict[str, Any] = {}
+    names = list(self.BASE_ATTRIBUTES)
+    if self.fifo_queue:
+        names += self.FIFO_ATTRIBUTES
+    if self.kms_master_key_id:
+        names += self.KMS_ATTRIBUTES
+    for attribute in names:
+        if skip_counts and attribute in _COUNTS:
+            continue
+        result[attribute] = getattr(self, _attribute_name(attribute))
+    if self.policy:
+        result["Policy"] = self.policy
+    if self.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+    for key, value in result.items():
+        if isinstance(value, bool):
+            result[key] = str(value).lower()
+    return result
+
+
+def _send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+    _sending.active = True
+    try:
+        return _original_send_message(self, *args, **kwargs)
+    finally:
+        _sending.active = False
 
 
 _original_send_email_v2: Any = None
@@ -777,4 +917,7 @@ def apply() -> None:
         _is_message_valid_based_on_retention_period
     )
     sqs_models.unix_time_millis = _now_millis  # type: ignore[attr-defined]
+    DynamoHandler.parse_parameters = _dynamodb_parse_parameters  # type: ignore[method-assign]
+    sqs_models.Queue.attributes = property(_queue_attributes)  # type: ignore[assignment,method-assign]
+    sqs_models.SQSBackend.send_message = _send_message  # type: ignore[method-assign]
     _applied = True

@@ -41,7 +41,7 @@ import threading
 import time
 import uuid
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -51,7 +51,7 @@ from functools import partial
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from local_stack.moto_patches import render_bulk_entry
+from local_stack.moto_patches import render_entry, take_rendered
 from local_stack.provision import EventDestination
 from local_stack.template import ACCOUNT_ID
 
@@ -191,15 +191,22 @@ _LINK = re.compile(r"""https?://[^\s"'<>]+""")
 def links_in_body(data: bytes) -> list[str]:
     """The http(s) links in the text and HTML parts of a raw MIME message, in order, once each."""
     message = BytesParser(policy=policy.default).parsebytes(data)
-    found: dict[str, None] = {}
+    texts = []
     for part in message.walk():
         if part.get_content_maintype() != "text":
             continue
         try:
-            content = str(part.get_content())
+            texts.append(str(part.get_content()))
         except (LookupError, ValueError):
             continue
-        for link in _LINK.findall(html.unescape(content)):
+    return links_in_texts(texts)
+
+
+def links_in_texts(texts: Iterable[str]) -> list[str]:
+    """The http(s) links in the bodies ``texts`` (plain or HTML), in order, once each."""
+    found: dict[str, None] = {}
+    for text in texts:
+        for link in _LINK.findall(html.unescape(text)):
             found.setdefault(link.rstrip(".,;)"), None)
     return list(found)
 
@@ -213,6 +220,7 @@ def _raw_message(
     destinations: list[str],
     config_set: str | None,
     tags: dict[str, str],
+    links: list[str] | None = None,
 ) -> SentMessage:
     raw = _parse_raw(data)
     return SentMessage(
@@ -226,7 +234,7 @@ def _raw_message(
         headers=raw["headers"],
         configuration_set=config_set or raw["configuration_set"],
         tags={**raw["tags"], **tags},
-        links=links_in_body(data),
+        links=links_in_body(data) if links is None else links,
         raw=data,
     )
 
@@ -382,8 +390,8 @@ def parse_v2_bulk(body: bytes, response: bytes) -> list[SentMessage]:
         if result.get("Status") != "SUCCESS" or not result.get("MessageId"):
             continue
         entry = request["BulkEmailEntries"][index]
-        try:
-            destinations, data = render_bulk_entry(request, index, content)
+        try:  # as moto_patches rendered it for the send, else again
+            rendered = take_rendered(result["MessageId"]) or render_entry(request, index, content)
         except (KeyError, ValueError):
             continue
         tags = {**default_tags, **{t["Name"]: t.get("Value", "") for t in entry.get("ReplacementTags") or []}}
@@ -391,11 +399,12 @@ def parse_v2_bulk(body: bytes, response: bytes) -> list[SentMessage]:
             _raw_message(
                 "SendBulkEmail",
                 message_id=result["MessageId"],
-                data=data,
+                data=rendered.data,
                 source=request.get("FromEmailAddress") or None,
-                destinations=destinations,
+                destinations=rendered.destinations,
                 config_set=request.get("ConfigurationSetName"),
                 tags=tags,
+                links=links_in_texts(rendered.parts),
             )
         )
     return sent

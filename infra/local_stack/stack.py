@@ -21,7 +21,14 @@ from local_stack.async_invoke import AsyncInvoker, async_invoke_configs
 from local_stack.console_site import ConsoleSite, html_of
 from local_stack.faults import FaultPlan
 from local_stack.gateway import Gateway, build_apis
-from local_stack.moto_server import TAPPED_SERVICE, MotoServer, aws_env, default_region, local_client
+from local_stack.moto_server import (
+    TAPPED_SERVICE,
+    MotoServer,
+    aws_env,
+    default_region,
+    local_client,
+    publish_to_topic,
+)
 from local_stack.pollers import SqsPoller, sqs_event_sources
 from local_stack.provision import Provisioned, Provisioner, queue_url_from_arn
 from local_stack.schedules import Clock, Scheduler, rate_schedules
@@ -199,9 +206,8 @@ class LocalStack:
         if self.seed_demo_merchant:
             self._seed()
 
-        sns = self.client("sns")
         self.simulator = SesSimulator(
-            publish=lambda topic, message: sns.publish(TopicArn=topic, Message=message),
+            publish=publish_to_topic,
             configuration_sets=self.provisioned.configuration_sets,
             region=self.region,
             render_subject=self._render_subject,

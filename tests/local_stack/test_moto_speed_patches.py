@@ -397,6 +397,64 @@ def test_a_queue_keeps_a_delayed_message_and_an_invisible_one_back_until_their_t
     assert seen == {"now", "later"}  # each came (back) once its time was up
 
 
+def test_requests_read_without_moto_s_parser_keep_their_blobs_numbers_and_nested_values(
+    db: Any, table: str
+) -> None:
+    """A body with no blob is read as sent; one with a blob still goes through moto's parse."""
+    item = {
+        "pk": {"S": "parse"},
+        "sk": {"S": "plain"},
+        "n": {"N": "12.50"},
+        "m": {"M": {"l": {"L": [{"S": "x"}, {"N": "1"}, {"BOOL": True}, {"NULL": True}]}}},
+        "ss": {"SS": ["a", "b"]},
+    }
+    db.put_item(TableName=table, Item=item)
+    assert db.get_item(TableName=table, Key={"pk": {"S": "parse"}, "sk": {"S": "plain"}})["Item"] == item
+    blob = {"pk": {"S": "parse"}, "sk": {"S": "blob"}, "b": {"B": b"\x00\xffraw"}, "bs": {"BS": [b"\x01"]}}
+    db.put_item(TableName=table, Item=blob)
+    got = db.get_item(TableName=table, Key={"pk": {"S": "parse"}, "sk": {"S": "blob"}})["Item"]
+    assert got["b"] == {"B": b"\x00\xffraw"} and got["bs"] == {"BS": [b"\x01"]}
+    page = db.query(
+        TableName=table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "parse"}},
+        Limit=1,
+    )
+    assert page["Count"] == 1 and "LastEvaluatedKey" in page  # Limit read as the number it is
+    with pytest.raises(ClientError, match="ValidationException"):  # still checked by moto
+        db.query(
+            TableName=table, KeyConditionExpression="nope = :p", ExpressionAttributeValues={":p": {"S": "x"}}
+        )
+
+
+def test_a_queue_reports_its_counts_while_its_sends_skip_counting(moto: MotoServer) -> None:
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=moto.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    url = sqs.create_queue(QueueName=f"counts-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    fifo = sqs.create_queue(
+        QueueName=f"counts-{uuid.uuid4().hex[:8]}.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    for i in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+        sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")  # deduplicated by content
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessages"] == "2"
+    assert counts["ApproximateNumberOfMessagesNotVisible"] == "1"
+    assert counts["ApproximateNumberOfMessagesDelayed"] == "0"
+    fifo_counts = sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["All"])["Attributes"]
+    assert (
+        fifo_counts["ApproximateNumberOfMessages"] == "1"
+        and fifo_counts["ContentBasedDeduplication"] == "true"
+    )
+
+
 def test_the_patches_refuse_a_moto_they_were_not_written_for() -> None:
     import pytest
     from local_stack import moto_patches
