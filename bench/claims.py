@@ -309,7 +309,7 @@ def bench_claims_http(claims_count: int, clients: int) -> None:
         claimed = sum(1 for status, body in results if status == 201 and body.get("status") == "claimed")
         unanswered = sum(1 for status, _ in results if status == 0)
 
-        naive = _raw_naive(info["moto_url"], info["resources"]["CouponflowTable"])
+        naive = _raw_naive(info["dynamodb_url"], info["resources"]["CouponflowTable"])
         naive_elapsed, _ = _timed(clients, claims_count, naive)
 
     print(f"claims over HTTP on the local stack, {clients} concurrent clients:")

@@ -238,7 +238,10 @@ def bench_sends(recipients: int, send_rate: float | None = None) -> None:
     """``send_rate``: the account's SES MaxSendRate the local SES answers (default: SES's 14/s)."""
     if send_rate is not None:
         moto_patches.SEND_QUOTA["MaxSendRate"] = send_rate
-    with LocalStack(ROOT / "template.yaml", retry_delay=0.2, log_stream=None) as stack:
+    # DynamoDB in this process's moto: the meters read its requests and tables here
+    with LocalStack(
+        ROOT / "template.yaml", retry_delay=0.2, log_stream=None, dynamodb_process=False
+    ) as stack:
         assert stack.moto is not None
         meter = ApiMeter(stack.moto.middleware.app, stack.region)
         stack.moto.middleware.app = meter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import logging
 import os
@@ -9,6 +10,7 @@ import threading
 import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from moto.server import DomainDispatcherApplication, create_backend_app  # type: ignore[attr-defined]
@@ -31,14 +33,18 @@ def default_region() -> str:
     return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
 
 
-def aws_env(endpoint_url: str, region: str) -> dict[str, str]:
-    """The environment a process needs to talk to the local moto with plain boto3."""
-    return {
+def aws_env(endpoint_url: str, region: str, dynamodb_url: str | None = None) -> dict[str, str]:
+    """The environment a process needs to talk to the local moto with plain boto3 (and to its
+    DynamoDB process directly, when it has one: ``dynamodb_process``)."""
+    env = {
         **FAKE_CREDENTIALS,
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         "AWS_ENDPOINT_URL": endpoint_url,
     }
+    if dynamodb_url is not None:
+        env["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_url
+    return env
 
 
 def local_client(service: str, endpoint_url: str, region: str) -> Any:
@@ -119,6 +125,74 @@ class SesTapMiddleware:
         return [response_body]
 
 
+def is_dynamodb(environ: dict[str, Any]) -> bool:
+    """A DynamoDB request, by its SigV4 scope or its ``X-Amz-Target``."""
+    return "/dynamodb/aws4_request" in environ.get("HTTP_AUTHORIZATION", "") or environ.get(
+        "HTTP_X_AMZ_TARGET", ""
+    ).startswith("DynamoDB_")
+
+
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"})
+
+
+class DynamoDBProxy:
+    """Forwards every DynamoDB request to moto's DynamoDB process (``dynamodb_process``), and
+    ``/moto-api/reset`` to it as well as to this moto: a client that knows only the main moto's
+    URL reads and writes the same tables as the functions."""
+
+    def __init__(self, app: Any, target_url: str) -> None:
+        self.app = app
+        self.target = urlsplit(target_url)
+        self._connections = threading.local()  # one kept-alive connection per server thread
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        reset = environ.get("PATH_INFO") == "/moto-api/reset"
+        if not reset and not is_dynamodb(environ):
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        status, headers, body = self._forward(environ)
+        if reset:
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        start_response(status, headers)
+        return [body]
+
+    def _forward(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        headers = {
+            key[5:].replace("_", "-").title(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_") and key[5:].replace("_", "-").lower() not in _HOP_BY_HOP
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        path = environ.get("PATH_INFO") or "/"
+        if environ.get("QUERY_STRING"):
+            path += "?" + environ["QUERY_STRING"]
+        for attempt in (1, 2):  # a kept-alive connection the other end closed is opened again
+            connection = self._connection(fresh=attempt == 2)
+            try:
+                connection.request(environ["REQUEST_METHOD"], path, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+            except (ConnectionError, http.client.HTTPException):
+                connection.close()
+                if attempt == 2:
+                    raise
+                continue
+            kept = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+            return f"{response.status} {response.reason}", kept, data
+        raise AssertionError("unreachable")
+
+    def _connection(self, *, fresh: bool) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._connections, "value", None)
+        if connection is None or fresh:
+            host = self.target.hostname or "127.0.0.1"
+            connection = http.client.HTTPConnection(host, self.target.port, timeout=300)
+            self._connections.value = connection
+        return connection
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """moto's access log is noise next to the functions' logs."""
@@ -127,13 +201,12 @@ class _QuietHandler(WSGIRequestHandler):
 class MotoServer:
     """moto's WSGI app served on 127.0.0.1 by a threaded werkzeug server."""
 
-    def __init__(self, port: int = 0, tap: SesTap | None = None) -> None:
+    def __init__(self, port: int = 0, tap: SesTap | None = None, dynamodb_url: str | None = None) -> None:
         moto_patches.apply()
         moto_app = DomainDispatcherApplication(create_backend_app)
         self.middleware = SesTapMiddleware(moto_app, tap)
-        self._server = make_server(
-            "127.0.0.1", port, self.middleware, threaded=True, request_handler=_QuietHandler
-        )
+        app: Any = self.middleware if dynamodb_url is None else DynamoDBProxy(self.middleware, dynamodb_url)
+        self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
         self._thread: threading.Thread | None = None
 
     @property

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from local_stack import iam
 from local_stack.async_invoke import AsyncInvoker, async_invoke_configs
 from local_stack.console_site import ConsoleSite, html_of
+from local_stack.dynamodb_process import DynamoDBProcess
 from local_stack.faults import FaultPlan
 from local_stack.gateway import Gateway, build_apis
 from local_stack.moto_server import (
@@ -93,6 +94,7 @@ class LocalStack:
         faults: FaultPlan | None = None,
         environment: dict[str, str] | None = None,
         enforce_iam: bool = True,
+        dynamodb_process: bool = True,
     ) -> None:
         self.template_path = Path(template_path)
         self.api_port = api_port
@@ -111,6 +113,9 @@ class LocalStack:
         self.environment = dict(environment or {})
         # each function's AWS calls are checked against its role in the template (local_stack/iam.py)
         self.enforce_iam = enforce_iam
+        # DynamoDB served by a moto in a process of its own (dynamodb_process.py); off, by this
+        # process's moto (whose tables an in-process reader, like the bench's meter, can see)
+        self.dynamodb_process = DynamoDBProcess() if dynamodb_process else None
         self.sink = LogSink(log_stream, log_dir)
         self.merchant_id: str | None = None
         self.api_key: str | None = None
@@ -134,13 +139,20 @@ class LocalStack:
         return self.moto.url
 
     @property
+    def dynamodb_url(self) -> str:
+        """Where the functions reach DynamoDB: its own process, or this process's moto."""
+        return self.dynamodb_process.url if self.dynamodb_process is not None else self.moto_url
+
+    @property
     def api_url(self) -> str:
         assert self.gateway is not None, "not started"
         return self.gateway.stage_url()
 
     def client(self, service: str) -> Any:
-        """A boto3 client for the local moto."""
-        return local_client(service, self.moto_url, self.region)
+        """A boto3 client for the local moto (DynamoDB's straight to its process)."""
+        return local_client(
+            service, self.dynamodb_url if service == "dynamodb" else self.moto_url, self.region
+        )
 
     def invoke(self, function: str, event: Any) -> InvocationResult:
         """Invoke a function by logical id (or physical name), synchronously."""
@@ -173,8 +185,8 @@ class LocalStack:
 
     def _start(self) -> None:
         self._started = True
-        self.moto = MotoServer(self.moto_port, tap=self._tap)
-        self.moto.start()
+        if self.dynamodb_process is not None:
+            self.dynamodb_process.start()  # it starts while this process reads the template
         self.gateway = Gateway(self.api_port, self.region)
         template = Template.load(self.template_path)
         parameters = {k: v for k, v in LOCAL_PARAMETERS.items() if k in template.parameters}
@@ -191,6 +203,9 @@ class LocalStack:
             stack_name=self.stack_name,
             string_hook=lambda text: execute_api.sub(base_url, text),
         )
+        dynamodb_url = self.dynamodb_process.wait_ready() if self.dynamodb_process is not None else None
+        self.moto = MotoServer(self.moto_port, tap=self._tap, dynamodb_url=dynamodb_url)
+        self.moto.start()
         self.provisioned = Provisioner(template, resolver, self.moto_url, self.region).provision()
         self.resources = dict(self.provisioned.physical)
         for lid in self.provisioned.skipped:
@@ -272,6 +287,10 @@ class LocalStack:
         )
         self._scheduler.start()
 
+    @property
+    def _direct_dynamodb_url(self) -> str | None:
+        return self.dynamodb_process.url if self.dynamodb_process is not None else None
+
     def _function_specs(self, template: Template, provisioned: Provisioned) -> list[FunctionSpec]:
         specs = []
         for lid, res in provisioned.of_type("AWS::Serverless::Function").items():
@@ -291,7 +310,7 @@ class LocalStack:
                 for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()
             }
             environment = {
-                **aws_env(self.moto_url, self.region),
+                **aws_env(self.moto_url, self.region, self._direct_dynamodb_url),
                 "AWS_LAMBDA_FUNCTION_NAME": name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -426,7 +445,7 @@ class LocalStack:
         if table is None:
             log.warning("no %s in the template: demo merchant not seeded", self.merchant_table)
             return
-        env = aws_env(self.moto_url, self.region)
+        env = aws_env(self.moto_url, self.region, self._direct_dynamodb_url)
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         _forget_core_clients()  # a cached client of an earlier stack in this process points elsewhere
@@ -470,6 +489,8 @@ class LocalStack:
             except OSError as exc:
                 log.debug("moto reset failed: %s", exc)
             self.moto.stop()
+        if self.dynamodb_process is not None:
+            self.dynamodb_process.stop()
         self.sink.close()
 
     def set_faults(self, on: bool) -> None:
@@ -487,6 +508,7 @@ class LocalStack:
         return {
             "api_url": self.api_url,
             "moto_url": self.moto_url,
+            "dynamodb_url": self.dynamodb_url,
             "merchant_id": self.merchant_id,
             "api_key": self.api_key,
             "resources": self.resources,
@@ -523,6 +545,11 @@ class LocalStack:
             f"  API         {api}   (Swagger UI: {api}/docs)",
             f"  moto        {self.moto_url}   (AWS_ENDPOINT_URL={self.moto_url} AWS_ACCESS_KEY_ID=testing"
             f" AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={self.region})",
+            *(
+                [f"  DynamoDB    {self.dynamodb_url}   (its own process; {self.moto_url} forwards to it)"]
+                if self.dynamodb_process is not None
+                else []
+            ),
         ]
         for lid, res in self.provisioned.resolved.items():
             if res["Type"] in kinds:

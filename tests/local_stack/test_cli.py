@@ -48,7 +48,7 @@ def test_cli_writes_the_ready_file_serves_and_exits_0_on_sigterm(
         eventually(lambda: ready.exists() or process.poll() is not None, timeout=300)
         assert process.poll() is None, process.stdout.read() if process.stdout else ""
         info = json.loads(ready.read_text())
-        assert set(info) == {"api_url", "moto_url", "merchant_id", "api_key", "resources"}
+        assert set(info) == {"api_url", "moto_url", "dynamodb_url", "merchant_id", "api_key", "resources"}
         assert info["resources"]["FancyBucket"] == "cli-fancybucket"  # the condition follows --parameter
         request = urllib.request.Request(info["api_url"] + "/public/1", data=b"{}", method="POST")
         with urllib.request.urlopen(request, timeout=30) as response:

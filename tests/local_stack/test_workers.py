@@ -23,6 +23,7 @@ def test_handler_gets_a_lambda_context_and_only_the_template_environment(stack: 
     assert context["log_group_name"] == "/aws/lambda/fx-EchoFunction"
     assert 0 < context["remaining_ms"] <= 10000  # the fixture template's Timeout
     assert env["AWS_ENDPOINT_URL"] == stack.moto_url
+    assert env["AWS_ENDPOINT_URL_DYNAMODB"] == stack.dynamodb_url != stack.moto_url  # its own process
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == "fx-EchoFunction"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
     assert env["AWS_ACCESS_KEY_ID"] == "testing"
