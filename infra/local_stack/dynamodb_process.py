@@ -33,7 +33,7 @@ READY_TIMEOUT = 120.0  # seconds; a loaded machine took 30 to 60 s to start the 
 
 
 class DynamoDBProcess:
-    """``python -m local_stack.dynamodb_process`` as a child of this process."""
+    """:func:`main` in a child of this process."""
 
     def __init__(self, port: int = 0) -> None:
         self.port = port
@@ -42,7 +42,9 @@ class DynamoDBProcess:
 
     def start(self) -> None:
         """Start the child; :meth:`wait_ready` waits for it to listen."""
-        command = [sys.executable, "-m", "local_stack.dynamodb_process", "--port", str(self.port)]
+        # main() by import, not ``-m``: the package's __init__ imports this module first
+        child = "import sys; from local_stack.dynamodb_process import main; sys.exit(main(sys.argv[1:]))"
+        command = [sys.executable, "-c", child, "--port", str(self.port)]
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
