@@ -42,6 +42,7 @@ class DynamoDBProcess:
 
     def start(self) -> None:
         """Start the child; :meth:`wait_ready` waits for it to listen."""
+        self._url = None  # a stopped child's URL is not this one's
         # main() by import, not ``-m``: the package's __init__ imports this module first
         child = "import sys; from local_stack.dynamodb_process import main; sys.exit(main(sys.argv[1:]))"
         command = [sys.executable, "-c", child, "--port", str(self.port)]

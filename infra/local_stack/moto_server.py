@@ -142,8 +142,8 @@ class DynamoDBProxy:
 
     def __init__(self, app: Any, target_url: str) -> None:
         self.app = app
-        self.target = urlsplit(target_url)
-        self._connections = threading.local()  # one kept-alive connection per server thread
+        target = urlsplit(target_url)
+        self.host, self.port = target.hostname or "127.0.0.1", target.port
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         reset = environ.get("PATH_INFO") == "/moto-api/reset"
@@ -169,28 +169,16 @@ class DynamoDBProxy:
         path = environ.get("PATH_INFO") or "/"
         if environ.get("QUERY_STRING"):
             path += "?" + environ["QUERY_STRING"]
-        for attempt in (1, 2):  # a kept-alive connection the other end closed is opened again
-            connection = self._connection(fresh=attempt == 2)
-            try:
-                connection.request(environ["REQUEST_METHOD"], path, body=body, headers=headers)
-                response = connection.getresponse()
-                data = response.read()
-            except (ConnectionError, http.client.HTTPException):
-                connection.close()
-                if attempt == 2:
-                    raise
-                continue
-            kept = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
-            return f"{response.status} {response.reason}", kept, data
-        raise AssertionError("unreachable")
-
-    def _connection(self, *, fresh: bool) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._connections, "value", None)
-        if connection is None or fresh:
-            host = self.target.hostname or "127.0.0.1"
-            connection = http.client.HTTPConnection(host, self.target.port, timeout=300)
-            self._connections.value = connection
-        return connection
+        # a connection per request: werkzeug closes every connection after its answer
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=300)
+        try:
+            connection.request(environ["REQUEST_METHOD"], path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        kept = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+        return f"{response.status} {response.reason}", kept, data
 
 
 class _QuietHandler(WSGIRequestHandler):

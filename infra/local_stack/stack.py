@@ -68,7 +68,8 @@ def _forget_core_clients() -> None:
 class LocalStack:
     """Run a SAM template locally. Use as a context manager, or call start() / stop().
 
-    Attributes once started: ``api_url`` (stage base URL), ``moto_url``, ``merchant_id``,
+    Attributes once started: ``api_url`` (stage base URL), ``moto_url``, ``dynamodb_url`` (DynamoDB's
+    own moto process, see ``dynamodb_process.py``; ``moto_url`` forwards to it), ``merchant_id``,
     ``api_key`` (None if the demo merchant could not be seeded), ``resources`` (logical id ->
     physical id), ``simulator`` (the SES mailbox simulator), ``sms_simulator`` (SNS's SMS
     delivery status logs), ``clock`` (shift ``clock.offset`` to make schedules due).
