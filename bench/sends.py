@@ -141,6 +141,19 @@ class ApiMeter:
             operation = "request"
         return service, operation, body
 
+    def count_publishes_of(self, simulator: Any) -> None:
+        """Count the SES simulator's SNS publishes of SES's events: they reach moto's SNS without
+        HTTP (``moto_server.publish_to_topic``), so this WSGI wrapper never sees them, and on AWS
+        each is a billed ``Publish``."""
+        publish = simulator.publish
+
+        def counted(topic_arn: str, message: str) -> None:
+            publish(topic_arn, message)
+            with self._lock:
+                self.calls[("sns", "Publish")] += 1
+
+        simulator.publish = counted
+
     def by_service(self) -> Counter[str]:
         totals: Counter[str] = Counter()
         for (service, _), n in self.calls.items():
@@ -245,6 +258,7 @@ def bench_sends(recipients: int, send_rate: float | None = None) -> None:
         assert stack.moto is not None
         meter = ApiMeter(stack.moto.middleware.app, stack.region)
         stack.moto.middleware.app = meter
+        meter.count_publishes_of(stack.simulator)
         lambdas = LambdaMeter(stack)
 
         campaign = _http(stack, "POST", "/campaigns", {"name": "Bench send"})["campaign_id"]
