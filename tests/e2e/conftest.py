@@ -143,14 +143,20 @@ def run_import(
 
 @contextmanager
 def in_process_stack(
-    logs: Path, stack_name: str, config: pytest.Config | None = None
+    logs: Path, stack_name: str, config: pytest.Config | None = None, *, dynamodb_process: bool = True
 ) -> Iterator[LocalStack]:
     """The template's whole local stack in this process, so a test can move its clock (a send is
     scheduled 2 hours ahead by the real clock, then the clock jumps to fire it), under resource
-    names of its own beside the test session's."""
+    names of its own beside the test session's. ``dynamodb_process=False`` keeps DynamoDB in this
+    process's moto, for a test that watches moto serve its requests."""
     started = time.monotonic()
     with LocalStack(
-        ROOT / "template.yaml", retry_delay=0.2, log_dir=logs, log_stream=None, stack_name=stack_name
+        ROOT / "template.yaml",
+        retry_delay=0.2,
+        log_dir=logs,
+        log_stream=None,
+        stack_name=stack_name,
+        dynamodb_process=dynamodb_process,
     ) as running:
         if config is not None:
             record_stack_startup(config, stack_name, time.monotonic() - started)

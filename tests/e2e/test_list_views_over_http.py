@@ -67,7 +67,10 @@ class RequestCounter:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[LocalStack]:
-    with in_process_stack(tmp_path_factory.mktemp("lists"), "couponflow-e2e-lists", pytestconfig) as running:
+    # DynamoDB in this process's moto: RequestCounter counts the requests moto serves here
+    with in_process_stack(
+        tmp_path_factory.mktemp("lists"), "couponflow-e2e-lists", pytestconfig, dynamodb_process=False
+    ) as running:
         yield running
 
 
@@ -184,6 +187,7 @@ def _pages(http: Call, counter: RequestCounter, path: str) -> tuple[list[dict[st
         status, page = http("GET", path + (f"{joiner}next={after}" if after else ""))
         assert status == 200, page
         costs.append(counter.take())
+        assert costs[-1] > 0, "no DynamoDB request counted: the counter is not where moto serves them"
         rows += page["items"]
         after = page.get("next")
         if not after:
