@@ -802,12 +802,13 @@ def _dynamodb_parse_parameters(self: Any, request: Any) -> None:
     """A DynamoDB request's parameters as ``json.loads`` reads its body, unless moto's parse differs.
 
     moto's request parser walks botocore's shape model over every attribute value of every item
-    (a twelfth of the local stack's time under claims); for DynamoDB's JSON protocol that walk
-    only decodes blobs (base64 to bytes) and drops ``null`` members, and a body with neither is
-    read as it is. Any other body (or one that is not a JSON object) goes to moto's parser.
+    (a twelfth of the local stack's time under claims); for the item operations' shapes (no
+    timestamps) that walk only decodes blobs (base64 to bytes) and drops ``null`` members, and a
+    body with neither is read as it is. Any other operation or body (or one that is not a JSON
+    object) goes to moto's parser.
     """
     body = request.data
-    if body and not _PARSE_CHANGES.search(body):
+    if body and self._get_action() in _ITEM_OPERATIONS and not _PARSE_CHANGES.search(body):
         try:
             params = json.loads(body)
         except ValueError:
