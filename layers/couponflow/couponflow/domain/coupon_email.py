@@ -13,7 +13,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -68,7 +67,14 @@ class CouponEmail:
 
 
 def render(email: CouponEmail, *, now: datetime | None = None) -> bytes:
-    """A multipart/alternative message (text, then HTML) with one-click unsubscribe headers."""
+    """A multipart/alternative message (text, then HTML) with one-click unsubscribe headers.
+
+    The reference the bulk template is held to (the functions send through SES's templates and
+    never render raw MIME): the header registry it needs is imported here, not by every function
+    that imports this module (the mailer, the fan-out, the merchant API's campaign routes).
+    """
+    from email.headerregistry import Address  # noqa: PLC0415
+
     values = {**email.values, "unsubscribe_url": email.unsubscribe_url or ""}
     message = EmailMessage()
     message["From"] = email.sender
