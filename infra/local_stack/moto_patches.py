@@ -731,14 +731,6 @@ def render_entry(request: dict[str, Any], index: int, content: dict[str, str] | 
     )
 
 
-def render_bulk_entry(
-    request: dict[str, Any], index: int, content: dict[str, str] | None = None
-) -> tuple[list[str], bytes]:
-    """Entry ``index`` of a ``SendBulkEmail`` request as SES would send it: (destinations, MIME)."""
-    rendered = render_entry(request, index, content)
-    return rendered.destinations, rendered.data
-
-
 def _send_bulk_email(self: Any) -> str:
     if _take_throttle():
         raise _SesV2Error("TooManyRequestsException", "Maximum sending rate exceeded.", 429)

@@ -288,10 +288,6 @@ class LocalStack:
         )
         self._scheduler.start()
 
-    @property
-    def _direct_dynamodb_url(self) -> str | None:
-        return self.dynamodb_process.url if self.dynamodb_process is not None else None
-
     def _function_specs(self, template: Template, provisioned: Provisioned) -> list[FunctionSpec]:
         specs = []
         for lid, res in provisioned.of_type("AWS::Serverless::Function").items():
@@ -311,7 +307,7 @@ class LocalStack:
                 for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()
             }
             environment = {
-                **aws_env(self.moto_url, self.region, self._direct_dynamodb_url),
+                **aws_env(self.moto_url, self.region, self.dynamodb_url),
                 "AWS_LAMBDA_FUNCTION_NAME": name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -446,7 +442,7 @@ class LocalStack:
         if table is None:
             log.warning("no %s in the template: demo merchant not seeded", self.merchant_table)
             return
-        env = aws_env(self.moto_url, self.region, self._direct_dynamodb_url)
+        env = aws_env(self.moto_url, self.region, self.dynamodb_url)
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         _forget_core_clients()  # a cached client of an earlier stack in this process points elsewhere

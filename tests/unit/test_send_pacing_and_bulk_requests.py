@@ -26,7 +26,7 @@ from couponflow.domain.send_pacing import (
     seconds_until_next_window,
     throttle_backoff,
 )
-from local_stack.moto_patches import render_bulk_entry, render_handlebars
+from local_stack.moto_patches import render_entry, render_handlebars
 
 # --- pacing arithmetic ------------------------------------------------------------------------
 
@@ -178,9 +178,10 @@ def test_the_local_ses_renders_each_bulk_entry_with_its_own_unsubscribe_headers(
         template=bulk_template("Your {{campaign}} code", None, None),
         entries=[_entry(0), _entry(1)],
     )
-    destinations, data = render_bulk_entry(request, 1)
+    rendered = render_entry(request, 1)
+    data = rendered.data
     message = BytesParser(policy=policy.default).parsebytes(data)
-    assert destinations == ["a1@x.com"]
+    assert rendered.destinations == ["a1@x.com"]
     assert message["To"] == "a1@x.com" and message["Subject"] == "Your Fish & Chips code"
     assert message["List-Unsubscribe"] == f"<{UNSUB}1>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
