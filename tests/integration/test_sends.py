@@ -314,9 +314,19 @@ def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_se
     stored = sends.get(table, m, send["send_id"])
     assert (stored["chunks_done"], stored["count_processed"]) == (3, 60)
 
+    emailed = [h for h in holders if h.get("email")]
+    emails = [table.get(keys.message(m, h["customer_id"], h["message_id"])) or {} for h in emailed]
+    assert len(emails) == 59 and all(e["status"] == "sent" for e in emails)
+    assert not any("gsi3pk" in e for e in emails), "a send's emails skip the awaiting index at hand-off"
+
     finish: FinishSends = load_handler("HousekeepingFunction").tasks["finish_sends"]
     assert not finish.finish(m, send["send_id"], datetime.now(UTC))  # emails still await SES's verdict
     assert finish.finish(m, send["send_id"], datetime.now(UTC) + timedelta(hours=1))
+    # Still in flight when the send finished: each on the awaiting index by its own hand-off time.
+    for e in emails:
+        watched = table.get({"pk": e["pk"], "sk": e["sk"]}) or {}
+        assert watched["gsi3pk"].startswith("AWAITING#")
+        assert watched["gsi3sk"] == f"{e['sent_at']}#{e['message_id']}"
     done = sends.get(table, m, send["send_id"])
     assert (done["status"], done["count_sent"], done["count_failed"]) == ("done", 60, 0)
     assert "report_url" not in done

@@ -15,7 +15,7 @@ from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import Table, TransactionCanceled
 from couponflow.domain.campaign import Campaign
 from couponflow.errors import RetryableError
-from couponflow.services.housekeeping.stale_messages import FlagStaleMessages
+from couponflow.services.housekeeping.stale_messages import FlagStaleMessages, watch_in_flight
 from couponflow.store import campaign_stats, campaigns, keys, messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -438,6 +438,40 @@ def test_messages_without_a_final_status_after_72_hours_are_flagged_once_and_fin
 
     apply(load_handler, lambda_context, [ses_record("delivery", stuck)])  # a late final status clears it
     assert "needs_attention" not in table.get(stuck.key)
+
+
+def test_a_send_s_emails_wait_for_its_finish_to_go_on_the_awaiting_index_if_still_in_flight(
+    table, campaign_with, load_handler, lambda_context
+):
+    """Given a segment send's emails, handed to SES without an awaiting entry, when the send
+    finishes: the one delivered stays off the index, the one still in flight goes on it by its
+    hand-off time (where the sweep reads it 72 hours after that, as the tests above show), the
+    one handed off 71 hours or more before is flagged at once; a finish that runs again changes
+    nothing."""
+    now = datetime.now(UTC)
+    later = (now - timedelta(minutes=30)).isoformat()
+    long_ago = (now - timedelta(hours=71, minutes=30)).isoformat()
+    in_flight, delivered = campaign_with(2, handed_off=False)
+    old = campaign_with(1, handed_off=False)[0]
+    for sent, at in ((in_flight, later), (delivered, later), (old, long_ago)):
+        table.update(sent.key, "SET send_id = :s", values={":s": "snd_stale"})
+        item = table.get(sent.key)
+        messages.record_sent(table, [(item, sent.ses_id)], at=at)
+        assert table.get(sent.key)["status"] == "sent" and "gsi3pk" not in table.get(sent.key)
+    apply(load_handler, lambda_context, [ses_record("delivery", delivered)])
+
+    def finish() -> dict[str, int]:
+        return watch_in_flight(table, [table.get(s.key) for s in (in_flight, delivered, old)], now)
+
+    assert finish() == {"watched": 1, "flagged": 1}
+    assert finish() == {"watched": 0, "flagged": 0}
+    entry = table.get(in_flight.key)
+    assert (entry["gsi3pk"], entry["gsi3sk"]) == (
+        keys.awaiting_index(in_flight.message_id, later)["gsi3pk"],
+        f"{later}#{in_flight.message_id}",
+    )
+    assert "gsi3pk" not in table.get(delivered.key) and "needs_attention" not in table.get(delivered.key)
+    assert table.get(old.key)["needs_attention"] is True and "gsi3pk" not in table.get(old.key)
 
 
 def test_the_stale_sweep_reads_on_past_its_mark_as_messages_come_of_age(table, campaign_with):

@@ -53,7 +53,9 @@ its hand-off and each event; an index projecting ``ALL`` would be rewritten ever
 - gsi3 (sweeps, time-ordered): ``OUTBOX#<shard>`` / ``<created_at>#<m>#<cus>#<msg>`` while a
   claim's message is queued (housekeeping re-queues messages stuck there; a segment send's
   messages skip it, a redelivered chunk queues them again), then ``AWAITING#<shard>`` /
-  ``<sent_at>#<msg>`` from the hand-off to SES on (a final status leaves the entry: the stale
+  ``<sent_at>#<msg>`` from the hand-off to SES on (a segment send's emails from their send's
+  finish, and only if still in flight then, ``housekeeping/stale_messages.watch_in_flight``;
+  a final status leaves the entry: the stale
   sweep reads each entry once, past its mark ``SWEEPMARK#AWAITING#<shard>`` / ``MARK``, so
   taking it off would be a write per email for nothing); ``UNKNOWN#<shard>`` /
   ``<at>#<msg>`` instead when the hand-off's answer was lost, until an event or the deadline

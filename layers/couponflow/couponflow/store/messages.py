@@ -226,9 +226,12 @@ def raise_status(
     raise RetryableError(f"message {key} kept moving under a status write; retry")
 
 
-def record_handoff(table: Table, key: Mapping[str, str], ses_message_id: str, *, at: str) -> None:
-    """Remember SES's id for the message (and index it), whatever its status has become."""
-    fields = handoff_fields(key["sk"].removeprefix("MESSAGE#"), ses_message_id, at)
+def record_handoff(
+    table: Table, key: Mapping[str, str], ses_message_id: str, *, at: str, awaiting: bool = True
+) -> None:
+    """Remember SES's id for the message (and index it), whatever its status has become;
+    ``awaiting``: as ``handoff_fields``."""
+    fields = handoff_fields(key["sk"].removeprefix("MESSAGE#"), ses_message_id, at, awaiting=awaiting)
     table.update(
         dict(key),
         "SET " + ", ".join(f"{name} = :{name}" for name in fields) + " REMOVE lease_until, lease_owner",
@@ -237,11 +240,20 @@ def record_handoff(table: Table, key: Mapping[str, str], ses_message_id: str, *,
     )
 
 
-def handoff_fields(message_id: str, ses_message_id: str, at: str) -> dict[str, str]:
-    """What the hand-off to SES writes on the message: SES's id (indexed) and the awaiting index."""
+def handoff_fields(message_id: str, ses_message_id: str, at: str, *, awaiting: bool = True) -> dict[str, str]:
+    """What the hand-off to SES writes on the message: SES's id (indexed) and, with ``awaiting``,
+    the awaiting index entry. A segment send's emails go without it (``awaits_on_its_own``)."""
     index = keys.ses_message_index(ses_message_id)
-    awaiting = keys.awaiting_index(message_id, at)
-    return {"ses_message_id": ses_message_id, "sent_at": at, **index, **awaiting}
+    entry = keys.awaiting_index(message_id, at) if awaiting else {}
+    return {"ses_message_id": ses_message_id, "sent_at": at, **index, **entry}
+
+
+def awaits_on_its_own(item: Mapping[str, Any]) -> bool:
+    """Whether the message goes on the awaiting index at its hand-off: all but a segment send's
+    emails, which their send's finish puts there if still in flight then, and which are mostly
+    delivered by then (``housekeeping/stale_messages.watch_in_flight``): an index write saved
+    per email of a send."""
+    return not item.get("send_id")
 
 
 def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> None:
@@ -260,7 +272,7 @@ def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> Non
             MessageStatus.SENT,
             at=at,
             details={"ses_message_id": ses_id},
-            extra=handoff_fields(item["message_id"], ses_id, at),
+            extra=handoff_fields(item["message_id"], ses_id, at, awaiting=awaits_on_its_own(item)),
             remove=("lease_until", "lease_owner"),  # as record_handoff: the lease is spent
         )
         if not moves:
@@ -288,7 +300,7 @@ def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> Non
             return
     for item, ses_id in handed:  # one at a time, whatever each has become
         key = {"pk": item["pk"], "sk": item["sk"]}
-        record_handoff(table, key, ses_id, at=at)
+        record_handoff(table, key, ses_id, at=at, awaiting=awaits_on_its_own(item))
         raise_status(table, key, MessageStatus.SENT, at=at, details={"ses_message_id": ses_id})
 
 
@@ -465,6 +477,26 @@ def move_awaiting_mark(table: Table, shard: int, mark: str) -> None:
             condition="attribute_not_exists(mark) OR mark < :mark",
             values={":mark": mark},
         )
+
+
+def await_verdict(table: Table, key: Mapping[str, str], *, handed_off_at: str) -> bool:
+    """Put a message still in flight on the awaiting index by its hand-off time; False when it
+    has an entry on gsi3 (the unknown-outcome index's deadline moves it on) or a final status."""
+    entry = keys.awaiting_index(key["sk"].removeprefix("MESSAGE#"), handed_off_at)
+    finals = {f":f{i}": RANK[s] for i, s in enumerate(sorted(FINAL_STATUSES))}
+    try:
+        table.update(
+            dict(key),
+            "SET gsi3pk = :pk, gsi3sk = :sk",
+            condition=(
+                "attribute_exists(pk) AND attribute_not_exists(gsi3pk) "
+                f"AND NOT status_rank IN ({', '.join(finals)})"
+            ),
+            values={":pk": entry["gsi3pk"], ":sk": entry["gsi3sk"], **finals},
+        )
+    except ConditionFailed:
+        return False
+    return True
 
 
 def flag_needs_attention(table: Table, key: Mapping[str, str], *, at: str, reason: str) -> bool:

@@ -4,6 +4,7 @@ A send is finished once all its chunks were processed and every email it queued 
 status (delivered, bounced, dropped, unknown...), or the grace period after the fan-out has
 passed and every email was at least handed to SES (then what SES still has in flight counts as
 sent; an email still ``queued`` is never counted as sent: the send waits for it). Finishing:
+the emails still in flight put where the stale-message sweep finds them (``stale_messages``),
 counts sent and failed by reason, the failure report as a CSV in S3 with its link (only when
 something failed), ``done`` with one conditional write, the segment freed for its next send,
 and the merchant notified.
@@ -21,11 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from couponflow.adapters import s3
-from couponflow.adapters.dynamodb import Table
+from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.send_report import IN_FLIGHT, NOT_HANDED_OFF, counts, outcome, report_csv
 from couponflow.domain.send_schedule import SendStatus
 from couponflow.services.coupon_links import LinkSigner
+from couponflow.services.housekeeping.stale_messages import watch_in_flight
 from couponflow.services.notifications import Notice
 from couponflow.services.send_delivery import notify_quietly
 from couponflow.services.send_reports import REPORT_LINK_LIFETIME
@@ -56,10 +58,14 @@ class FinishSends:
                     waiting += 1
         return {"finished": finished, "waiting": waiting}
 
-    def _statuses(self, merchant_id: str, wanted: list[tuple[str, str]]) -> dict[str, MessageStatus]:
-        """The current status of each (customer, message) given, by message id: batch reads."""
+    def _messages(self, merchant_id: str, wanted: list[tuple[str, str]]) -> dict[str, Item]:
+        """Each (customer, message) given as it stands, by message id: batch reads."""
         found = self.table.batch_get([keys.message(merchant_id, c, m) for c, m in wanted], consistent=True)
-        return {i["message_id"]: MessageStatus(i.get("status", MessageStatus.QUEUED)) for i in found}
+        return {i["message_id"]: i for i in found}
+
+    def _statuses(self, merchant_id: str, wanted: list[tuple[str, str]]) -> dict[str, MessageStatus]:
+        """The current status of each (customer, message) given, by message id."""
+        return {m: _status(i) for m, i in self._messages(merchant_id, wanted).items()}
 
     def _settled_so_far(self, send: Mapping[str, Any], waiting_for: frozenset[MessageStatus]) -> bool:
         """Whether every email the send queued has left ``waiting_for``, read from where the last
@@ -102,10 +108,11 @@ class FinishSends:
             return False
         recipients = sends.recipients(self.table, merchant_id, send_id)
         emailed = [r for r in recipients if r.get("email_queued")]
-        emails: dict[str, MessageStatus] = {}
+        read: dict[str, Item] = {}
         for start in range(0, len(emailed), READ_BATCH):
             batch = emailed[start : start + READ_BATCH]
-            emails.update(self._statuses(merchant_id, [(r["customer_id"], r["message_id"]) for r in batch]))
+            read.update(self._messages(merchant_id, [(r["customer_id"], r["message_id"]) for r in batch]))
+        emails = {m: _status(i) for m, i in read.items()}
         if any(emails.get(r["message_id"], MessageStatus.QUEUED) in waiting_for for r in emailed):
             return False  # a status the sweep saw settled moved back in flight (a late Send event)
         # texts are not waited for: their receipts may never come
@@ -122,6 +129,7 @@ class FinishSends:
             for r in recipients
         ]
         summary = counts(outcomes)
+        watch_in_flight(self.table, read.values(), now)  # before ``done``: nothing else reads them again
         stamp = now.isoformat()
         fields: dict[str, Any] = {
             "count_recipients": summary["recipients"],
@@ -161,3 +169,7 @@ class FinishSends:
             self.sender,
         )
         return True
+
+
+def _status(message: Item) -> MessageStatus:
+    return MessageStatus(message.get("status", MessageStatus.QUEUED))
