@@ -540,11 +540,13 @@ def test_finishing_a_draining_send_reads_on_from_where_the_last_sweep_stopped(
     in_order = [r for r in sends.recipients(table, m, send["send_id"]) if r.get("email_queued")]
     assert len(in_order) == 240
     read: list[str] = []
+    consistent: list[bool] = []
     statuses = FinishSends._statuses
 
-    def counted(self: FinishSends, merchant_id: str, wanted: list[tuple[str, str]]) -> Any:
+    def counted(self: FinishSends, merchant_id: str, wanted: list[tuple[str, str]], **kw: Any) -> Any:
         read.extend(message for _, message in wanted)
-        return statuses(self, merchant_id, wanted)
+        consistent.append(kw.get("consistent", True))
+        return statuses(self, merchant_id, wanted, **kw)
 
     monkeypatch.setattr(FinishSends, "_statuses", counted)
     finish: FinishSends = load_handler("HousekeepingFunction").tasks["finish_sends"]
@@ -567,6 +569,7 @@ def test_finishing_a_draining_send_reads_on_from_where_the_last_sweep_stopped(
     assert first[:150] == [r["message_id"] for r in in_order[:150]] and waiting in first
     assert 150 < len(first) < 150 + READ_BATCH
     assert waiting in read and read == first[-len(read) :] and len(read) <= READ_BATCH
+    assert consistent and not any(consistent), "the sweep reads at half price: a stale status only waits"
     # And once every email has its verdict the send finishes with every one counted
     deliver(in_order[150:])
     assert finish.finish(m, send["send_id"], datetime.now(UTC))
