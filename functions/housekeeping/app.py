@@ -33,6 +33,7 @@ tasks: dict[str, Task] = {
         # read when a finishing send's report link is first signed: most runs finish no send
         LinkSigner(secrets.OnFirstUse(completion.link_secret_arn), str(completion.public_base_url)),
         timedelta(minutes=completion.send_grace_minutes),
+        timedelta(hours=settings.stale_message_hours),
     ),
     "pending_syncs": RequeuePendingSyncs(
         table,

@@ -319,7 +319,9 @@ def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_se
     assert len(emails) == 59 and all(e["status"] == "sent" for e in emails)
     assert not any("gsi3pk" in e for e in emails), "a send's emails skip the awaiting index at hand-off"
 
-    finish: FinishSends = load_handler("HousekeepingFunction").tasks["finish_sends"]
+    housekeeping = load_handler("HousekeepingFunction")
+    finish: FinishSends = housekeeping.tasks["finish_sends"]
+    assert finish.stale_after == housekeeping.tasks["stale_messages"].limit  # one STALE_MESSAGE_HOURS
     assert not finish.finish(m, send["send_id"], datetime.now(UTC))  # emails still await SES's verdict
     assert finish.finish(m, send["send_id"], datetime.now(UTC) + timedelta(hours=1))
     # Still in flight when the send finished: each on the awaiting index by its own hand-off time.

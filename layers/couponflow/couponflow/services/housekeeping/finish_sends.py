@@ -27,7 +27,7 @@ from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.send_report import IN_FLIGHT, NOT_HANDED_OFF, counts, outcome, report_csv
 from couponflow.domain.send_schedule import SendStatus
 from couponflow.services.coupon_links import LinkSigner
-from couponflow.services.housekeeping.stale_messages import watch_in_flight
+from couponflow.services.housekeeping.stale_messages import STALE_AFTER, watch_in_flight
 from couponflow.services.notifications import Notice
 from couponflow.services.send_delivery import notify_quietly
 from couponflow.services.send_reports import REPORT_LINK_LIFETIME
@@ -45,6 +45,7 @@ class FinishSends:
     sender: str
     links: LinkSigner
     grace: timedelta = timedelta(minutes=30)
+    stale_after: timedelta = STALE_AFTER  # the stale-message sweep's limit (``STALE_MESSAGE_HOURS``)
 
     def __call__(self, now: datetime) -> Mapping[str, int]:
         finished = waiting = 0
@@ -137,7 +138,8 @@ class FinishSends:
             for r in recipients
         ]
         summary = counts(outcomes)
-        watch_in_flight(self.table, read.values(), now)  # before ``done``: nothing else reads them again
+        # before ``done``: nothing else reads them again
+        watch_in_flight(self.table, read.values(), now, self.stale_after)
         stamp = now.isoformat()
         fields: dict[str, Any] = {
             "count_recipients": summary["recipients"],

@@ -27,8 +27,9 @@ from couponflow.store import keys, messages
 
 STALE_AFTER = timedelta(hours=72)
 # How far ahead of the sweep's mark a finished send's entries must sort (see ``watch_in_flight``):
-# more than one housekeeping run can last, so no sweep passes an entry while it is being written.
-MARK_MARGIN = timedelta(hours=1)
+# five times the longest a housekeeping run can last (the template's timeout, 120 s), so no sweep
+# running meanwhile moves its mark past an entry while it is being written.
+MARK_MARGIN = timedelta(minutes=10)
 
 
 def reason(hours: int, status: MessageStatus) -> str:
@@ -71,7 +72,7 @@ def watch_in_flight(
     Why nothing is missed: each goes on the index by its own hand-off time, so the sweep reads it
     72 hours after that hand-off, as it reads a claim's email; one handed off so long ago that its
     entry could sort behind the sweep's mark (the mark never passes ``now - limit``; the margin
-    covers a sweep running meanwhile) is flagged here instead, up to an hour early. Both writes are
+    covers a sweep running meanwhile) is flagged here instead, up to ten minutes early. Both writes are
     conditional (no final status; no gsi3 entry) and a flagged message is passed over, so a
     finish that runs again changes nothing; a message on the unknown-outcome index is left to
     that index's deadline, which moves it on.
