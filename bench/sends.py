@@ -17,7 +17,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,6 +66,8 @@ class ApiMeter:
         # the units its indexes took
         self.write_units_by_write: Counter[tuple[str, str]] = Counter()
         self.index_units_by_item: Counter[str] = Counter()
+        # by (operation, what it read: the index or table and the kind of item, consistent or not)
+        self.read_units_by_read: defaultdict[tuple[str, str], float] = defaultdict(float)
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -114,8 +116,10 @@ class ApiMeter:
             answer = json.loads(result or b"{}")
         except ValueError:
             return
+        units = read_units(operation, body, answer)
         with self._lock:
-            self.read_units += read_units(operation, body, answer)
+            self.read_units += units
+            self.read_units_by_read[(operation, _what_was_read(operation, body, answer))] += units
 
     def _classify(self, environ: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -315,6 +319,26 @@ def bench_sends(recipients: int, send_rate: float | None = None) -> None:
     _report(recipients, state, elapsed, fanned_out or elapsed, meter, lambdas, swept)
 
 
+def _what_was_read(operation: str, request: dict[str, Any], answer: dict[str, Any]) -> str:
+    """The index (or the table) and the kind of item a read answered (its sort key's first part),
+    and how: ``EC`` eventually consistent, ``SC`` strongly."""
+    if operation == "BatchGetItem":
+        tables = request.get("RequestItems", {})
+        first: dict[str, Any] = next(iter(tables.values()), {})
+        keys_ = first.get("Keys") or [{}]
+        how = "SC" if first.get("ConsistentRead") else "EC"
+        return f"{_kind(keys_[0])} {how}"
+    how = "SC" if request.get("ConsistentRead") else "EC"
+    items = answer.get("Items") or ([answer["Item"]] if answer.get("Item") else [])
+    where = f"{request['IndexName']}:" if request.get("IndexName") else ""
+    return f"{where}{_kind(items[0]) if items else '-'} {how}"
+
+
+def _kind(item: dict[str, Any]) -> str:
+    sk = item.get("sk", {}).get("S") or item.get("pk", {}).get("S") or "?"
+    return str(sk).split("#", 1)[0]
+
+
 def _stale_sweep_later(stack: LocalStack, table_name: str, meter: ApiMeter) -> tuple[float, float]:
     """The one cost of the send that comes later: housekeeping's stale-message sweep reads each
     email's awaiting entry once, 72 hours after its hand-off (``housekeeping/stale_messages.py``).
@@ -373,6 +397,13 @@ def _report(
         "    by write (operation, item kind): "
         + ", ".join(
             f"{op} {kind} {units / n:.2f}" for (op, kind), units in meter.write_units_by_write.most_common(12)
+        )
+    )
+    print(
+        "    RRU by read (operation, index: item kind, EC/SC consistency): "
+        + ", ".join(
+            f"{op} {what} {units / n:.2f}"
+            for (op, what), units in sorted(meter.read_units_by_read.items(), key=lambda kv: -kv[1])[:10]
         )
     )
     print(
