@@ -70,12 +70,12 @@ def watch_in_flight(
     and most have their final status by then; this puts those still in flight there.
 
     Why nothing is missed: each goes on the index by its own hand-off time, so the sweep reads it
-    72 hours after that hand-off, as it reads a claim's email; one handed off so long ago that its
-    entry could sort behind the sweep's mark (the mark never passes ``now - limit``; the margin
-    covers a sweep running meanwhile) is flagged here instead, up to ten minutes early. Both writes are
-    conditional (no final status; no gsi3 entry) and a flagged message is passed over, so a
-    finish that runs again changes nothing; a message on the unknown-outcome index is left to
-    that index's deadline, which moves it on.
+    ``limit`` after that hand-off, as it reads a claim's email; one handed off so long ago that
+    its entry could sort behind the sweep's mark (the mark never passes ``now - limit``; the
+    margin covers a sweep running meanwhile) is flagged here instead, up to ten minutes early.
+    Both writes are conditional (no final status; no gsi3 entry) and a flagged message is passed
+    over, so a finish that runs again changes nothing; a message on the unknown-outcome index is
+    left to that index's deadline, which moves it on.
     """
     flag_before = (now - limit + MARK_MARGIN).isoformat()
     hours = int(limit.total_seconds() // 3600)
