@@ -20,6 +20,7 @@ from couponflow.adapters import dynamodb
 from local_stack.moto_server import MotoServer
 from local_stack.provision import provision_template
 
+from bench.claim_cost import bench_claim_cost
 from bench.claims import bench_claims, bench_claims_http
 from bench.cold_starts import bench_cold_starts, bench_layer_bytecode
 from bench.customer_imports import bench_customer_imports
@@ -95,6 +96,9 @@ def main() -> None:
         default=None,
         help="the SES MaxSendRate the local SES answers (default 14/s)",
     )
+    parser.add_argument(
+        "--claim-cost", type=int, default=1000, help="storefront claims, each emailed, metered for their cost"
+    )
     parser.add_argument("--customers", type=int, default=20_000, help="rows of the customer CSV import")
     parser.add_argument("--cold-starts", type=int, default=1, help="0 skips the cold-start imports")
     parser.add_argument("--stack-starts", type=int, default=3, help="starts of the local stack timed")
@@ -106,6 +110,8 @@ def main() -> None:
         bench_stack_starts(args.stack_starts)
     if args.http_claims:
         bench_claims_http(args.http_claims, args.clients)
+    if args.claim_cost:
+        bench_claim_cost(args.claim_cost)
     if args.send_recipients:
         bench_sends(args.send_recipients, args.send_rate)
 

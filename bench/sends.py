@@ -177,6 +177,7 @@ class ApiMeter:
             self.write_units = self.read_units = 0.0
             self.write_units_by_write.clear()
             self.index_units_by_item.clear()
+            self.read_units_by_read.clear()
 
 
 class _Replay:
@@ -363,7 +364,6 @@ def _report(
     lambdas: LambdaMeter,
     swept: tuple[float, float],
 ) -> None:
-    per_k = 1000 / n
     print(
         f"segment send of {n} recipients on the local stack: {state['status']}, "
         f"sent {state.get('count_sent')}, failed {state.get('count_failed')}"
@@ -372,40 +372,7 @@ def _report(
         f"  wall time: fan-out done in {fanned_out:.1f} s, send done in {elapsed:.1f} s "
         f"({n / elapsed:.0f} recipients/s; SES MaxSendRate {moto_patches.SEND_QUOTA['MaxSendRate']:g}/s)"
     )
-    print("  AWS API calls per 1,000 recipients, by service:")
-    for service, count in sorted(meter.by_service().items(), key=lambda kv: -kv[1]):
-        ops = ", ".join(f"{op} {c * per_k:.0f}" for (s, op), c in meter.calls.most_common() if s == service)
-        print(f"    {service:9} {count * per_k:8.0f}  ({ops})")
-    invocations = sum(lambdas.invocations.values())
-    gb_s = sum(lambdas.gb_seconds.values())
-    print(
-        f"  Lambda: {invocations} invocations ({invocations * per_k:.1f} per 1,000), {gb_s:.1f} GB-s "
-        f"({gb_s * per_k:.2f} per 1,000; local durations, an upper bound): "
-        + ", ".join(
-            f"{k} {v} ({lambdas.gb_seconds[k]:.0f} GB-s)" for k, v in lambdas.invocations.most_common()
-        )
-    )
-    print(
-        f"  DynamoDB units per recipient: {meter.write_units / n:.1f} WRU, {meter.read_units / n:.1f} RRU; "
-        "WRU by item written (of which its indexes): "
-        + ", ".join(
-            f"{kind} {units / n:.1f} ({meter.index_units_by_item[kind] / n:.1f})"
-            for kind, units in meter.write_units_by_item().most_common(10)
-        )
-    )
-    print(
-        "    by write (operation, item kind): "
-        + ", ".join(
-            f"{op} {kind} {units / n:.2f}" for (op, kind), units in meter.write_units_by_write.most_common(12)
-        )
-    )
-    print(
-        "    RRU by read (operation, index: item kind, EC/SC consistency): "
-        + ", ".join(
-            f"{op} {what} {units / n:.2f}"
-            for (op, what), units in sorted(meter.read_units_by_read.items(), key=lambda kv: -kv[1])[:10]
-        )
-    )
+    invocations, gb_s = print_usage(n, "recipients", meter, lambdas)
     print(
         f"    of which the stale-message sweep 72 hours on (each email read once): "
         f"{swept[0] / n:.2f} WRU, {swept[1] / n:.2f} RRU"
@@ -434,6 +401,48 @@ def _report(
         f"+{100 * rest / (ses * million):.1f}% (target at most 10% at 10,000 recipients)"
     )
     _project_a_million(n, meter, lambdas)
+
+
+def print_usage(n: int, unit: str, meter: ApiMeter, lambdas: LambdaMeter) -> tuple[int, float]:
+    """AWS calls by service, Lambda invocations and GB-seconds, and DynamoDB units with their
+    breakdowns, per 1,000 (or per one) of ``n`` ``unit``s; the invocations and GB-seconds."""
+    per_k = 1000 / n
+    one = unit.removesuffix("s")
+    print(f"  AWS API calls per 1,000 {unit}, by service:")
+    for service, count in sorted(meter.by_service().items(), key=lambda kv: -kv[1]):
+        ops = ", ".join(f"{op} {c * per_k:.0f}" for (s, op), c in meter.calls.most_common() if s == service)
+        print(f"    {service:9} {count * per_k:8.0f}  ({ops})")
+    invocations = sum(lambdas.invocations.values())
+    gb_s = sum(lambdas.gb_seconds.values())
+    print(
+        f"  Lambda: {invocations} invocations ({invocations * per_k:.1f} per 1,000), {gb_s:.1f} GB-s "
+        f"({gb_s * per_k:.2f} per 1,000; local durations, an upper bound): "
+        + ", ".join(
+            f"{k} {v} ({lambdas.gb_seconds[k]:.0f} GB-s)" for k, v in lambdas.invocations.most_common()
+        )
+    )
+    print(
+        f"  DynamoDB units per {one}: {meter.write_units / n:.1f} WRU, {meter.read_units / n:.1f} RRU; "
+        "WRU by item written (of which its indexes): "
+        + ", ".join(
+            f"{kind} {units / n:.1f} ({meter.index_units_by_item[kind] / n:.1f})"
+            for kind, units in meter.write_units_by_item().most_common(10)
+        )
+    )
+    print(
+        "    by write (operation, item kind): "
+        + ", ".join(
+            f"{op} {kind} {units / n:.2f}" for (op, kind), units in meter.write_units_by_write.most_common(12)
+        )
+    )
+    print(
+        "    RRU by read (operation, index: item kind, EC/SC consistency): "
+        + ", ".join(
+            f"{op} {what} {units / n:.2f}"
+            for (op, what), units in sorted(meter.read_units_by_read.items(), key=lambda kv: -kv[1])[:10]
+        )
+    )
+    return invocations, gb_s
 
 
 # The fan-out's own writes (``services/send_delivery.py``): the group transaction's claims and
