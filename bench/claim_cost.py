@@ -37,6 +37,7 @@ from bench.sends import (
     _http,
     _import,
     print_usage,
+    ses_send_rate,
 )
 
 API_GATEWAY_PER_REQUEST = 3.50 / 1e6  # REST API, the first 333 million requests a month
@@ -47,7 +48,11 @@ DELIVERED_WITHIN_S = 600.0  # generous: a loaded machine's local stack is slow, 
 def bench_claim_cost(claims: int, send_rate: float = 100.0) -> None:
     """``claims`` claims of one campaign by as many customers, each emailed; ``send_rate``: the
     SES MaxSendRate the local SES answers (the claims' emails are paced under it)."""
-    moto_patches.SEND_QUOTA["MaxSendRate"] = send_rate
+    with ses_send_rate(send_rate):
+        _bench_claim_cost(claims)
+
+
+def _bench_claim_cost(claims: int) -> None:
     with LocalStack(
         ROOT / "template.yaml", retry_delay=0.2, log_stream=None, dynamodb_process=False
     ) as stack:

@@ -18,7 +18,8 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -252,10 +253,26 @@ def _import(stack: LocalStack, path: str, body: Any, csv: str) -> None:
         raise RuntimeError(f"{path}: the import failed: {state}")
 
 
+@contextmanager
+def ses_send_rate(rate: float | None) -> Iterator[None]:
+    """The account's SES MaxSendRate the local SES answers while inside (None: SES's default for an
+    account out of the sandbox, 14/s), as it was after: one part's rate never leaks into the next."""
+    before = moto_patches.SEND_QUOTA["MaxSendRate"]
+    if rate is not None:
+        moto_patches.SEND_QUOTA["MaxSendRate"] = rate
+    try:
+        yield
+    finally:
+        moto_patches.SEND_QUOTA["MaxSendRate"] = before
+
+
 def bench_sends(recipients: int, send_rate: float | None = None) -> None:
     """``send_rate``: the account's SES MaxSendRate the local SES answers (default: SES's 14/s)."""
-    if send_rate is not None:
-        moto_patches.SEND_QUOTA["MaxSendRate"] = send_rate
+    with ses_send_rate(send_rate):
+        _bench_sends(recipients)
+
+
+def _bench_sends(recipients: int) -> None:
     # DynamoDB in this process's moto: the meters read its requests and tables here
     with LocalStack(
         ROOT / "template.yaml", retry_delay=0.2, log_stream=None, dynamodb_process=False
