@@ -34,8 +34,8 @@ from bench.sends import (
     SQS_PER_REQUEST,
     ApiMeter,
     LambdaMeter,
-    _http,
-    _import,
+    api_call,
+    import_csv,
     print_usage,
     ses_send_rate,
 )
@@ -61,8 +61,8 @@ def _bench_claim_cost(claims: int) -> None:
         stack.moto.middleware.app = meter
         meter.count_publishes_of(stack.simulator)
         lambdas = LambdaMeter(stack)
-        campaign = _http(stack, "POST", "/campaigns", {"name": "Bench claims"})["campaign_id"]
-        _import(
+        campaign = api_call(stack, "POST", "/campaigns", {"name": "Bench claims"})["campaign_id"]
+        import_csv(
             stack,
             f"/campaigns/{campaign}/code-imports",
             None,

@@ -221,7 +221,7 @@ class LambdaMeter:
         self.seconds.clear()
 
 
-def _http(stack: LocalStack, method: str, path: str, body: Any = None) -> Any:
+def api_call(stack: LocalStack, method: str, path: str, body: Any = None) -> Any:
     request = urllib.request.Request(
         stack.api_url + path,
         data=json.dumps(body).encode() if body is not None else None,
@@ -238,16 +238,16 @@ def _http(stack: LocalStack, method: str, path: str, body: Any = None) -> Any:
     return None
 
 
-def _import(stack: LocalStack, path: str, body: Any, csv: str) -> None:
+def import_csv(stack: LocalStack, path: str, body: Any, csv: str) -> None:
     """Load codes or customers as a merchant with thousands would: the async CSV import."""
-    job = _http(stack, "POST", path, body)
+    job = api_call(stack, "POST", path, body)
     upload = urllib.request.Request(
         job["upload"]["url"], data=csv.encode(), method="PUT", headers=job["upload"]["headers"]
     )
     with urllib.request.urlopen(upload, timeout=120):
         pass
     job_id = job.get("job_id") or job["import_id"]
-    while (state := _http(stack, "GET", f"{path}/{job_id}"))["state"] not in ("done", "failed"):
+    while (state := api_call(stack, "GET", f"{path}/{job_id}"))["state"] not in ("done", "failed"):
         time.sleep(1)
     if state["state"] != "done":
         raise RuntimeError(f"{path}: the import failed: {state}")
@@ -283,19 +283,19 @@ def _bench_sends(recipients: int) -> None:
         meter.count_publishes_of(stack.simulator)
         lambdas = LambdaMeter(stack)
 
-        campaign = _http(stack, "POST", "/campaigns", {"name": "Bench send"})["campaign_id"]
+        campaign = api_call(stack, "POST", "/campaigns", {"name": "Bench send"})["campaign_id"]
         codes = "\n".join(f"BS-{i:07d}" for i in range(recipients))
-        _import(stack, f"/campaigns/{campaign}/code-imports", None, codes)
-        segment = _http(
+        import_csv(stack, f"/campaigns/{campaign}/code-imports", None, codes)
+        segment = api_call(
             stack, "POST", "/segments", {"name": "Bench segment", "rule": {"active_within_days": 30}}
         )
         recent = (datetime.now(UTC) - timedelta(days=1)).isoformat()
         people = (f"success+b{i}@simulator.amazonses.com,{recent}" for i in range(recipients))
-        _import(
+        import_csv(
             stack, "/customers/imports", {"format": "csv"}, "email,last_interaction_at\n" + "\n".join(people)
         )
         send_at = (datetime.now(UTC) + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
-        send = _http(
+        send = api_call(
             stack,
             "POST",
             "/sends",
@@ -358,8 +358,9 @@ def _kind(item: dict[str, Any]) -> str:
 
 
 def _stale_sweep_later(stack: LocalStack, table_name: str, meter: ApiMeter) -> tuple[float, float]:
-    """The one cost of the send that comes later: housekeeping's stale-message sweep reads each
-    email's awaiting entry once, 72 hours after its hand-off (``housekeeping/stale_messages.py``).
+    """The one cost of the send that comes later: housekeeping's stale-message sweep reads once,
+    72 hours after its hand-off, each email its send's finish found still in flight and put on the
+    awaiting index (``housekeeping/stale_messages.py``).
     Run here, as housekeeping would run it then, through the meter; its (WRU, RRU)."""
     env = {"AWS_ENDPOINT_URL": stack.moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "x"}
     writes, reads = meter.write_units, meter.read_units
@@ -391,7 +392,7 @@ def _report(
     )
     invocations, gb_s = print_usage(n, "recipients", meter, lambdas)
     print(
-        f"    of which the stale-message sweep 72 hours on (each email read once): "
+        f"    of which the stale-message sweep 72 hours on (each email in flight at the finish read once): "
         f"{swept[0] / n:.2f} WRU, {swept[1] / n:.2f} RRU"
     )
     calls = meter.by_service()
