@@ -458,6 +458,9 @@ def test_a_send_s_emails_wait_for_its_finish_to_go_on_the_awaiting_index_if_stil
         item = table.get(sent.key)
         messages.record_sent(table, [(item, sent.ses_id)], at=at)
         assert table.get(sent.key)["status"] == "sent" and "gsi3pk" not in table.get(sent.key)
+    claimed = campaign_with(1, handed_off=False)[0]  # a storefront claim's email: on the index at once
+    messages.record_sent(table, [(table.get(claimed.key), claimed.ses_id)], at=later)
+    assert table.get(claimed.key)["gsi3pk"].startswith("AWAITING#")
     apply(load_handler, lambda_context, [ses_record("delivery", delivered)])
 
     def finish() -> dict[str, int]:
