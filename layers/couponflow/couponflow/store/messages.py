@@ -479,20 +479,22 @@ def move_awaiting_mark(table: Table, shard: int, mark: str) -> None:
         )
 
 
+# The condition that a message has no final status yet, for the writes that only one in flight
+# takes (with its values, ``_FINAL_RANKS``).
+_FINAL_RANKS = {f":f{i}": RANK[s] for i, s in enumerate(sorted(FINAL_STATUSES))}
+_IN_FLIGHT = f"NOT status_rank IN ({', '.join(_FINAL_RANKS)})"
+
+
 def await_verdict(table: Table, key: Mapping[str, str], *, handed_off_at: str) -> bool:
     """Put a message still in flight on the awaiting index by its hand-off time; False when it
     has an entry on gsi3 (the unknown-outcome index's deadline moves it on) or a final status."""
     entry = keys.awaiting_index(key["sk"].removeprefix("MESSAGE#"), handed_off_at)
-    finals = {f":f{i}": RANK[s] for i, s in enumerate(sorted(FINAL_STATUSES))}
     try:
         table.update(
             dict(key),
             "SET gsi3pk = :pk, gsi3sk = :sk",
-            condition=(
-                "attribute_exists(pk) AND attribute_not_exists(gsi3pk) "
-                f"AND NOT status_rank IN ({', '.join(finals)})"
-            ),
-            values={":pk": entry["gsi3pk"], ":sk": entry["gsi3sk"], **finals},
+            condition=f"attribute_exists(pk) AND attribute_not_exists(gsi3pk) AND {_IN_FLIGHT}",
+            values={":pk": entry["gsi3pk"], ":sk": entry["gsi3sk"], **_FINAL_RANKS},
         )
     except ConditionFailed:
         return False
@@ -504,14 +506,13 @@ def flag_needs_attention(table: Table, key: Mapping[str, str], *, at: str, reaso
 
     Conditional on the status still not being final, so a final status that landed since wins.
     """
-    finals = {f":f{i}": RANK[s] for i, s in enumerate(sorted(FINAL_STATUSES))}
     try:
         table.update(
             dict(key),
             "SET needs_attention = :yes, needs_attention_at = :at, needs_attention_reason = :reason "
             "REMOVE gsi3pk, gsi3sk",
-            condition=f"attribute_exists(pk) AND NOT status_rank IN ({', '.join(finals)})",
-            values={":yes": True, ":at": at, ":reason": reason, **finals},
+            condition=f"attribute_exists(pk) AND {_IN_FLIGHT}",
+            values={":yes": True, ":at": at, ":reason": reason, **_FINAL_RANKS},
         )
     except ConditionFailed:
         return False
