@@ -17,13 +17,11 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 from couponflow.adapters.dynamodb import deserialize
 from couponflow.store import keys
 from local_stack import LocalStack, moto_patches
 
 from bench.sends import (
-    BENCH_KEY,
     DYNAMODB_PER_RRU,
     DYNAMODB_PER_WRU,
     LAMBDA_PER_GB_SECOND_ARM,
@@ -38,6 +36,7 @@ from bench.sends import (
     import_csv,
     print_usage,
     ses_send_rate,
+    unmetered_dynamodb,
 )
 
 API_GATEWAY_PER_REQUEST = 3.50 / 1e6  # REST API, the first 333 million requests a month
@@ -100,13 +99,7 @@ def _claim(url: str, i: int) -> int:
 
 def _delivered_counter(stack: LocalStack, campaign: str) -> Any:
     """How many of the campaign's emails are delivered, from its counters, read unmetered."""
-    reader = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.moto_url,
-        region_name=stack.region,
-        aws_access_key_id=BENCH_KEY,
-        aws_secret_access_key="bench",
-    )
+    reader = unmetered_dynamodb(stack)
     table, merchant = stack.resources["CouponflowTable"], str(stack.merchant_id)
     shards = [keys.campaign_stats_shard(merchant, campaign, s) for s in range(keys.STATS_SHARDS)]
 

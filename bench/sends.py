@@ -253,6 +253,17 @@ def import_csv(stack: LocalStack, path: str, body: Any, csv: str) -> None:
         raise RuntimeError(f"{path}: the import failed: {state}")
 
 
+def unmetered_dynamodb(stack: LocalStack) -> Any:
+    """A DynamoDB client for the bench's own reads, which the meter leaves out (``BENCH_KEY``)."""
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=stack.moto_url,
+        region_name=stack.region,
+        aws_access_key_id=BENCH_KEY,
+        aws_secret_access_key="bench",
+    )
+
+
 @contextmanager
 def ses_send_rate(rate: float | None) -> Iterator[None]:
     """The account's SES MaxSendRate the local SES answers while inside (None: SES's default for an
@@ -301,13 +312,7 @@ def _bench_sends(recipients: int) -> None:
             "/sends",
             {"segment_id": segment["segment_id"], "campaign_id": campaign, "send_at": send_at.isoformat()},
         )
-        reader = boto3.client(
-            "dynamodb",
-            endpoint_url=stack.moto_url,
-            region_name=stack.region,
-            aws_access_key_id=BENCH_KEY,
-            aws_secret_access_key="bench",
-        )
+        reader = unmetered_dynamodb(stack)
         table_name = stack.resources["CouponflowTable"]
 
         def read_send(send_id: str) -> dict[str, Any]:
