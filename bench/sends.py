@@ -28,8 +28,10 @@ from unittest import mock
 import boto3
 from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import deserialize
+from couponflow.services.housekeeping.finish_sends import PAGES_PER_RUN, READ_BATCH
 from couponflow.services.housekeeping.stale_messages import FlagStaleMessages
 from couponflow.services.send_delivery import CHUNK_SIZE
+from couponflow.store.keys import RECIPIENT_SHARDS
 from local_stack import LocalStack, moto_patches
 
 from bench.dynamodb_units import WRITES, UnitPricer, read_units
@@ -495,4 +497,10 @@ def _project_a_million(n: int, meter: ApiMeter, lambdas: LambdaMeter) -> None:
         f"on-demand table's {ON_DEMAND_INITIAL_WRU_PER_S} units/s; {functions:.0f} "
         f"fan-out functions at {chunk_seconds:.2f} s a chunk of {CHUNK_SIZE}); handed to SES in "
         f"{million / rate / 3600:.1f} h at MaxSendRate {rate:g}/s ({million / 200 / 3600:.1f} h at 200/s)"
+    )
+    pages = million // READ_BATCH + RECIPIENT_SHARDS  # the count's pages, each shard's last one empty
+    runs = -(-pages // PAGES_PER_RUN)
+    print(
+        f"  and done {runs} housekeeping runs ({runs * 5} min) after SES's last verdict: the finish "
+        f"counts {pages:,} pages of {READ_BATCH} recipients, {PAGES_PER_RUN} a run, from the send's tally"
     )

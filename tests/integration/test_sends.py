@@ -3,7 +3,9 @@ housekeeping task that finishes them), against moto's server with the template's
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +23,7 @@ from couponflow.models.api import CampaignIn
 from couponflow.models.audience import CustomerIn, SegmentIn
 from couponflow.models.sends import SendIn
 from couponflow.services import audience, campaigns
+from couponflow.services.housekeeping import finish_sends
 from couponflow.services.housekeeping.finish_sends import READ_BATCH, FinishSends
 from couponflow.services.sends import scheduler_from
 from couponflow.settings import SendScheduleSettings
@@ -577,3 +580,87 @@ def test_finishing_a_draining_send_reads_on_from_where_the_last_sweep_stopped(
     assert finish.finish(m, send["send_id"], datetime.now(UTC))
     done = sends.get(table, m, send["send_id"])
     assert (done["status"], done["count_sent"], done["count_failed"]) == ("done", 240, 0)
+
+
+def test_a_send_too_large_for_one_housekeeping_run_finishes_over_several_with_the_counts_and_report_of_one(
+    stack: Any,
+    table: Table,
+    merchant: tuple[str, str],
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a fanned-out send of 50: 40 emailed, a third of them bounced, the rest delivered, and
+    # 10 inactive customers left out; and housekeeping runs that read 4 pages of 5 recipients each
+    m = merchant[0]
+    starter = load_handler("SendStarterFunction")
+    fanout = load_handler("SendFanoutFunction")
+    load_handler("MerchantApiFunction")  # the environment scheduling a send reads
+    drain_queue(stack.physical["SendFanoutQueue"])
+    idle = (datetime.now(UTC) - timedelta(days=500)).isoformat()
+    people = [{"email": f"big{i}@example.com"} for i in range(40)]
+    people += [{"email": f"idle{i}@example.com", "last_interaction_at": idle} for i in range(10)]
+    send = scheduler_from(table, SendScheduleSettings.from_env()).schedule(
+        m, _send_in(_audience(table, m, people), _campaign(table, m, 50))
+    )
+    send_id = send["send_id"]
+    starter.lambda_handler({"merchant_id": m, "send_id": send_id}, lambda_context)
+    for chunk in drain_queue(stack.physical["SendFanoutQueue"]):
+        if chunk["send_id"] == send_id:
+            assert (
+                fanout.lambda_handler(sqs_event([json.dumps(chunk)]), lambda_context)["batchItemFailures"]
+                == []
+            )
+    drain_queue(stack.physical["MailQueue"])
+    recipients = sends.recipients(table, m, send_id)
+    emailed = [r for r in recipients if r.get("email_queued")]
+    assert (len(recipients), len(emailed)) == (50, 40)
+    expected: list[list[str]] = []
+    for i, r in enumerate(emailed):
+        status = MessageStatus.BOUNCED if i % 3 == 0 else MessageStatus.DELIVERED
+        key = keys.message(m, r["customer_id"], r["message_id"])
+        messages.raise_status(table, key, status, at=datetime.now(UTC).isoformat())
+        if status == MessageStatus.BOUNCED:
+            expected.append([r["customer_id"], r["email"], "", "bounced"])
+    expected += [[r["customer_id"], r["email"], "", "inactive"] for r in recipients if r.get("reason")]
+    housekeeping = load_handler("HousekeepingFunction")
+    monkeypatch.setattr(finish_sends, "READ_BATCH", 5)
+    small = dataclasses.replace(housekeeping.tasks["finish_sends"], pages_per_run=4)
+    monkeypatch.setattr(housekeeping, "tasks", {"finish_sends": small})
+
+    # When housekeeping runs (as its role: the report's parts are read back) until the send is done
+    tallies = []
+    while sends.get(table, m, send_id)["status"] == "sending":
+        assert len(tallies) < 200, "the send never finished"
+        housekeeping.lambda_handler({}, lambda_context)
+        tallies.append(sends.get(table, m, send_id).get("tally"))
+
+    # Then it took several runs, each counting on from where the last stopped, its rows in parts
+    counted = [t for t in tallies if t]
+    assert len(tallies) > 8 and len(counted) > 3
+    assert [t["step"] for t in counted] == sorted({t["step"] for t in counted})
+    assert len(counted[-1]["parts"]) > 1
+    # And the send has the counts and the report that one read of everything would give
+    done = sends.get(table, m, send_id)
+    assert (done["count_recipients"], done["count_sent"], done["count_failed"]) == (50, 26, 24)
+    assert (done["count_excluded"], done["count_undelivered"]) == (10, 14)
+    assert done["failed_by_reason"] == {"bounced": 14, "inactive": 10}
+    report = boto3.client("s3").get_object(Bucket=stack.physical["SendReportBucket"], Key=done["report_key"])
+    rows = list(csv.reader(io.StringIO(report["Body"].read().decode())))
+    assert rows == [["customer_id", "email", "phone", "reason"], *sorted(expected)]
+
+
+def test_a_finish_s_tally_is_saved_over_the_one_it_read_only_and_a_lost_answer_s_retry_finds_it_saved(
+    table: Table, merchant: tuple[str, str]
+) -> None:
+    m = merchant[0]
+    first = {"shard": 0, "after": "a", "counts": {}, "parts": [], "step": 1}
+    assert sends.save_tally(table, m, "snd_tally", first)
+    assert sends.save_tally(table, m, "snd_tally", first)  # its answer was lost: the retry finds it
+    # two runs that both read the first tally: the one that saves first counts on, the other stops
+    mine = {**first, "after": "b", "parts": ["report-parts/x.csv"], "step": 2}
+    theirs = {**first, "after": "c", "step": 2}
+    assert sends.save_tally(table, m, "snd_tally", mine)
+    assert not sends.save_tally(table, m, "snd_tally", theirs)
+    assert not sends.save_tally(table, m, "snd_tally", {**first, "after": "z"})  # not over a newer one
+    assert (table.get(keys.send(m, "snd_tally")) or {})["tally"] == mine

@@ -11,7 +11,7 @@ import pytest
 from couponflow.domain.audience import Channel, Exclusion, SegmentRule, exclusion, is_active
 from couponflow.domain.campaign import Campaign
 from couponflow.domain.message_status import MessageStatus
-from couponflow.domain.send_report import counts, outcome, report_csv
+from couponflow.domain.send_report import add_counts, counts, outcome, report_csv, report_rows
 from couponflow.domain.send_schedule import (
     TRANSITIONS,
     Inapplicable,
@@ -254,7 +254,7 @@ def test_report_lists_exactly_the_failed_recipients_and_counts_group_by_reason()
         ),
         outcome({"customer_id": "c", "outcome": "failed", "reason": "no_phone", "email": "c@x.io"}, None),
     ]
-    rows = list(csv.reader(io.StringIO(report_csv(outcomes).decode())))
+    rows = list(csv.reader(io.StringIO(report_csv([report_rows(outcomes)]).decode())))
     assert rows == [
         ["customer_id", "email", "phone", "reason"],
         ["b", "b@x.io", "+1555", "bounced"],
@@ -268,6 +268,34 @@ def test_report_lists_exactly_the_failed_recipients_and_counts_group_by_reason()
         "excluded": 1,
         "undelivered": 1,
     }
+
+
+def test_a_send_counted_page_by_page_has_the_counts_and_the_report_of_one_counted_at_once() -> None:
+    # Given 200 recipients of every kind, in an order that is not the customers' order
+    statuses = [MessageStatus.DELIVERED, MessageStatus.BOUNCED, MessageStatus.DROPPED, MessageStatus.UNKNOWN]
+    outcomes = []
+    for i in range(200):
+        customer = f"cus_{(i * 37) % 200:03d}"
+        if i % 5 == 4:
+            r = {"customer_id": customer, "outcome": "failed", "reason": "inactive", "email": f"{i}@x.io"}
+            outcomes.append(outcome(r, None))
+        else:
+            r = {"customer_id": customer, "outcome": "sent", "email": f"{i}@x.io", "phone": "+1555,0"}
+            outcomes.append(outcome(r, statuses[i % 4]))
+    # When they are counted and reported in pages of 7, the counts so far carried between pages
+    total: dict[str, object] = {}
+    pages = []
+    for start in range(0, len(outcomes), 7):
+        total = add_counts(total, counts(outcomes[start : start + 7]))
+        pages.append(report_rows(outcomes[start : start + 7]))
+    # Then they are those of the whole send at once, and the report lists each failure once, in
+    # customer order, its fields quoted where they need it
+    assert total == counts(outcomes)
+    rows = list(csv.reader(io.StringIO(report_csv(pages).decode())))
+    failed = sorted([o.customer_id, o.email or "", o.phone or "", o.reason] for o in outcomes if o.failed)
+    assert rows[0] == ["customer_id", "email", "phone", "reason"] and rows[1:] == failed
+    assert len(failed) == total["failed"] == 160 and total["sent"] == 40
+    assert report_csv([]) == b"customer_id,email,phone,reason\n"
 
 
 def test_an_email_of_unknown_outcome_is_reported_as_such_and_counts_still_add_up() -> None:
@@ -292,7 +320,7 @@ def test_an_email_of_unknown_outcome_is_reported_as_such_and_counts_still_add_up
     }
     assert summary["sent"] + summary["failed"] == summary["recipients"] == len(recipients)
     assert summary["excluded"] + summary["undelivered"] == summary["failed"]
-    assert "cus_b,b@example.com,,outcome_unknown" in report_csv(outcomes).decode()
+    assert "cus_b,b@example.com,,outcome_unknown" in report_csv([report_rows(outcomes)]).decode()
 
 
 def test_a_refusal_for_less_than_two_hours_ahead_suggests_a_time_on_the_hour_in_the_merchants_zone():

@@ -1,5 +1,6 @@
 """The one module that talks to S3: uploaded code files (presigned PUT, ranged reads), send failure
-reports (CSV, presigned GET) and list exports (a multipart upload, a part per step of the job)."""
+reports (CSV written in parts, then joined; presigned GET) and list exports (a multipart upload, a
+part per step of the job)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,13 @@ def presigned_put(bucket: str, key: str, *, content_type: str, expires_in: int) 
         Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
         ExpiresIn=expires_in,
     )
+
+
+def read(bucket: str, key: str) -> bytes:
+    try:
+        return client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        raise RetryableError(f"could not read {key}: {error}") from error
 
 
 def read_range(bucket: str, key: str, start: int, length: int) -> bytes:

@@ -86,11 +86,36 @@ def counts(outcomes: Iterable[Outcome]) -> dict[str, Any]:
     }
 
 
-def report_csv(outcomes: Iterable[Outcome]) -> bytes:
-    """The failed recipients, one row each: customer id, email, phone, reason."""
+def add_counts(total: Mapping[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
+    """The counts of two disjoint sets of recipients as one: a large send is counted a page at a
+    time, over several housekeeping runs, its counts so far kept on the send between them."""
+    by_reason = Counter({k: int(v) for k, v in total.get("failed_by_reason", {}).items()})
+    by_reason.update({k: int(v) for k, v in more["failed_by_reason"].items()})
+    summed = {k: int(total.get(k, 0)) + int(more[k]) for k in COUNTED}
+    return {**summed, "failed_by_reason": dict(by_reason)}
+
+
+COUNTED = ("recipients", "sent", "failed", "excluded", "undelivered")  # beside ``failed_by_reason``
+
+
+def report_rows(outcomes: Iterable[Outcome]) -> bytes:
+    """The failed recipients among ``outcomes`` as CSV lines without the header: one page's share
+    of the report, joined with the others' by ``report_csv``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for o in outcomes:
+        if o.failed:
+            writer.writerow([o.customer_id, o.email or "", o.phone or "", o.reason])
+    return out.getvalue().encode()
+
+
+def report_csv(pages: Iterable[bytes]) -> bytes:
+    """The failure report from its pages' rows (``report_rows``): the header, then one row per
+    failed recipient (customer id, email, phone, reason), by customer id."""
+    rows: list[list[str]] = [row for page in pages for row in csv.reader(io.StringIO(page.decode()))]
+    rows.sort(key=lambda row: row[0])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REPORT_COLUMNS)
-    for o in sorted((o for o in outcomes if o.failed), key=lambda o: o.customer_id):
-        writer.writerow([o.customer_id, o.email or "", o.phone or "", o.reason])
+    writer.writerows(rows)
     return out.getvalue().encode()

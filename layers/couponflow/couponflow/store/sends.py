@@ -124,6 +124,24 @@ def set_fields(table: Table, merchant_id: str, send_id: str, fields: Mapping[str
     )
 
 
+def save_tally(table: Table, merchant_id: str, send_id: str, tally: Mapping[str, Any]) -> bool:
+    """Keep how far the finish has counted the send (``tally``: its mark, counts so far, report
+    parts and ``step``, one more than the tally it continues); False when another run moved it
+    first. A retry of a save that went in (its answer lost) finds its own tally there: saved."""
+    step = int(tally["step"])
+    condition = "attribute_not_exists(tally)" if step == 1 else "tally.step = :before"
+    values: dict[str, Any] = {":tally": dict(tally)}
+    if step > 1:
+        values[":before"] = step - 1
+    try:
+        table.update(
+            keys.send(merchant_id, send_id), "SET tally = :tally", condition=condition, values=values
+        )
+    except ConditionFailed as failed:
+        return (failed.item or {}).get("tally") == tally
+    return True
+
+
 def put_recipient(table: Table, merchant_id: str, send_id: str, outcome: Mapping[str, Any]) -> bool:
     """Record a recipient's outcome once; False when this send already has one for the customer."""
     try:
