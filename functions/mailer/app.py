@@ -22,6 +22,7 @@ mailer = Mailer(
     configuration_set=settings.configuration_set_name,
     public_base_url=str(settings.public_base_url),
     link_secret=secrets.secret_string(settings.link_secret_arn),  # read once per cold start
+    ses_id_lookups=settings.ses_identity_notifications,
 )
 # Sending stops starting new work once this share of the time left is used, keeping the rest for
 # the writes that follow; what it could not send goes back to the queue instead of timing out.

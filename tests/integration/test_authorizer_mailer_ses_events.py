@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -196,16 +197,50 @@ def test_bounce_after_delivery_wins_and_keeps_the_smtp_diagnostic(
     assert suppression is not None and suppression["reason"] == "hard_bounce"
 
 
-def test_identity_notification_without_tags_is_matched_by_ses_message_id(
-    stack, sent_message, load_handler, lambda_context
-):
-    job, ses_id = sent_message("success@simulator.amazonses.com")
-    module = load_handler("SesEventsFunction")
+def _identity_delivery(ses_id: str, to: str) -> str:
     record = copy.deepcopy(load_event("ses/notification_delivery"))
     record["mail"]["messageId"] = ses_id
-    record["mail"]["destination"] = ["success@simulator.amazonses.com"]
-    record["delivery"]["recipients"] = ["success@simulator.amazonses.com"]
-    module.lambda_handler(sqs_event([json.dumps(record)]), lambda_context)
+    record["mail"]["destination"] = [to]
+    record["delivery"]["recipients"] = [to]
+    return json.dumps(record)
+
+
+def test_identity_notification_without_tags_is_matched_by_ses_message_id_where_the_operator_routes_them(
+    stack, queued_message, load_handler, lambda_context, monkeypatch
+):
+    # Given a mailer told that SES's identity notifications come to the events topic too
+    to = "success@simulator.amazonses.com"
+    mailer = load_handler("MailerFunction")
+    monkeypatch.setattr(mailer, "mailer", dataclasses.replace(mailer.mailer, ses_id_lookups=True))
+    job = queued_message(to)
+    mailer.lambda_handler(sqs_event([json.dumps(job)]), lambda_context)
+    sent = message_item(stack, job)
+    assert sent["gsi4pk"] == f"SESMESSAGE#{sent['ses_message_id']}"
+    # When an identity notification, without the message's tags, says it was delivered
+    module = load_handler("SesEventsFunction")
+    module.lambda_handler(sqs_event([_identity_delivery(sent["ses_message_id"], to)]), lambda_context)
+    # Then it is found by SES's id
+    assert message_item(stack, job)["status"] == "delivered"
+
+
+def test_by_default_no_email_pays_for_an_ses_id_lookup_and_an_identity_notification_is_kept_as_an_orphan(
+    stack, sent_message, load_handler, lambda_context
+):
+    # Given the template's default: SES's events come from the configuration set alone
+    assert load_handler("MailerFunction").mailer.ses_id_lookups is False
+    to = "success@simulator.amazonses.com"
+    job, ses_id = sent_message(to)
+    assert "gsi4pk" not in message_item(stack, job)  # a write unit an email saved
+    # When an identity notification comes all the same, then the configuration set's twin
+    tags = {"merchant": job["merchant_id"], "customer": job["customer_id"], "message": job["message_id"]}
+    module = load_handler("SesEventsFunction")
+    answer = module.lambda_handler(sqs_event([_identity_delivery(ses_id, to)]), lambda_context)
+    assert answer == {"batchItemFailures": []}
+    orphans = Table(stack.physical["MessageEventsTable"]).query("pk = :pk", {":pk": f"ORPHAN#{ses_id}"})
+    assert [o["event_type"] for o in orphans] == ["delivery"]  # kept, not lost
+    assert message_item(stack, job)["status"] == "sent"
+    module.lambda_handler(sqs_event([ses_record("event_delivery", ses_id, tags, to)]), lambda_context)
+    # Then the tagged event moves the status, as it always does
     assert message_item(stack, job)["status"] == "delivered"
 
 

@@ -148,6 +148,7 @@ class Mailer:
     configuration_set: str
     public_base_url: str
     link_secret: str  # signs the coupon and unsubscribe links (Secrets Manager)
+    ses_id_lookups: bool = False  # index SES's ids for identity notifications (``handoff_fields``)
     pacer: SendPacer | None = None
     throttle_retries: int = 3
     backoff: Callable[[int], float] = field(default=lambda attempt: retry.jitter(throttle_backoff(attempt)))
@@ -435,7 +436,10 @@ class Mailer:
         """Record what SES took. Never given back: if it cannot be recorded, the job is retried and
         finds the lease lapsed (``handoff: unknown``), and SES's events settle each message."""
         try:
-            retry.call(lambda: messages.record_sent(self.table, handed, at=stamp), attempts=SETTLE_ATTEMPTS)
+            retry.call(
+                lambda: messages.record_sent(self.table, handed, at=stamp, lookup=self.ses_id_lookups),
+                attempts=SETTLE_ATTEMPTS,
+            )
         except RetryableError as failure:
             logger.error(
                 "SES accepted messages whose hand-off could not be recorded",

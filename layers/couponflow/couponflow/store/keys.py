@@ -60,8 +60,9 @@ its hand-off and each event; an index projecting ``ALL`` would be rewritten ever
   taking it off would be a write per email for nothing); ``UNKNOWN#<shard>`` /
   ``<at>#<msg>`` instead when the hand-off's answer was lost, until an event or the deadline
   settles it (``services/mailer.py``)
-- gsi4 (lookups): ``SESMESSAGE#<ses id>`` / ``MESSAGE`` once SES took the email (identity
-  notifications carry no tags), ``SMSMESSAGE#<sns id>`` / ``MESSAGE`` once SNS took the text
+- gsi4 (lookups): ``SESMESSAGE#<ses id>`` / ``MESSAGE`` once SES took the email, only where the
+  operator routes identity notifications to us (they carry no tags; ``messages.handoff_fields``),
+  ``SMSMESSAGE#<sns id>`` / ``MESSAGE`` once SNS took the text
 
 The customers tab's search (``q``, a case-insensitive prefix of the email or the name) uses the
 two keys-only indexes on the customer profile, written when the email or name is first set or

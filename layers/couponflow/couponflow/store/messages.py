@@ -227,11 +227,19 @@ def raise_status(
 
 
 def record_handoff(
-    table: Table, key: Mapping[str, str], ses_message_id: str, *, at: str, awaiting: bool = True
+    table: Table,
+    key: Mapping[str, str],
+    ses_message_id: str,
+    *,
+    at: str,
+    awaiting: bool = True,
+    lookup: bool = True,
 ) -> None:
-    """Remember SES's id for the message (and index it), whatever its status has become;
-    ``awaiting``: as ``handoff_fields``."""
-    fields = handoff_fields(key["sk"].removeprefix("MESSAGE#"), ses_message_id, at, awaiting=awaiting)
+    """Remember SES's id for the message, whatever its status has become; ``awaiting`` and
+    ``lookup``: as ``handoff_fields``."""
+    fields = handoff_fields(
+        key["sk"].removeprefix("MESSAGE#"), ses_message_id, at, awaiting=awaiting, lookup=lookup
+    )
     table.update(
         dict(key),
         "SET " + ", ".join(f"{name} = :{name}" for name in fields) + " REMOVE lease_until, lease_owner",
@@ -240,10 +248,16 @@ def record_handoff(
     )
 
 
-def handoff_fields(message_id: str, ses_message_id: str, at: str, *, awaiting: bool = True) -> dict[str, str]:
-    """What the hand-off to SES writes on the message: SES's id (indexed) and, with ``awaiting``,
-    the awaiting index entry. A segment send's emails go without it (``awaits_on_its_own``)."""
-    index = keys.ses_message_index(ses_message_id)
+def handoff_fields(
+    message_id: str, ses_message_id: str, at: str, *, awaiting: bool = True, lookup: bool = True
+) -> dict[str, str]:
+    """What the hand-off to SES writes on the message: SES's id; with ``lookup``, its entry on the
+    lookup index, by which SES's identity notifications (they carry no tags) find the message,
+    written only where the operator routes them to us (``SES_IDENTITY_NOTIFICATIONS``): the
+    configuration set's events carry the message's tags, and the entry is a write unit an email;
+    with ``awaiting``, the awaiting index entry. A segment send's emails go without it
+    (``awaits_on_its_own``)."""
+    index = keys.ses_message_index(ses_message_id) if lookup else {}
     entry = keys.awaiting_index(message_id, at) if awaiting else {}
     return {"ses_message_id": ses_message_id, "sent_at": at, **index, **entry}
 
@@ -256,7 +270,7 @@ def awaits_on_its_own(item: Mapping[str, Any]) -> bool:
     return not item.get("send_id")
 
 
-def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> None:
+def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str, lookup: bool = True) -> None:
     """Record SES's ids for messages just handed off and move them to ``sent``: one transaction.
 
     ``handed`` pairs each message as leased (still ``queued``) with SES's id; all belong to one
@@ -272,7 +286,9 @@ def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> Non
             MessageStatus.SENT,
             at=at,
             details={"ses_message_id": ses_id},
-            extra=handoff_fields(item["message_id"], ses_id, at, awaiting=awaits_on_its_own(item)),
+            extra=handoff_fields(
+                item["message_id"], ses_id, at, awaiting=awaits_on_its_own(item), lookup=lookup
+            ),
             remove=("lease_until", "lease_owner"),  # as record_handoff: the lease is spent
         )
         if not moves:
@@ -300,7 +316,7 @@ def record_sent(table: Table, handed: list[tuple[Item, str]], *, at: str) -> Non
             return
     for item, ses_id in handed:  # one at a time, whatever each has become
         key = {"pk": item["pk"], "sk": item["sk"]}
-        record_handoff(table, key, ses_id, at=at, awaiting=awaits_on_its_own(item))
+        record_handoff(table, key, ses_id, at=at, awaiting=awaits_on_its_own(item), lookup=lookup)
         raise_status(table, key, MessageStatus.SENT, at=at, details={"ses_message_id": ses_id})
 
 
