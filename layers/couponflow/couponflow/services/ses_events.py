@@ -203,7 +203,13 @@ class SesEventApplier:
                 return None  # the message's customer was erased: nothing of theirs is kept again
             result.orphans += 1
             logger.info(
-                "orphan SES event", extra={"ses_message_id": event.ses_message_id, "type": event.event_type}
+                "orphan SES event",
+                extra={
+                    "ses_message_id": event.ses_message_id,
+                    "type": event.event_type,
+                    # no tags: an identity notification, found only with SesIdentityNotifications=true
+                    "untagged": not event.tags,
+                },
             )
             messages.put_event(
                 self.events_table,
