@@ -207,7 +207,8 @@ class SesEventApplier:
                 extra={
                     "ses_message_id": event.ses_message_id,
                     "type": event.event_type,
-                    # no tags: an identity notification, found only with SesIdentityNotifications=true
+                    # no tags: a merchant notice's event, or an identity notification (matched only
+                    # with SesIdentityNotifications=true)
                     "untagged": not event.tags,
                 },
             )
