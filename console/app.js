@@ -557,6 +557,11 @@ async function sendView(id, query) {
     h("h1", {}, `Send ${send.send_id}`),
     h("dl", { class: "facts" },
       h("dt", {}, "Status"), h("dd", {}, badge(send.status, send.reason)),
+      // a large send is counted over several housekeeping runs once SES has had its say
+      send.counted != null ? h("dt", {}, "Finishing") : null,
+      send.counted != null
+        ? h("dd", {}, `${send.counted.toLocaleString()} of ${send.members?.toLocaleString() ?? "?"} recipients counted`)
+        : null,
       h("dt", {}, "At"), h("dd", {}, when(send.send_at)),
       h("dt", {}, "Report"), h("dd", {}, send.report_url ? h("a", { href: send.report_url }, "Failure report (CSV)") : "—"),
     ),

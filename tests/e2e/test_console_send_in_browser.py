@@ -16,7 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from couponflow.adapters import dynamodb
+from couponflow.adapters.dynamodb import Table
+from couponflow.store import keys
 from local_stack import LocalStack
+from local_stack.moto_server import aws_env
 
 from tests.e2e.browser import WAIT_SECONDS, Chromium
 from tests.e2e.conftest import Call, in_process_stack, stack_http
@@ -116,3 +120,48 @@ def test_a_send_scheduled_in_the_console_is_followed_to_done_and_its_report_down
     with urllib.request.urlopen(report, timeout=60) as download:  # 302 to the CSV, followed
         text = download.read().decode()
     assert "customer_id,email,phone,reason" in text and f"bounce+tracked@{SIM}" in text and "bounced" in text
+
+
+def test_a_large_send_being_counted_shows_how_far_its_finish_has_got(
+    stack: LocalStack, browser: Chromium, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a send whose finish has counted 187,300 of its million recipients: its tally as
+    # housekeeping keeps it between runs (the count itself: tests/integration/test_sends.py)
+    merchant = stack.merchant_id
+    assert merchant is not None
+    send = {
+        **keys.send(merchant, "snd_counting"),
+        "type": "send",
+        "send_id": "snd_counting",
+        "merchant_id": merchant,
+        "segment_id": "seg_everyone",
+        "campaign_id": "cmp_big",
+        "channel": "email",
+        "status": "sending",
+        "send_at": "2026-12-03T20:00:00+00:00",
+        "created_at": "2026-12-03T17:00:00+00:00",
+        "members": 1_000_000,
+        "tally": {"shard": 3, "after": "x", "counts": {"recipients": 187_300}, "parts": [], "step": 4},
+    }
+    with monkeypatch.context() as env:
+        for name, value in aws_env(stack.moto_url, stack.region).items():
+            env.setenv(name, value)
+        dynamodb.client.cache_clear()
+        try:
+            Table(stack.resources["CouponflowTable"]).put(send)
+        finally:
+            dynamodb.client.cache_clear()
+    # When the merchant opens it in the console
+    browser.open(stack.console_url)
+    browser.evaluate(f"sessionStorage.setItem('couponflow.key', {json.dumps(stack.api_key)})")
+    go(browser, "#/sends/snd_counting")
+    shown = browser.wait_until(
+        "document.querySelector('h1')?.textContent === 'Send snd_counting'"
+        " && document.querySelector('main dl')?.innerText",
+        "the send's facts",
+    )
+    # Then it says how far the count has got, in the browser's own number format
+    expected = browser.evaluate(
+        "`${(187300).toLocaleString()} of ${(1000000).toLocaleString()} recipients counted`"
+    )
+    assert "Finishing" in shown and expected in shown

@@ -586,6 +586,7 @@ def test_a_send_too_large_for_one_housekeeping_run_finishes_over_several_with_th
     stack: Any,
     table: Table,
     merchant: tuple[str, str],
+    api: Callable[..., dict[str, Any]],
     load_handler: Callable[[str], ModuleType],
     lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
@@ -630,16 +631,21 @@ def test_a_send_too_large_for_one_housekeeping_run_finishes_over_several_with_th
 
     # When housekeeping runs (as its role: the report's parts are read back) until the send is done
     tallies = []
+    shown: list[int | None] = []  # what the merchant sees of the count meanwhile
     while sends.get(table, m, send_id)["status"] == "sending":
         assert len(tallies) < 200, "the send never finished"
         housekeeping.lambda_handler({}, lambda_context)
         tallies.append(sends.get(table, m, send_id).get("tally"))
+        shown.append(body_of(api(m, "GET", "/sends/{sendId}", f"/sends/{send_id}")).get("counted"))
 
     # Then it took several runs, each counting on from where the last stopped, its rows in parts
     counted = [t for t in tallies if t]
     assert len(tallies) > 8 and len(counted) > 3
     assert [t["step"] for t in counted] == sorted({t["step"] for t in counted})
     assert len(counted[-1]["parts"]) > 1
+    # and the send showed how far its count had got, rising, until it was done
+    progress = [n for n in shown if n is not None]
+    assert progress == sorted(progress) and 0 < progress[0] < 50 and shown[-1] is None
     # And the send has the counts and the report that one read of everything would give
     done = sends.get(table, m, send_id)
     assert (done["count_recipients"], done["count_sent"], done["count_failed"]) == (50, 26, 24)

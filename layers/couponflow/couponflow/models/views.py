@@ -317,8 +317,16 @@ class SendView(_Shown):
     reason: str | None = Field(default=None, description="why a send failed: `invalid_coupon`, ...")
     reason_detail: str | None = None
     condition: str | None = Field(default=None, description="the coupon condition that did not fit")
+    members: int | None = Field(
+        default=None, description="the segment's members at the start: each is a recipient"
+    )
     eligible: int | None = None
     codes_available: int | None = None
+    counted: int | None = Field(
+        default=None,
+        description="while `sending`, once every email has SES's verdict: the recipients the finish has "
+        "counted so far, of `members` (a large send is counted over several housekeeping runs)",
+    )
     counts: dict[str, Any] = {}
     failed_by_reason: dict[str, int] = {}
     report_url: str | None = Field(default=None, description="the failure report, while it lasts (7 days)")

@@ -241,6 +241,9 @@ def view(item: Item) -> dict[str, Any]:
             shown.pop(k)
     if counts:
         shown["counts"] = counts
+    tally = item.get("tally")  # the finish's count so far (``housekeeping/finish_sends.py``)
+    if tally and item.get("status") == SendStatus.SENDING:
+        shown["counted"] = int(tally["counts"].get("recipients", 0))
     return shown
 
 
