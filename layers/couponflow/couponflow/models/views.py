@@ -299,6 +299,9 @@ class CampaignView(_Shown):
 
 
 class SendView(_Shown):
+    """A send: what was scheduled, its status, how far a large send's finish has counted, and once
+    done its counts and failure report."""
+
     send_id: str
     segment_id: str
     campaign_id: str
