@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from couponflow.adapters import dynamodb
+from couponflow.adapters.dynamodb import Table
 from local_stack import LocalStack
+from local_stack.moto_server import aws_env
 
 from tests.conftest import record_stack_startup
 
@@ -169,3 +172,16 @@ def in_process_stack(
 def stack_http(stack: LocalStack) -> Call:
     """HTTP to an in-process stack's API (see ``api_caller``)."""
     return api_caller(stack.api_url, stack.api_key)
+
+
+def seed_table(stack: LocalStack, items: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Write ``items`` straight into an in-process stack's main table (through its moto), for a
+    test whose subject is reading them: the core package's client pointed there for the write only."""
+    with monkeypatch.context() as env:
+        for name, value in aws_env(stack.moto_url, stack.region).items():
+            env.setenv(name, value)
+        dynamodb.client.cache_clear()
+        try:
+            Table(stack.resources["CouponflowTable"]).batch_put(items)
+        finally:
+            dynamodb.client.cache_clear()

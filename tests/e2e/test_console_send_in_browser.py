@@ -16,14 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from couponflow.adapters import dynamodb
-from couponflow.adapters.dynamodb import Table
 from couponflow.store import keys
 from local_stack import LocalStack
-from local_stack.moto_server import aws_env
 
 from tests.e2e.browser import WAIT_SECONDS, Chromium
-from tests.e2e.conftest import Call, in_process_stack, stack_http
+from tests.e2e.conftest import Call, in_process_stack, seed_table, stack_http
 from tests.e2e.test_console_in_browser import SHOTS, go, serious_violations
 
 pytestmark = pytest.mark.e2e
@@ -143,14 +140,7 @@ def test_a_large_send_being_counted_shows_how_far_its_finish_has_got(
         "members": 1_000_000,
         "tally": {"shard": 3, "after": "x", "counts": {"recipients": 187_300}, "parts": [], "step": 4},
     }
-    with monkeypatch.context() as env:
-        for name, value in aws_env(stack.moto_url, stack.region).items():
-            env.setenv(name, value)
-        dynamodb.client.cache_clear()
-        try:
-            Table(stack.resources["CouponflowTable"]).put(send)
-        finally:
-            dynamodb.client.cache_clear()
+    seed_table(stack, [send], monkeypatch)
     # When the merchant opens it in the console
     browser.open(stack.console_url)
     browser.evaluate(f"sessionStorage.setItem('couponflow.key', {json.dumps(stack.api_key)})")

@@ -16,14 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from couponflow.adapters import dynamodb
-from couponflow.adapters.dynamodb import Table
 from couponflow.store import claims, keys, messages, sends
 from local_stack import LocalStack
-from local_stack.moto_server import aws_env
 from moto.dynamodb.responses import DynamoHandler
 
-from tests.e2e.conftest import Call, in_process_stack, stack_http
+from tests.e2e.conftest import Call, in_process_stack, seed_table, stack_http
 
 pytestmark = pytest.mark.e2e
 FIRST_NAMES = ["Ann", "Andrew", "Bea", "Carl", "Dana", "Eli", "Fay", "Gus", "Hana", "Ivo"]
@@ -194,24 +191,13 @@ def _pages(http: Call, counter: RequestCounter, path: str) -> tuple[list[dict[st
             return rows, costs
 
 
-def _seed(stack: LocalStack, items: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
-    with monkeypatch.context() as env:
-        for name, value in aws_env(stack.moto_url, stack.region).items():
-            env.setenv(name, value)
-        dynamodb.client.cache_clear()
-        try:
-            Table(stack.resources["CouponflowTable"]).batch_put(items)
-        finally:
-            dynamodb.client.cache_clear()
-
-
 def test_a_merchant_pages_3000_customers_and_a_1000_recipient_tracker_a_few_requests_a_page(
     stack: LocalStack, http: Call, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     merchant_id = stack.merchant_id
     now = datetime.now(UTC)
     send_id, items, expected = _send(merchant_id, now, random.Random(7))
-    _seed(stack, [_customer(merchant_id, n, now) for n in range(CUSTOMERS)] + items, monkeypatch)
+    seed_table(stack, [_customer(merchant_id, n, now) for n in range(CUSTOMERS)] + items, monkeypatch)
 
     with RequestCounter(merchant_id) as counter:
         active, costs = _pages(http, counter, "/customers?status=active&limit=100")
