@@ -27,8 +27,9 @@ role's session credentials, hours later.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,6 +81,36 @@ class Budget:
         """One send's share: what is left, but a page at least, so that a send waits for no other
         send's count (a send waiting for SES's verdicts reads a page a run)."""
         return Budget(max(1, self.pages), of=self)
+
+
+@dataclass
+class _Cursor:
+    """Where a pass over a send's recipients stands: a shard, and the last key read in it."""
+
+    shard: int = 0
+    after: str = ""  # "": from the shard's first
+
+    @classmethod
+    def at(cls, mark: Mapping[str, Any] | None) -> _Cursor:
+        return cls(int(mark["shard"]), str(mark["after"])) if mark else cls()
+
+    @property
+    def at_end(self) -> bool:
+        return self.shard >= keys.RECIPIENT_SHARDS
+
+    def pages(self, table: Table, merchant_id: str, send_id: str, budget: Budget) -> Iterator[list[Item]]:
+        """The recipients from here on in key order, a page at a time while ``budget`` lasts. The
+        cursor moves past a page when the reader asks for the next, so a reader that stops at a
+        page leaves the cursor before it."""
+        while not self.at_end and budget.take():
+            page = sends.recipients_after(
+                table, merchant_id, send_id, shard=self.shard, after=self.after, limit=READ_BATCH
+            )
+            if not page:
+                self.shard, self.after = self.shard + 1, ""
+                continue
+            yield page
+            self.after = str(page[-1]["sk"])
 
 
 @dataclass(frozen=True)
@@ -134,30 +165,17 @@ class FinishSends:
         send wait a sweep longer, and the finish reads every email again, consistently. Out of
         ``budget``, it stops where it got to (not settled yet)."""
         merchant_id, send_id = send["merchant_id"], send["send_id"]
-        mark = send.get("verdicts_through") or {"shard": 0, "after": ""}
-        shard, after = int(mark["shard"]), str(mark["after"])
-        start = (shard, after)
-        settled = True
-        while shard < keys.RECIPIENT_SHARDS:
-            if not budget.take():
-                settled = False
-                break
-            page = sends.recipients_after(
-                self.table, merchant_id, send_id, shard=shard, after=after, limit=READ_BATCH
-            )
-            if not page:
-                shard, after = shard + 1, ""
-                continue
+        cursor = _Cursor.at(send.get("verdicts_through"))
+        start = dataclasses.replace(cursor)
+        for page in cursor.pages(self.table, merchant_id, send_id, budget):
             emailed = [(r["customer_id"], r["message_id"]) for r in page if r.get("email_queued")]
             found = self._statuses(merchant_id, emailed, consistent=False)
             if any(found.get(m, MessageStatus.QUEUED) in waiting_for for _, m in emailed):
-                settled = False
                 break
-            after = str(page[-1]["sk"])
-        if (shard, after) != start:
-            mark = {"shard": shard, "after": after}
+        if cursor != start:
+            mark = dataclasses.asdict(cursor)
             sends.set_fields(self.table, merchant_id, send_id, {"verdicts_through": mark})
-        return settled
+        return cursor.at_end
 
     def finish(self, merchant_id: str, send_id: str, now: datetime, budget: Budget | None = None) -> bool:
         """Finish the send if it is ready; False while it waits (or ran out of ``budget`` on the
@@ -184,32 +202,25 @@ class FinishSends:
         (``watch_in_flight``). Stops at the end (the tally returned), at a page with an email
         back in flight (a late ``Send`` event; the send waits) or out of budget (None both)."""
         merchant_id, send_id = send["merchant_id"], send["send_id"]
-        before = send.get("tally") or {"shard": 0, "after": "", "counts": {}, "parts": [], "step": 0}
-        shard, after, total = int(before["shard"]), str(before["after"]), dict(before["counts"])
+        before = send.get("tally") or {"shard": 0, "after": "", "counts": counts([]), "parts": [], "step": 0}
+        cursor, total = _Cursor.at(before), dict(before["counts"])
         rows: list[bytes] = []
-        while shard < keys.RECIPIENT_SHARDS and budget.take():
-            page = sends.recipients_after(
-                self.table, merchant_id, send_id, shard=shard, after=after, limit=READ_BATCH
-            )
-            if not page:
-                shard, after = shard + 1, ""
-                continue
+        for page in cursor.pages(self.table, merchant_id, send_id, budget):
             counted = self._count_page(merchant_id, page, waiting_for, now)
             if counted is None:
                 break
             total = add_counts(total, counted[0])
             rows.append(counted[1])
-            after = str(page[-1]["sk"])
-        if (shard, after) == (before["shard"], before["after"]):
-            return before if shard >= keys.RECIPIENT_SHARDS else None
+        if cursor == _Cursor.at(before):
+            return before if cursor.at_end else None
         parts = list(before["parts"])
         if any(rows):
             parts.append(f"report-parts/{merchant_id}/{send_id}/{uuid.uuid4().hex}.csv")
             s3.put_csv(self.report_bucket, parts[-1], b"".join(rows), filename=f"send-{send_id}-part.csv")
-        tally = {"shard": shard, "after": after, "counts": total, "parts": parts, "step": before["step"] + 1}
+        tally = {**dataclasses.asdict(cursor), "counts": total, "parts": parts, "step": before["step"] + 1}
         if not sends.save_tally(self.table, merchant_id, send_id, tally):
             return None  # another run counted on first: its tally stands, this one's part is unused
-        return tally if shard >= keys.RECIPIENT_SHARDS else None
+        return tally if cursor.at_end else None
 
     def _count_page(
         self,
@@ -245,7 +256,7 @@ class FinishSends:
         """The send ``done`` with its counts and report (joined from its parts), its segment
         freed and the merchant told; False if it was no longer ``sending``."""
         merchant_id, send_id = send["merchant_id"], send["send_id"]
-        summary = add_counts({}, {**counts([]), **tally["counts"]})
+        summary = tally["counts"]
         stamp = now.isoformat()
         fields: dict[str, Any] = {
             "count_recipients": summary["recipients"],
