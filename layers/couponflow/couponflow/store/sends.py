@@ -196,19 +196,6 @@ def recipients_after(
     )
 
 
-def recipients(table: Table, merchant_id: str, send_id: str) -> list[Item]:
-    found: list[Item] = []
-    for shard in range(keys.RECIPIENT_SHARDS):
-        found.extend(
-            table.query(
-                "pk = :pk",
-                {":pk": keys.send_recipients_partition(merchant_id, send_id, shard)},
-                consistent=True,
-            )
-        )
-    return found
-
-
 def finish_chunk(
     table: Table, merchant_id: str, send_id: str, chunk: int, *, counts: Mapping[str, int], at: str
 ) -> Item | None:
