@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.ids import customer_id
-from couponflow.store import campaigns, claims, keys
+from couponflow.store import campaigns, claims, keys, messages
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
@@ -166,10 +167,9 @@ def sent_message(
 
 
 def customer_messages(stack: Any, job: dict[str, str]) -> list[dict[str, Any]]:
+    """The message's timeline: its events in the events table and the one it holds."""
     events_table = Table(stack.physical["MessageEventsTable"])
-    return events_table.query(
-        "pk = :pk", {":pk": keys.message_events_partition(job["merchant_id"], job["message_id"])}
-    )
+    return messages.timeline(events_table, message_item(stack, job), now_epoch=int(time.time()))
 
 
 def test_bounce_after_delivery_wins_and_keeps_the_smtp_diagnostic(

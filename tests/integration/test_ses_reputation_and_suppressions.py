@@ -515,12 +515,22 @@ def test_the_merchant_retention_setting_is_the_ttl_of_the_events_stored_after_it
 
     sent = campaign_with(1)[0]
     apply(load_handler, lambda_context, [ses_record("delivery", sent)])
+    events = Table(stack.physical["MessageEventsTable"])
+    message = Table(stack.physical["CouponflowTable"]).get(
+        keys.message(sent.merchant_id, sent.customer_id, sent.message_id)
+    )
+    assert message is not None
 
-    (stored,) = Table(stack.physical["MessageEventsTable"]).query(
+    (held,) = messages.timeline(events, message, now_epoch=int(datetime.now(UTC).timestamp()))
+    expected = (datetime.now(UTC) + timedelta(days=30)).timestamp()
+    assert held["event_type"] == "delivery" and abs(held["expires_at"] - expected) < 600
+
+    # the open that takes over the status writes the delivery out, with the expiry it was held for
+    apply(load_handler, lambda_context, [ses_record("open", sent)])
+    stored = events.query(
         "pk = :pk", {":pk": keys.message_events_partition(sent.merchant_id, sent.message_id)}
     )
-    expected = (datetime.now(UTC) + timedelta(days=30)).timestamp()
-    assert abs(stored["expires_at"] - expected) < 600
+    assert [(e["event_type"], e["expires_at"]) for e in stored] == [("delivery", held["expires_at"])]
 
 
 # --- order and duplicates never change the counts ---------------------------------------------
@@ -549,6 +559,48 @@ def test_any_order_with_duplicates_counts_each_message_once_under_its_final_stat
         "pk = :pk", {":pk": keys.message_events_partition(sent.merchant_id, sent.message_id)}
     )
     assert len(timeline) == len(STREAM), "each event is in the timeline once"
+
+
+DELIVERY_PATH = ["send", "delivery_delay", "delivery", "open", "click"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    order=st.permutations(DELIVERY_PATH),
+    repeats=st.lists(
+        st.integers(min_value=1, max_value=3), min_size=len(DELIVERY_PATH), max_size=len(DELIVERY_PATH)
+    ),
+    cuts=st.lists(st.booleans(), min_size=15, max_size=15),
+)
+def test_delivery_path_events_in_any_order_and_batches_are_each_in_the_timeline_once(
+    stack, table, campaign_with, load_handler, lambda_context, order, repeats, cuts
+):
+    """The event that decides the status is held on the message and each one it displaced is
+    written out: whatever the order, the repeats and the batches, each event is in the timeline
+    once, and the message is counted once."""
+    sent = campaign_with(1)[0]
+    bodies = [
+        ses_record(kind, sent) for kind, times in zip(order, repeats, strict=True) for _ in range(times)
+    ]
+    batches: list[list[str]] = [[]]
+    for body, cut in zip(bodies, [*cuts, *[False] * len(bodies)], strict=False):
+        batches[-1].append(body)
+        if cut:
+            batches.append([])
+    for batch in filter(None, batches):
+        assert apply(load_handler, lambda_context, batch) == {"batchItemFailures": []}
+
+    counts = campaign_stats.counts(table, sent.merchant_id, sent.campaign_id)
+    assert {k: v for k, v in counts.items() if v} == {"clicked": 1}
+    item = table.get(sent.key)
+    events = Table(stack.physical["MessageEventsTable"])
+    timeline = messages.timeline(events, item, now_epoch=int(datetime.now(UTC).timestamp()))
+    assert sorted(e["event_type"] for e in timeline) == sorted(DELIVERY_PATH)
+    assert messages.is_held(item, f"EVENT#{item['status_event']}")
+    stored = events.query(
+        "pk = :pk", {":pk": keys.message_events_partition(sent.merchant_id, sent.message_id)}
+    )
+    assert "click" not in {e["event_type"] for e in stored}, "the click is held, not written twice"
 
 
 # --- delivery-path events of a batch move together -------------------------------------------

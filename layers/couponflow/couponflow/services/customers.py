@@ -71,10 +71,7 @@ def _message(item: Item, events_table: Table, now_epoch: int) -> dict[str, Any]:
     ):
         view.pop(internal, None)
     view.setdefault("needs_attention", False)
-    events = [
-        _event(e)
-        for e in messages.timeline(events_table, item["merchant_id"], item["message_id"], now_epoch=now_epoch)
-    ]
+    events = [_event(e) for e in messages.timeline(events_table, item, now_epoch=now_epoch)]
     events.sort(key=_order)
     sent = _handed_off(item)
     if sent is not None and not any(e.get("event_type") == "send" for e in events):

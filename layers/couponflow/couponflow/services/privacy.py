@@ -73,10 +73,7 @@ def export(table: Table, events_table: Table, merchant_id: str, customer_ref: st
             {
                 **keys.without_storage(m),
                 "events": [
-                    keys.without_storage(e)
-                    for e in messages.timeline(
-                        events_table, merchant_id, m["message_id"], now_epoch=now_epoch
-                    )
+                    keys.without_storage(e) for e in messages.timeline(events_table, m, now_epoch=now_epoch)
                 ],
             }
             for m in found_messages

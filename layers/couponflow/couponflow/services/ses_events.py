@@ -16,18 +16,23 @@ For each recipient event in a record:
 
 Step 3 runs for duplicates too: it is idempotent (the rank condition and the soft bounces keyed
 by event), and re-running it heals a record whose first processing stopped half-way.
+
+A delivery-path event (``TOGETHER``) that moves its message's status skips step 2: the move
+holds it on the message (``store/messages.py``), one write instead of two, atomically with the
+status; one that does not move it (a late or repeated one) is stored as in step 2, after the
+message is read, unless it is the event the message holds (a duplicate).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from couponflow import metrics
-from couponflow.adapters.dynamodb import Table, TransactAction, TransactionCanceled, Update
+from couponflow.adapters.dynamodb import Item, Table, TransactAction, TransactionCanceled, Update
 from couponflow.domain.message_status import RANK, MessageStatus
 from couponflow.domain.reputation import SoftBounceRule, Thresholds, soft_bounce_burst
 from couponflow.errors import RetryableError
@@ -57,14 +62,16 @@ MOVES_PER_TRANSACTION = 45
 
 @dataclass(frozen=True)
 class _Stored:
-    """An event of a message of ours, with its timeline entry written (or found written before)."""
+    """An event of a message of ours, and its timeline entry: written (or found written before),
+    or for a delivery-path event, still to be held or written (``stored`` None)."""
 
     merchant_id: str
     customer_id: str
     message_id: str
     occurred: str
-    stored: bool  # False: the same event was stored before (a duplicate)
+    stored: bool | None  # False: the same event was stored before (a duplicate)
     event_sk: str
+    entry: Item  # the timeline item
 
     @property
     def key(self) -> dict[str, str]:
@@ -77,7 +84,7 @@ class _Stored:
 
 @dataclass(frozen=True)
 class _Pending:
-    """A delivery-path event whose timeline is stored and whose status move waits for the batch."""
+    """A delivery-path event whose status move (holding it) or timeline entry waits for the batch."""
 
     record: int  # index of its SQS record in the batch
     event: MessageEvent
@@ -154,11 +161,11 @@ class SesEventApplier:
         """Apply a batch of SQS record bodies; per body, what it did or why it failed.
 
         Events that only move a status up the delivery path (sent, delayed, delivered, opened,
-        clicked: nothing to suppress, release or guard) have their timelines stored one by one
-        and their status moves written together: one transaction for the batch's messages and
-        one counter update per campaign (instead of a transaction and a counter write each).
-        Should anything have moved meanwhile, each is applied on its own. Every other event
-        takes the one-by-one path of step 3.
+        clicked: nothing to suppress, release or guard) have their status moves written
+        together, each holding its event: one transaction for the batch's messages and one
+        counter update per campaign (instead of a transaction and a counter write each); those
+        that move nothing are stored one by one. Should anything have moved meanwhile, each is
+        applied on its own. Every other event takes the one-by-one path of step 3.
         """
         now = now or datetime.now(UTC)
         outcomes: list[Applied | Exception] = []
@@ -169,7 +176,7 @@ class SesEventApplier:
                 result = Applied(ignored_reason=parsed.ignored_reason)
                 for event in parsed.events:
                     if event.status in TOGETHER and event.event_type is not SesEventType.SUBSCRIPTION:
-                        stored = self._store(event, now, result)
+                        stored = self._store(event, now, result, later=True)
                         if stored is not None:
                             together.append(_Pending(index, event, stored))
                     else:
@@ -194,8 +201,11 @@ class SesEventApplier:
             return None
         return item["merchant_id"], item["customer_id"], item["message_id"]
 
-    def _store(self, event: MessageEvent, now: datetime, result: Applied) -> _Stored | None:
-        """Steps 1 and 2 for one event; None for an orphan (kept as such)."""
+    def _store(
+        self, event: MessageEvent, now: datetime, result: Applied, *, later: bool = False
+    ) -> _Stored | None:
+        """Steps 1 and 2 for one event; None for an orphan (kept as such). ``later``: step 2 waits
+        for the status move, which may hold the event instead (``_move_group``)."""
         located = self._locate(event)
         occurred = event.occurred_at.astimezone(UTC).isoformat()
         if located is None:
@@ -223,62 +233,89 @@ class SesEventApplier:
             return None
         merchant_id, customer_id, message_id = located
         event_key = keys.message_event(merchant_id, message_id, occurred, event.event_key)
-        stored = messages.put_event(
-            self.events_table,
-            {
-                **event_key,
-                **self._record(event, now, occurred, merchant_id),
-                "merchant_id": merchant_id,
-                "customer_id": customer_id,
-                "message_id": message_id,
-            },
-        )
+        entry = {
+            **event_key,
+            **self._record(event, now, occurred, merchant_id),
+            "merchant_id": merchant_id,
+            "customer_id": customer_id,
+            "message_id": message_id,
+        }
+        at = _Stored(merchant_id, customer_id, message_id, occurred, None, event_key["sk"], entry)
+        return at if later else self._keep(at, result)
+
+    def _keep(self, at: _Stored, result: Applied) -> _Stored:
+        """Step 2: the event's timeline entry written once (a duplicate when it was before)."""
+        stored = messages.put_event(self.events_table, at.entry)
         if stored:
             result.applied += 1
         else:
             result.duplicates += 1
-        return _Stored(merchant_id, customer_id, message_id, occurred, stored, event_key["sk"])
+        return replace(at, stored=stored)
+
+    def _keep_unless_held(self, at: _Stored, item: Item, result: Applied) -> None:
+        """Step 2 for a delivery-path event that moves nothing, ``item`` its message as read: a
+        duplicate if it is the event the message holds, else stored."""
+        if messages.is_held(item, at.event_sk):
+            result.duplicates += 1
+        else:
+            self._keep(at, result)
 
     def _move_together(self, together: list[_Pending], outcomes: list[Applied | Exception]) -> None:
-        """Step 3 for the batch's delivery-path events: the highest status per message, all in
-        one transaction with a netted counter update per campaign; one by one if it is canceled."""
-        best: dict[tuple[str, str], _Pending] = {}
+        """Step 3 for the batch's delivery-path events: per message the highest status, all in one
+        transaction with a netted counter update per campaign; one by one if it is canceled."""
+        by_message: dict[tuple[str, str], list[_Pending]] = {}
         for p in together:
-            if isinstance(outcomes[p.record], Exception):
-                continue
-            k = (p.at.key["pk"], p.at.key["sk"])
-            if k not in best or _decides(p) > _decides(best[k]):
-                best[k] = p
-        ordered = list(best.items())
+            if not isinstance(outcomes[p.record], Exception):
+                by_message.setdefault((p.at.key["pk"], p.at.key["sk"]), []).append(p)
+        ordered = list(by_message.items())
         for start in range(0, len(ordered), MOVES_PER_TRANSACTION):
             self._move_group(dict(ordered[start : start + MOVES_PER_TRANSACTION]), outcomes)
 
-    def _move_group(self, best: dict[tuple[str, str], _Pending], outcomes: list[Applied | Exception]) -> None:
+    def _move_group(
+        self, by_message: dict[tuple[str, str], list[_Pending]], outcomes: list[Applied | Exception]
+    ) -> None:
         found = {
             (i["pk"], i["sk"]): i
-            for i in self.table.batch_get([p.at.key for p in best.values()], consistent=True)
+            for i in self.table.batch_get([ps[0].at.key for ps in by_message.values()], consistent=True)
         }
         actions: list[TransactAction] = []
         moved: dict[tuple[str, str], list[tuple[str, str, str]]] = {}  # campaign -> (message, old, new)
-        applied: list[_Pending] = []
-        for k, p in best.items():
+        held: list[_Pending] = []
+        displaced: list[Item] = []
+        for k, pending in by_message.items():
             item = found.get(k)
-            status = cast(MessageStatus, p.event.status)
-            if item is None:
-                self._forget(p.at)
+            if item is None:  # erased: nothing of the customer is kept again
+                erased = k[1].removeprefix("MESSAGE#")
+                logger.info("event of an erased message dropped", extra={"message_id": erased})
                 continue
-            details = {"event_type": str(p.event.event_type), **p.event.details}
+            best = max(pending, key=_decides)
             moves = messages.status_move(
-                item, status, at=p.at.occurred, details=details, event_order=p.at.order(p.event)
+                item,
+                cast(MessageStatus, best.event.status),
+                at=best.at.occurred,
+                details={"event_type": str(best.event.event_type), **best.event.details},
+                event_order=best.at.order(best.event),
+                held_until=int(best.at.entry["expires_at"]),
+                spilled=True,  # below, before the transaction
             )
+            for p in pending:
+                result = outcomes[p.record]
+                if not isinstance(result, Applied) or (moves and p is best):
+                    continue
+                if moves and p.at.event_sk == best.at.event_sk:  # the held one, twice in the batch
+                    result.duplicates += 1
+                else:
+                    self._keep_unless_held(p.at, item, result)
             if not moves:
                 continue
             actions.append(moves[0])
-            applied.append(p)
+            held.append(best)
+            if messages.holds_event(item):
+                displaced.append(item)
             if len(moves) > 1:  # an email of a campaign that changed status: its counters move too
                 old = str(item.get("status", MessageStatus.QUEUED))
                 moved.setdefault((item["merchant_id"], item["campaign_id"]), []).append(
-                    (item["message_id"], old, str(status))
+                    (item["message_id"], old, str(best.event.status))
                 )
         for (merchant_id, campaign_id), changes in moved.items():
             counter = campaign_stats.net_moves(
@@ -288,19 +325,22 @@ class SesEventApplier:
                 actions.append(counter)
         if not actions:
             return
+        for item in displaced:
+            messages.spill_held(self.events_table, item)
         try:
             self.table.transact(actions)
         except (TransactionCanceled, RetryableError):  # moved meanwhile, or a conflict: one by one
-            for p in best.values():
+            for p in held:
                 result = outcomes[p.record]
                 if isinstance(result, Applied):
-                    moved_one, _ = self._move(p.event, p.at)
+                    moved_one, _ = self._move(p.event, p.at, holding=result)
                     if moved_one:
                         result.moved(p.event)
             return
-        for p in applied:
+        for p in held:
             result = outcomes[p.record]
             if isinstance(result, Applied):
+                result.applied += 1
                 result.moved(p.event)
 
     def _record(
@@ -343,24 +383,38 @@ class SesEventApplier:
         )
         logger.info("event of an erased message dropped", extra={"message_id": at.message_id})
 
-    def _move(self, event: MessageEvent, at: _Stored) -> tuple[bool, str | None]:
+    def _move(
+        self, event: MessageEvent, at: _Stored, *, holding: Applied | None = None
+    ) -> tuple[bool, str | None]:
         """One transaction: the status move (conditioned on the rank just read), the campaign
-        counter, and the suppression or soft-bounce record; re-read and retried on a lost race."""
+        counter, and the suppression or soft-bounce record; re-read and retried on a lost race.
+        ``holding``: a delivery-path event not stored yet, which its move holds (or which is
+        stored here if it moves nothing), counted in that record's result."""
         assert event.status is not None
         details = {"event_type": str(event.event_type), **event.details}
         reason = suppression_reason(event)
         soft = is_soft_bounce(event)
         occurred, stored, event_sk, message_key = at.occurred, at.stored, at.event_sk, at.key
+        until = int(at.entry["expires_at"]) if holding is not None else None
         for _ in range(messages.MOVE_ATTEMPTS):
             item = self.table.get(message_key)
             if item is None:
-                self._forget(at)
+                if holding is None:
+                    self._forget(at)
                 return False, None
             merchant_id = str(item["merchant_id"])
             actions = messages.status_move(
-                item, event.status, at=occurred, details=details, event_order=at.order(event)
+                item,
+                event.status,
+                at=occurred,
+                details=details,
+                event_order=at.order(event),
+                held_until=until,
+                spilled=True,  # below, before the transaction
             )
             moved = bool(actions)
+            if holding is not None and not moved:
+                self._keep_unless_held(at, item, holding)
             source = {
                 "message_id": item["message_id"],
                 "ses_message_id": event.ses_message_id,
@@ -376,10 +430,14 @@ class SesEventApplier:
                 actions.extend(self._soft_bounce_actions(merchant_id, event, occurred, event_sk, source))
             if not actions:
                 return False, item.get("campaign_id")
+            if moved and messages.holds_event(item):
+                messages.spill_held(self.events_table, item)
             try:
                 self.table.transact(actions)
             except TransactionCanceled:
                 continue
+            if holding is not None:
+                holding.applied += 1
             return moved, item.get("campaign_id")
         raise RetryableError(f"message {message_key} kept changing under event {event.event_key}; retry")
 

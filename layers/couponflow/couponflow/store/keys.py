@@ -414,7 +414,7 @@ def customer_of_index_entry(sort_key: str) -> str:
 
 
 _STORAGE = re.compile(
-    r"^(pk|sk|gsi\d+(pk|sk)|type|status_rank|pool_version|event_order|lease_\w+|empty_shards|unlisted)$"
+    r"^(pk|sk|gsi\d+(pk|sk)|type|status_rank|pool_version|event_order|lease_\w+|empty_shards|unlisted|held_until)$"
 )
 
 

@@ -3,6 +3,13 @@
 The message item carries the status derived so far. Every status write is conditional on the
 new status outranking the stored one (``status_rank``), so the stored status is the maximum by
 precedence over all events applied, whatever order they came in and however often.
+
+A message's timeline is its events in the events table, and one more held on the message itself:
+the delivery-path SES event that decided its status (``status_event``, ``status_details``,
+``status_at``) is not written to the events table as well, but marked held (``held_until``, its
+expiry) in the same write that moves the status, so an email's delivery costs one write less.
+Any later move that replaces those fields first writes the held event out (``spill_held``) and
+is conditioned on the held event read being still the one there; ``timeline`` reads both.
 """
 
 from __future__ import annotations
@@ -96,6 +103,8 @@ def status_move(
     extra: Mapping[str, Any] | None = None,
     event_order: str | None = None,
     remove: tuple[str, ...] = (),
+    held_until: int | None = None,
+    spilled: bool = False,
 ) -> list[TransactAction]:
     """The writes that move the message ``item`` (as just read) to ``status``; [] if it does not outrank.
 
@@ -110,6 +119,10 @@ def status_move(
     decides the status whatever the arrival order: an event of the same rank as the stored status
     replaces its details when it orders after the event that set them (the latest word wins),
     without moving any counter.
+
+    ``held_until`` holds that event on the message (its expiry; see the module's docstring). A
+    move of a message that holds an event replaces it, so the caller must have written it out
+    first (``spilled``), and the write is conditioned on it being still the one held.
     """
     current = MessageStatus(item.get("status", MessageStatus.QUEUED))
     current_rank = int(item.get("status_rank", RANK[current]))
@@ -118,6 +131,11 @@ def status_move(
         return []
     if same_rank and (event_order is None or event_order <= str(item.get("status_event", ""))):
         return []
+    holding = holds_event(item)
+    if holding and not spilled:
+        raise RuntimeError(f"moving message {item['sk']} would lose its held event: spill_held first")
+    if held_until is not None and event_order is None:
+        raise ValueError("only an event (event_order) can be held on the message")
     sets = ["#status = :status", "status_rank = :rank", "status_at = :at", "status_details = :details"]
     values: dict[str, Any] = {
         ":status": str(status),
@@ -133,6 +151,14 @@ def status_move(
         values[":event"] = event_order
         if same_rank:
             condition += " AND (attribute_not_exists(status_event) OR status_event < :event)"
+    if holding:  # the held event written out is the one this write replaces
+        condition += " AND status_event = :held"
+        values[":held"] = item["status_event"]
+    if held_until is not None:
+        sets.append("held_until = :held_until")
+        values[":held_until"] = held_until
+    elif holding:
+        remove = (*remove, "held_until")
     view, unlisted = _view_move(item, status, details)
     fields = {**(extra or {}), **view}
     remove = (*remove, *unlisted)
@@ -450,6 +476,48 @@ def is_erased(events_table: Table, ses_message_id: str) -> bool:
     return events_table.get({"pk": f"ERASED#{ses_message_id}", "sk": "ERASED"}, consistent=False) is not None
 
 
+def holds_event(item: Mapping[str, Any]) -> bool:
+    """Whether the message holds the event that decided its status (not in the events table)."""
+    return "held_until" in item and "status_event" in item
+
+
+def is_held(item: Mapping[str, Any], event_sk: str) -> bool:
+    """Whether the event whose timeline key is ``event_sk`` is the one the message holds."""
+    return holds_event(item) and event_sk == f"EVENT#{item['status_event']}"
+
+
+def held_event(item: Mapping[str, Any]) -> Item | None:
+    """The timeline item of the event the message holds, as the events table would keep it."""
+    if not holds_event(item):
+        return None
+    details = dict(item.get("status_details") or {})
+    event_type = details.pop("event_type", None)
+    order = str(item["status_event"])
+    return {
+        **keys.message_event(item["merchant_id"], item["message_id"], *order.split("#", 1)),
+        "type": "message_event",
+        "event_type": event_type,
+        "event_key": order.split("#", 1)[1],
+        "ses_message_id": item.get("ses_message_id"),
+        "recipient": item.get("recipient"),
+        "status": item.get("status"),
+        "details": details,
+        "occurred_at": item.get("status_at"),
+        "expires_at": item["held_until"],
+        "merchant_id": item["merchant_id"],
+        "customer_id": item["customer_id"],
+        "message_id": item["message_id"],
+    }
+
+
+def spill_held(events_table: Table, item: Mapping[str, Any]) -> None:
+    """Write the event the message holds to the events table, before a move replaces it (once:
+    a copy there already, from a move that failed after writing it out, is left as it is)."""
+    event = held_event(item)
+    if event is not None:
+        put_event(events_table, event)
+
+
 def put_event(table: Table, item: Item) -> bool:
     """Store one timeline event; False when the same event was stored before (a duplicate)."""
     try:
@@ -459,9 +527,14 @@ def put_event(table: Table, item: Item) -> bool:
     return True
 
 
-def timeline(events_table: Table, merchant_id: str, message_id: str, *, now_epoch: int) -> list[Item]:
-    """A message's events in time order, leaving out those past their retention (TTL not yet run)."""
-    items = events_table.query("pk = :pk", {":pk": keys.message_events_partition(merchant_id, message_id)})
+def timeline(events_table: Table, message: Mapping[str, Any], *, now_epoch: int) -> list[Item]:
+    """A message's events in time order (those in the events table and the one it holds, once),
+    leaving out those past their retention (TTL not yet run)."""
+    partition = keys.message_events_partition(message["merchant_id"], message["message_id"])
+    items = events_table.query("pk = :pk", {":pk": partition})
+    held = held_event(message)
+    if held is not None and all(i["sk"] != held["sk"] for i in items):
+        items = sorted([*items, held], key=lambda i: str(i["sk"]))
     return [i for i in items if int(i.get("expires_at", now_epoch + 1)) > now_epoch]
 
 
