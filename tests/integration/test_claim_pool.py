@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import Table
+from couponflow.domain.claim_status import ClaimStatus
 from couponflow.errors import RetryableError
 from couponflow.ids import customer_id
 from couponflow.models.claims import ClaimIn
 from couponflow.services.claims import ClaimService
-from couponflow.store import campaigns, claims, keys
+from couponflow.store import campaigns, claim_progress, claims, keys
 
 from tests.conftest import load_event
 from tests.integration.helpers import body_of, claim_event, merchant_event, sqs_event
@@ -463,8 +464,6 @@ def test_a_returned_code_clears_its_shards_empty_mark_in_the_same_transaction(
     """The code, its pool counter and the campaign's mark and version move in one transaction:
     no failure between two writes can leave a code behind a mark that makes claims skip it (the
     fault drills found one when the bump was a write of its own)."""
-    from couponflow.domain.claim_status import ClaimStatus
-    from couponflow.store import claim_progress
 
     m = merchant[0]
     shard = 9
@@ -527,8 +526,14 @@ def test_assigning_a_send_chunk_in_bulk_gives_distinct_codes_and_moves_each_coun
     assert [r.new for r in records] == [True] * 45
     assert len({r.code for r in records}) == 45
     assert [r.message_id for r in records] == [a.message_id for a in wanted]
-    # one transaction per group of 20 (20 + 20 + 5), then each message put: nothing else
-    assert writes == {"TransactWriteItems": 3, "PutItem": 45}
+    # one transaction per group of 20 (20 + 20 + 5), then each code's registry and each message
+    assert writes == {"TransactWriteItems": 3, "UpdateItem": 45, "PutItem": 45}
+    for a, r in zip(wanted, records, strict=True):
+        registry = table.get(keys.code_registry(m, campaign_id, str(r.code)))
+        assert registry is not None and (registry["state"], registry["customer_id"]) == (
+            "assigned",
+            a.who.customer_id,
+        )
     assert campaigns.count_available(table, m, campaign_id) == codes_in_pool(table, m, campaign_id) == 15
     message = table.get(keys.message(m, wanted[0].who.customer_id, wanted[0].message_id))
     assert message is not None and message["code"] == records[0].code and "gsi3pk" not in message
@@ -626,3 +631,27 @@ def test_a_late_message_put_of_a_bulk_group_never_resets_a_message_that_moved_on
     assert record.new
     stored = table.get(key)
     assert stored is not None and (stored["status"], stored["ses_message_id"]) == ("sent", "ses-1")
+
+
+def test_a_retried_group_never_names_the_holder_of_a_code_released_since(merchant, table, new_campaign):
+    """A chunk retried after its email bounced and the code went back to the pool: writing the
+    group's registry again must not name the old holder of a code anyone may take now."""
+    m = merchant[0]
+    campaign_id = new_campaign(["BACK-TO-POOL"])
+    campaign = campaigns.get(table, m, campaign_id)
+    (wanted,) = _assignments(m, ["bounced-later@example.com"], "back")
+    (record,) = claims.assign_many(
+        table, campaign, [wanted], now=datetime.now(UTC).isoformat(), day="2026-11-23", outbox=False
+    )
+    claim = table.get(keys.claim(m, wanted.who.customer_id, campaign_id))
+    assert claim is not None
+    returned = claim_progress.return_code(
+        table, claim, ClaimStatus.RELEASED, at=datetime.now(UTC).isoformat(), reason="bounced"
+    )
+    assert returned
+
+    claims.restore_after_group(table, campaign, wanted.who, record)  # the retry's stale record
+
+    registry = table.get(keys.code_registry(m, campaign_id, "BACK-TO-POOL"))
+    assert registry is not None and registry["state"] == "available" and "customer_id" not in registry
+    assert campaigns.count_available(table, m, campaign_id) == codes_in_pool(table, m, campaign_id) == 1

@@ -443,17 +443,22 @@ def test_a_coupon_whose_conditions_do_not_fit_warns_in_preflight_and_fails_the_s
     assert (flight["problem_at_send_time"], flight["warnings"]) == (None, [])
 
 
-def test_a_chunk_that_died_before_writing_its_messages_gets_them_back_when_delivered_again(
+@pytest.mark.parametrize(
+    "dies_at", ["CODE", "MESSAGE#"], ids=["before its codes' registry", "before its messages"]
+)
+def test_a_chunk_that_died_after_its_claims_gets_the_rest_back_when_delivered_again(
     stack: Any,
     table: Table,
     merchant: tuple[str, str],
     load_handler: Callable[[str], ModuleType],
     lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
+    dies_at: str,
 ) -> None:
-    """The fan-out writes a group's claims in one transaction and their messages after it.
-    Given a first delivery that dies in between, when the chunk comes again, then every
-    recipient has their one code and their message, and every email is queued."""
+    """The fan-out writes a group's claims in one transaction, then the codes' registry naming
+    their holders, then the messages. Given a first delivery that dies after the claims, when the
+    chunk comes again, then every recipient has their one code, named theirs in its registry,
+    and their message, and every email is queued."""
     m = merchant[0]
     starter = load_handler("SendStarterFunction")
     fanout = load_handler("SendFanoutFunction")
@@ -466,15 +471,21 @@ def test_a_chunk_that_died_before_writing_its_messages_gets_them_back_when_deliv
     starter.lambda_handler({"merchant_id": m, "send_id": send["send_id"]}, lambda_context)
     (chunk,) = [c for c in drain_queue(stack.physical["SendFanoutQueue"]) if c["send_id"] == send["send_id"]]
 
-    real_put = Table.put
+    real_put, real_update = Table.put, Table.update
 
-    def dies(self: Table, item: Any, **kwargs: Any) -> Any:
-        if str(item.get("sk", "")).startswith("MESSAGE#"):  # the messages after the claims
+    def put(self: Table, item: Any, **kwargs: Any) -> Any:
+        if str(item.get("sk", "")).startswith(dies_at):
             raise ConnectionError("the function died here")
         return real_put(self, item, **kwargs)
 
+    def update(self: Table, key: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(key.get("sk", "")).startswith(dies_at):
+            raise ConnectionError("the function died here")
+        return real_update(self, key, *args, **kwargs)
+
     with monkeypatch.context() as patched:
-        patched.setattr(Table, "put", dies)
+        patched.setattr(Table, "put", put)
+        patched.setattr(Table, "update", update)
         with pytest.raises(BatchProcessingError):  # Powertools: every record of the batch failed
             fanout.lambda_handler(sqs_event([json.dumps(chunk)]), lambda_context)
     assert fanout.lambda_handler(sqs_event([json.dumps(chunk)]), lambda_context) == {"batchItemFailures": []}
@@ -484,6 +495,13 @@ def test_a_chunk_that_died_before_writing_its_messages_gets_them_back_when_deliv
     assert len(queued) == 5
     held = [claims.get(table, m, c, cmp) for c in queued.values()]
     assert len({h.code for h in held if h}) == 5
+    for h in held:
+        assert h is not None and h.code is not None
+        registry = table.get(keys.code_registry(m, cmp, h.code))
+        assert registry is not None and (registry["state"], registry["customer_id"]) == (
+            "assigned",
+            h.customer_id,
+        )
     for message_id, customer in queued.items():
         message = table.get(keys.message(m, customer, message_id))
         assert message is not None and message["status"] == "queued", message_id

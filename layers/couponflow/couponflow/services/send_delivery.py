@@ -309,7 +309,7 @@ class SendFanout:
         for want, record in zip(wanted, records, strict=True):
             if not record.new and record.message_id == want.message_id:
                 # a retry of a chunk that died between its claims and their messages
-                claims.restore_message(self.table, campaign, want.who, record, fields=named)
+                claims.restore_after_group(self.table, campaign, want.who, record, fields=named)
         mail_jobs: list[dict[str, str]] = []
         tally: Counter[str] = Counter()
         for recipient, record in zip(job.recipients, records, strict=True):

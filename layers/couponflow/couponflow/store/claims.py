@@ -35,6 +35,7 @@ of one customer never get two new codes. After N codes the latest claim is the a
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from couponflow.adapters.dynamodb import (
+    Check,
     ConditionFailed,
     Delete,
     Item,
@@ -58,6 +60,8 @@ from couponflow.domain.message_status import RANK, MessageStatus
 from couponflow.errors import RetryableError
 from couponflow.store import campaigns, keys, messages
 from couponflow.store.claim_receipts import ReceiptFound
+
+logger = logging.getLogger(__name__)
 
 CANDIDATES_PER_READ = 8
 MAX_ATTEMPTS = 24
@@ -422,17 +426,29 @@ def _claimed(
 
 def _code_taken(campaign: Campaign, who: Claimant, code: str, now: str) -> list[TransactAction]:
     """The code leaves its pool shard (only if still there) and its registry names the holder."""
-    m, c = campaign.merchant_id, campaign.campaign_id
-    return [
-        Delete(keys.pool_code(m, c, code), condition="attribute_exists(pk)"),
-        Update(
-            keys.code_registry(m, c, code),
-            "SET #state = :assigned, customer_id = :cus, assigned_at = :now",
-            condition="#state = :available",
-            names={"#state": "state"},
-            values={":assigned": "assigned", ":available": "available", ":cus": who.customer_id, ":now": now},
-        ),
-    ]
+    return [_leaves_pool(campaign, code), _holder_named(campaign, who, code, now)]
+
+
+def _leaves_pool(campaign: Campaign, code: str) -> Delete:
+    """The code leaves its pool shard, only if still there: no one else can take it from then on."""
+    return Delete(
+        keys.pool_code(campaign.merchant_id, campaign.campaign_id, code), condition="attribute_exists(pk)"
+    )
+
+
+def _holder_named(campaign: Campaign, who: Claimant, code: str, now: str, *, again: bool = False) -> Update:
+    """The code's registry names ``who`` its holder, only if it was available (``again``: or
+    names them already, for a write done once more)."""
+    condition = "#state = :available"
+    if again:
+        condition += " OR (#state = :assigned AND customer_id = :cus)"
+    return Update(
+        keys.code_registry(campaign.merchant_id, campaign.campaign_id, code),
+        "SET #state = :assigned, customer_id = :cus, assigned_at = :now",
+        condition=condition,
+        names={"#state": "state"},
+        values={":assigned": "assigned", ":available": "available", ":cus": who.customer_id, ":now": now},
+    )
 
 
 def _message_put(
@@ -503,12 +519,15 @@ def assign_many(
 ) -> list[ClaimRecord]:
     """Assign codes to many claimants at once (a segment send's chunk); one record each, in order.
 
-    Each group of up to ``BULK_GROUP`` claimants is one transaction: per claimant the claim, the
-    code leaving its shard and its registry item, with the same conditions as ``assign``; and
-    one counter move per pool shard for the whole group (``assign`` moves a counter per claim).
-    The group's messages follow, each put only if absent, at half a transaction's price: should
-    the caller die in between, its retry finds the claims made and puts the missing messages
-    back (``restore_message``). If any condition fails (a claimant who holds a code already, as on a
+    Each group of up to ``BULK_GROUP`` claimants is one transaction: per claimant the claim and
+    the code leaving its shard, with the same conditions as ``assign``; and one counter move per
+    pool shard for the whole group (``assign`` moves a counter per claim). The codes' registry
+    items, naming their holders, and the group's messages follow, each written on its own at
+    half a transaction's price (the registry first: nothing reads it about a code before its
+    email goes out, and the pool entry's delete already keeps anyone else from the code; imports
+    skip a code whose registry item exists). Should the caller die in between, its retry finds
+    the claims made and writes the rest again (``restore_after_group``). If any condition fails
+    (a claimant who holds a code already, as on a
     redelivered chunk; a code a storefront claim took meanwhile) the group is canceled as a
     whole and assigned one by one with ``assign``, which has the answer for each case; so is a
     group the pool cannot fill, and a campaign with a daily limit.
@@ -559,7 +578,7 @@ def _assign_group(
     for a, code in zip(group, codes, strict=True):
         claim = {**_claimed(campaign, a.who, code, now=now, message_id=a.message_id), **_send_of(fields)}
         actions.append(_claim_put(campaign, a.who, now, claim))
-        actions.extend(_code_taken(campaign, a.who, code, now))
+        actions.append(_leaves_pool(campaign, code))
     actions.extend(
         campaigns.pool_count_moves(
             campaign.merchant_id, campaign.campaign_id, codes, -1, tally=str(ClaimStatus.CLAIMED)
@@ -570,8 +589,10 @@ def _assign_group(
     except (TransactionCanceled, RetryableError):  # a failed condition, or a conflict: one by one
         return None
     for a, code in zip(group, codes, strict=True):
+        _name_holder(table, campaign, a.who, code, now)
+    for a, code in zip(group, codes, strict=True):
         # each only if absent: a copy of this chunk running at the same time may have put it
-        # back already (``restore_message``) and the mailer sent it since; never reset it
+        # back already (``restore_after_group``) and the mailer sent it since; never reset it
         _put_if_absent(
             table,
             _message_put(campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields),
@@ -590,7 +611,43 @@ def _assign_group(
     ]
 
 
-def restore_message(
+def _name_holder(table: Table, campaign: Campaign, who: Claimant, code: str, now: str) -> None:
+    """Name ``who`` the holder of ``code`` in its registry, just after the group's transaction
+    gave them the code (the pool entry's delete gave it to their claim alone); done once more,
+    it changes nothing."""
+    named = _holder_named(campaign, who, code, now, again=True)
+    try:
+        table.update(
+            named.key, named.expression, condition=named.condition, names=named.names, values=named.values
+        )
+    except ConditionFailed:  # never: nothing else moves a code out of its pool shard
+        logger.error(
+            "code registry names another holder",
+            extra={"campaign_id": campaign.campaign_id, "code": code, "customer_id": who.customer_id},
+        )
+
+
+def _name_holder_again(table: Table, campaign: Campaign, who: Claimant, code: str, now: str) -> None:
+    """``_name_holder`` for a retry, in one transaction with a check that the claim still holds
+    the code as ``claimed``: a code released since (its email bounced; the registry available
+    again and the code back in the pool) is never named theirs again."""
+    try:
+        table.transact(
+            [
+                Check(
+                    keys.claim(campaign.merchant_id, who.customer_id, campaign.campaign_id),
+                    "code = :code AND #status = :claimed",
+                    names={"#status": "status"},
+                    values={":code": code, ":claimed": str(ClaimStatus.CLAIMED)},
+                ),
+                _holder_named(campaign, who, code, now, again=True),
+            ]
+        )
+    except TransactionCanceled:  # the claim moved on: its code's registry moved with it
+        return
+
+
+def restore_after_group(
     table: Table,
     campaign: Campaign,
     who: Claimant,
@@ -598,10 +655,13 @@ def restore_message(
     *,
     fields: dict[str, Any] | None = None,
 ) -> bool:
-    """Put back the message of a claim ``assign_many`` made, if its put never happened
-    (the caller died in between); True when it was missing. Written as it was first meant."""
+    """Write again what ``assign_many`` writes after a group's transaction, for a claim it made
+    (the caller may have died in between): the registry naming the holder, and the message if
+    its put never happened (True when it was missing), as it was first meant."""
     if record.code is None or record.message_id is None or record.claimed_at is None:
         return False
+    if record.status is ClaimStatus.CLAIMED:
+        _name_holder_again(table, campaign, who, record.code, record.claimed_at)
     return _put_if_absent(
         table,
         _message_put(
