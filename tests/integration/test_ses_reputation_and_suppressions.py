@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import Table, TransactionCanceled
 from couponflow.domain.campaign import Campaign
@@ -601,6 +602,40 @@ def test_delivery_path_events_in_any_order_and_batches_are_each_in_the_timeline_
         "pk = :pk", {":pk": keys.message_events_partition(sent.merchant_id, sent.message_id)}
     )
     assert "click" not in {e["event_type"] for e in stored}, "the click is held, not written twice"
+
+
+def test_an_event_written_out_by_a_move_that_then_failed_is_in_the_timeline_once(
+    stack, table, campaign_with, load_handler, lambda_context, monkeypatch
+):
+    """Given a delivered message holding its Delivery, when the Open's move writes the Delivery
+    out and then fails (the function dies before its transaction), then the Delivery is both
+    written out and still held, and the timeline shows it once; the Open's retry moves the
+    message, and each event is in the timeline once."""
+    sent = campaign_with(1)[0]
+    assert apply(load_handler, lambda_context, [ses_record("delivery", sent)]) == {"batchItemFailures": []}
+    events = Table(stack.physical["MessageEventsTable"])
+    partition = keys.message_events_partition(sent.merchant_id, sent.message_id)
+
+    def timeline() -> list[str]:
+        item = table.get(sent.key)
+        return [
+            e["event_type"]
+            for e in messages.timeline(events, item, now_epoch=int(datetime.now(UTC).timestamp()))
+        ]
+
+    def dies(self: Table, actions: Any, **kwargs: Any) -> None:
+        raise ConnectionError("the function died here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Table, "transact", dies)
+        with pytest.raises(BatchProcessingError):  # Powertools: every record of the batch failed
+            apply(load_handler, lambda_context, [ses_record("open", sent)])
+    assert [e["event_type"] for e in events.query("pk = :pk", {":pk": partition})] == ["delivery"]
+    assert table.get(sent.key)["status"] == "delivered" and timeline() == ["delivery"]
+
+    assert apply(load_handler, lambda_context, [ses_record("open", sent)]) == {"batchItemFailures": []}
+    assert table.get(sent.key)["status"] == "opened"
+    assert sorted(timeline()) == ["delivery", "open"]
 
 
 # --- delivery-path events of a batch move together -------------------------------------------
