@@ -11,7 +11,8 @@ handed to SES twice, stuck items, dead-letter depth, faults injected, time. A ru
 3. the operator's part, with faults off (as the runbook says): redrive every dead-letter queue
    into its source queue, and let everything settle again;
 4. the checks, read straight from moto: every code of the campaign either in the pool or held by
-   exactly one claim, no customer holding two codes of one campaign, no message handed to SES
+   exactly one claim, its registry item saying which (available, or naming the holder), no
+   customer holding two codes of one campaign, no message handed to SES
    twice (counted by the local SES as it accepted them, by our message tag), every message,
    claim and send final (``unknown`` counts as final: visible, with its reason), the campaign's
    message counters equal to its messages' statuses, the pool's counters equal to its codes.
@@ -333,9 +334,11 @@ class _State:
     """What the checks read, per campaign."""
 
     registry: dict[str, set[str]]
+    named: dict[str, dict[str, tuple[str, str | None]]]  # code -> (registry state, holder named)
     pool: dict[str, Counter[str]]
     pool_counts: Counter[str]
     held: dict[str, Counter[str]]
+    held_by: dict[str, dict[str, str]]  # code -> the customer whose claim holds it
     holders: Counter[tuple[str, str]]
     statuses: dict[str, Counter[str]]
     counters: dict[str, Counter[str]]
@@ -361,9 +364,11 @@ def check(drill: Drill, findings: Findings, campaign_ids: set[str]) -> None:
 def _read_state(drill: Drill, findings: Findings, campaign_ids: set[str]) -> _State:
     items = drill.items()
     registry: dict[str, set[str]] = {c: set() for c in campaign_ids}
+    named: dict[str, dict[str, tuple[str, str | None]]] = {c: {} for c in campaign_ids}
     pool: dict[str, Counter[str]] = {c: Counter() for c in campaign_ids}
     pool_counts: Counter[str] = Counter()
     held: dict[str, Counter[str]] = {c: Counter() for c in campaign_ids}
+    held_by: dict[str, dict[str, str]] = {c: {} for c in campaign_ids}
     holders: Counter[tuple[str, str]] = Counter()
     statuses: dict[str, Counter[str]] = {c: Counter() for c in campaign_ids}
     counters: dict[str, Counter[str]] = {c: Counter() for c in campaign_ids}
@@ -374,6 +379,7 @@ def _read_state(drill: Drill, findings: Findings, campaign_ids: set[str]) -> _St
         campaign = next((c for c in campaign_ids if f"#CAMPAIGN#{c}#" in pk + "#"), None)
         if campaign and "#CODE#" in pk and sk == "CODE":
             registry[campaign].add(pk.rsplit("#CODE#", 1)[1])
+            named[campaign][pk.rsplit("#CODE#", 1)[1]] = (str(item.get("state")), item.get("customer_id"))
         elif campaign and "#POOL#" in pk and sk.startswith("CODE#"):
             pool[campaign][sk.removeprefix("CODE#")] += 1
             pool_shards[campaign][int(pk.rsplit("#POOL#", 1)[1])] += 1
@@ -388,6 +394,7 @@ def _read_state(drill: Drill, findings: Findings, campaign_ids: set[str]) -> _St
         elif sk.startswith("CLAIM#") and item.get("campaign_id") in campaign_ids:
             if item.get("status") in HOLDING and item.get("code"):
                 held[item["campaign_id"]][item["code"]] += 1
+                held_by[item["campaign_id"]][item["code"]] = item["customer_id"]
                 holders[(item["campaign_id"], item["customer_id"])] += 1
         elif sk.startswith("MESSAGE#") and item.get("campaign_id") in campaign_ids:
             status = str(item.get("status", "queued"))
@@ -403,7 +410,35 @@ def _read_state(drill: Drill, findings: Findings, campaign_ids: set[str]) -> _St
         elif sk == "SEND" and item.get("status") in ("scheduled", "sending"):
             findings.stuck += 1
             findings.notes.append(f"send {item['send_id']} still {item['status']}")
-    return _State(registry, pool, pool_counts, held, holders, statuses, counters, empty_marks, pool_shards)
+    return _State(
+        registry,
+        named,
+        pool,
+        pool_counts,
+        held,
+        held_by,
+        holders,
+        statuses,
+        counters,
+        empty_marks,
+        pool_shards,
+    )
+
+
+def _check_registry(state: _State, findings: Findings, c: str) -> None:
+    """Each code's registry item says where it is: available while in the pool, else naming the
+    customer whose claim holds it (redemptions and returns find the holder there)."""
+    for code, (registry_state, named) in state.named[c].items():
+        holder = state.held_by[c].get(code)
+        if holder is not None:
+            right = registry_state in ("assigned", "redeemed") and named == holder
+        else:
+            right = registry_state == "available" or code not in state.pool[c]
+        if not right:
+            findings.counts_off += 1
+            findings.notes.append(
+                f"code {code}: the registry says {registry_state} for {named}, held by {holder}"
+            )
 
 
 def _check_codes(state: _State, findings: Findings, c: str) -> None:
@@ -416,6 +451,7 @@ def _check_codes(state: _State, findings: Findings, c: str) -> None:
         elif where > 1 or code not in registry[c]:
             findings.codes_twice += 1
             findings.notes.append(f"code {code}: {pool[c][code]} in the pool, {held[c][code]} held")
+    _check_registry(state, findings, c)
     hidden = sum(n for shard, n in state.pool_shards[c].items() if shard in state.empty_marks[c])
     if hidden:  # in the pool, but behind a mark that makes every claim skip its shard
         findings.codes_lost += hidden
