@@ -1,9 +1,12 @@
-"""The status details follow the event that decides the status, whatever the arrival order."""
+"""The status details follow the event that decides the status, whatever the arrival order; the
+event held on the message is written out before a move replaces it."""
 
 from __future__ import annotations
 
 import itertools
 
+import pytest
+from couponflow.adapters.dynamodb import Update
 from couponflow.domain.message_status import RANK, MessageStatus
 from couponflow.store import messages
 
@@ -66,3 +69,52 @@ def test_a_same_rank_event_rewrites_only_the_details_and_moves_no_counter() -> N
         stored, BOUNCED, at="x", details={}, event_order="2026-11-20T09:00:00+00:00#c"
     )
     assert older == []
+
+
+def _holding() -> dict[str, object]:
+    """A delivered message holding its Delivery (``store/messages.py``)."""
+    return {
+        **_message(MessageStatus.DELIVERED, "2026-11-20T10:00:00+00:00#dddd"),
+        "status_at": "2026-11-20T10:00:00+00:00",
+        "status_details": {"event_type": "delivery", "smtp_response": "250 ok"},
+        "recipient": "a@example.com",
+        "held_until": 1_900_000_000,
+    }
+
+
+def test_the_held_event_reads_as_the_timeline_item_it_replaces() -> None:
+    held = messages.held_event(_holding())
+    assert held is not None
+    assert (held["sk"], held["event_type"], held["details"], held["expires_at"]) == (
+        "EVENT#2026-11-20T10:00:00+00:00#dddd",
+        "delivery",
+        {"smtp_response": "250 ok"},
+        1_900_000_000,
+    )
+    assert messages.is_held(_holding(), "EVENT#2026-11-20T10:00:00+00:00#dddd")
+    assert messages.held_event(_message()) is None
+
+
+def test_a_move_of_a_message_holding_its_event_needs_it_written_out_first() -> None:
+    """Moving on would replace the held event's words: the caller must have spilled it, and the
+    write holds only while the held event is still the one read."""
+    at, opened = "2026-11-20T10:05:00+00:00", {"event_type": "open"}
+    with pytest.raises(RuntimeError, match="spill_held first"):
+        messages.status_move(_holding(), MessageStatus.OPENED, at=at, details=opened)
+
+    update = messages.status_move(
+        _holding(),
+        MessageStatus.OPENED,
+        at=at,
+        details=opened,
+        event_order=f"{at}#oooo",
+        held_until=1_900_000_500,
+        spilled=True,
+    )[0]
+    assert isinstance(update, Update) and update.values is not None
+    assert "status_event = :held" in str(update.condition)
+    assert update.values[":held"] == "2026-11-20T10:00:00+00:00#dddd"
+    assert "held_until = :held_until" in update.expression
+
+    bounce = messages.status_move(_holding(), BOUNCED, at=at, details={}, spilled=True)[0]
+    assert isinstance(bounce, Update) and "held_until" in bounce.expression.split("REMOVE", 1)[1]
