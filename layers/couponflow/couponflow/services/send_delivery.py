@@ -308,7 +308,7 @@ class SendFanout:
         )
         for want, record in zip(wanted, records, strict=True):
             if not record.new and record.message_id == want.message_id:
-                # a retry of a chunk that died between its claims and their messages
+                # a retry of a chunk that died after its claims, before their registry or messages
                 claims.restore_after_group(self.table, campaign, want.who, record, fields=named)
         mail_jobs: list[dict[str, str]] = []
         tally: Counter[str] = Counter()
