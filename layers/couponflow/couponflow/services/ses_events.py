@@ -413,8 +413,9 @@ class SesEventApplier:
                 spilled=True,  # below, before the transaction
             )
             moved = bool(actions)
-            if holding is not None and not moved:
+            if holding is not None and not moved:  # a delivery-path event: nothing to suppress
                 self._keep_unless_held(at, item, holding)
+                return False, item.get("campaign_id")
             source = {
                 "message_id": item["message_id"],
                 "ses_message_id": event.ses_message_id,

@@ -483,7 +483,8 @@ def holds_event(item: Mapping[str, Any]) -> bool:
 
 def is_held(item: Mapping[str, Any], event_sk: str) -> bool:
     """Whether the event whose timeline key is ``event_sk`` is the one the message holds."""
-    return holds_event(item) and event_sk == f"EVENT#{item['status_event']}"
+    held = held_event(item)
+    return held is not None and held["sk"] == event_sk
 
 
 def held_event(item: Mapping[str, Any]) -> Item | None:
@@ -492,12 +493,12 @@ def held_event(item: Mapping[str, Any]) -> Item | None:
         return None
     details = dict(item.get("status_details") or {})
     event_type = details.pop("event_type", None)
-    order = str(item["status_event"])
+    occurred, event_key = str(item["status_event"]).split("#", 1)
     return {
-        **keys.message_event(item["merchant_id"], item["message_id"], *order.split("#", 1)),
+        **keys.message_event(item["merchant_id"], item["message_id"], occurred, event_key),
         "type": "message_event",
         "event_type": event_type,
-        "event_key": order.split("#", 1)[1],
+        "event_key": event_key,
         "ses_message_id": item.get("ses_message_id"),
         "recipient": item.get("recipient"),
         "status": item.get("status"),
