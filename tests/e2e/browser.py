@@ -176,4 +176,5 @@ class Chromium:
             session=self.session,
         )
         shot = self.call("Page.captureScreenshot", {"format": "png"}, session=self.session)
+        path.parent.mkdir(parents=True, exist_ok=True)  # whichever test takes the first one
         path.write_bytes(base64.b64decode(shot["data"]))
