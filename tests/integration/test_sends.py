@@ -287,6 +287,12 @@ def test_fan_out_assigns_one_code_each_redelivery_sends_nothing_twice_and_the_se
     assert len(set(targets)) == 59  # everyone with an email
     assert all(len(j["messages"]) <= 50 for j in jobs)
     unique = list({tuple(t["message_id"] for t in j["messages"]): j for j in jobs}.values())
+    # the redelivered chunk bundled the same jobs, and each message names the one job that sends it
+    assert len({(j["send_id"], j["mail_job"]) for j in jobs}) == len(unique) == 3
+    for j in unique:
+        for t in j["messages"]:
+            item = table.get(keys.message(m, t["customer_id"], t["message_id"]))
+            assert item is not None and (item["send_id"], item["mail_job"]) == (j["send_id"], j["mail_job"])
     ses = boto3.client("ses")
 
     def mail(batch: list[dict[str, Any]]) -> float:

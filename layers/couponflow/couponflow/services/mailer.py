@@ -20,14 +20,20 @@ At most once, and why it holds (the send lease)
 -----------------------------------------------
 Right before a bulk call (after pacing) each of its messages is leased with a conditional
 write: only a queued message with no SES id, no lease and no unknown hand-off can be leased.
-From then on exactly one of these happens to the message:
+A segment send's messages are leased by their job instead, one write per call rather than one
+per message (``store/mail_jobs.py``; the fan-out names each message's job, and only that job
+sends it): the invocation takes the job's lease *before* it reads the messages (so it sees all
+a previous holder recorded), and writes each call's message ids on it before the call; a
+previous holder that died leaves the ids of its last call there, and those still queued are
+treated as below. From then on exactly one of these happens to the message:
 
 - SES answers: the accepted ones are recorded ``sent`` (the lease goes with it); the ones SES
   refused, or a call SES answered with an error (throttling, a 5xx), give their leases back so
   the queue's retry can send them;
 - SES's answer is lost (read timeout, connection reset: ``OutcomeUnknown``): the message is
   marked ``handoff: unknown`` and is never sent again;
-- the mailer dies in between (a crash, Lambda's timeout): the lease stays. It lasts
+- the mailer dies in between (a crash, Lambda's timeout): the lease stays (a job's lease naming
+  the call's ids; it is freed only once every message of its last call is recorded). It lasts
   ``SEND_LEASE_SECONDS`` (2 minutes, more than the SES call's timeouts and the writes after
   it, less than the mail queue's 3-minute visibility timeout), so when SQS brings the job back
   the lease has lapsed, and the mailer marks the message ``handoff: unknown`` instead of
@@ -43,6 +49,7 @@ vouch for; sending twice would cost a customer a duplicate coupon, and the promi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -66,7 +73,7 @@ from couponflow.errors import OutcomeUnknown, PermanentSendError, RetryableError
 from couponflow.services import release
 from couponflow.services.coupon_links import LinkSigner
 from couponflow.services.send_pacing import SendPacer
-from couponflow.store import campaigns, keys, messages
+from couponflow.store import campaigns, keys, mail_jobs, messages
 
 logger = logging.getLogger(__name__)
 
@@ -92,18 +99,46 @@ class MailJob(BaseModel):
     customer_id: str | None = Field(default=None, min_length=1, max_length=64)
     message_id: str | None = Field(default=None, min_length=1, max_length=64)
     messages: list[MailTarget] = Field(default_factory=list, max_length=MAX_MESSAGES_PER_JOB)
+    # a segment send's job: its send and its name there (``send_delivery.mail_job_of``), whose
+    # lease covers the messages named with it (``store/mail_jobs.py``)
+    send_id: str | None = Field(default=None, min_length=1, max_length=64)
+    mail_job: str | None = Field(default=None, pattern=r"^\d{1,6}\.\d{1,3}$")
 
     @model_validator(mode="after")
     def _one_or_many(self) -> Self:
         single = self.customer_id is not None and self.message_id is not None
         if single == bool(self.messages) or (not single and (self.customer_id or self.message_id)):
             raise ValueError("a mail job names customer_id and message_id, or a non-empty messages list")
+        if (self.send_id is None) != (self.mail_job is None) or (single and self.mail_job is not None):
+            raise ValueError("a send's mail job names both send_id and mail_job, and a messages list")
         return self
+
+    def lease_key(self) -> dict[str, str] | None:
+        """The key of the job's own send lease; None for a job leased message by message."""
+        if self.send_id is None or self.mail_job is None:
+            return None
+        return keys.mail_job(self.merchant_id, self.send_id, self.mail_job)
 
     def targets(self) -> list[MailTarget]:
         if self.customer_id is not None and self.message_id is not None:
             return [MailTarget(customer_id=self.customer_id, message_id=self.message_id)]
         return list(self.messages)
+
+
+@dataclass
+class _JobLease:
+    """The send lease of one of a send's mail jobs in the batch (``store/mail_jobs.py``)."""
+
+    key: dict[str, str]
+    send_id: str
+    mail_job: str
+    held: bool = False
+    in_doubt: frozenset[str] = frozenset()  # what its last holder was handing to SES, unrecorded
+    unsettled: bool = False  # it names a call of ours whose outcome is not all recorded
+
+    def covers(self, item: Item) -> bool:
+        """Whether ``item`` is a message of this job (a message is only sent by its own job)."""
+        return self.held and item.get("send_id") == self.send_id and item.get("mail_job") == self.mail_job
 
 
 @dataclass
@@ -113,6 +148,7 @@ class _Pending:
     job: int  # index of its job in the batch
     merchant_id: str
     target: MailTarget
+    job_lease: _JobLease | None = None  # its job's lease, for a send's job
     item: Item | None = None
     customer: Item | None = None
     outcome: str | None = None
@@ -122,11 +158,33 @@ class _Pending:
     def key(self) -> dict[str, str]:
         return keys.message(self.merchant_id, self.target.customer_id, self.target.message_id)
 
+    @property
+    def by_job(self) -> bool:
+        """Whether it goes out under its job's lease rather than a lease of its own."""
+        return self.job_lease is not None and self.item is not None and bool(self.item.get("mail_job"))
+
     def done(self, outcome: str) -> None:
         self.outcome = outcome
 
     def fail(self, error: Exception) -> None:
         self.error = error
+
+
+def _lease_id(key: dict[str, str] | None) -> tuple[str, str]:
+    return (key["pk"], key["sk"]) if key else ("", "")
+
+
+def _leases_of(pending: list[_Pending]) -> list[_JobLease]:
+    """The job leases of ``pending``, each once."""
+    return list({id(p.job_lease): p.job_lease for p in pending if p.job_lease is not None}.values())
+
+
+def _by_job_lease(pending: list[_Pending]) -> dict[int, list[_Pending]]:
+    """``pending`` grouped by their job's lease, in order."""
+    groups: dict[int, list[_Pending]] = defaultdict(list)
+    for p in pending:
+        groups[id(p.job_lease)].append(p)
+    return groups
 
 
 def _retryable(error: Exception) -> RetryableError:
@@ -179,7 +237,16 @@ class Mailer:
         now = now or datetime.now(UTC)
         deadline = deadline if deadline is not None else time.time() + 20
         self._owner = uuid.uuid4().hex  # this batch's leases: only it gives them back
-        pending = [_Pending(i, job.merchant_id, t) for i, job in enumerate(jobs) for t in job.targets()]
+        leases: dict[tuple[str, str], _JobLease] = {}
+        for job in jobs:
+            lease_key = job.lease_key()
+            if lease_key is not None and job.send_id is not None and job.mail_job is not None:
+                leases.setdefault(_lease_id(lease_key), _JobLease(lease_key, job.send_id, job.mail_job))
+        pending = [
+            _Pending(i, job.merchant_id, t, leases.get(_lease_id(job.lease_key())))
+            for i, job in enumerate(jobs)
+            for t in job.targets()
+        ]
         seen: set[tuple[str, str]] = set()
         for p in pending:  # a message named twice in one batch (a redelivered job) is sent once
             key = (p.key["pk"], p.key["sk"])
@@ -192,6 +259,7 @@ class Mailer:
                     p.fail(RetryableError("the mailer ran out of time before this message"))
                 continue
             try:
+                self._take_job_leases(wave, now)
                 self._read(wave, now)
                 self._drop_unwanted(self._open(wave), now)
             except Exception as failure:  # nothing of this wave reached SES: all of it is retried
@@ -200,6 +268,7 @@ class Mailer:
                         p.fail(_retryable(failure))
                 continue
             self._send(self._open(wave), now, deadline)
+        self._release_job_leases(pending)
         results = []
         for index in range(len(jobs)):
             mine = [p for p in pending if p.job == index]
@@ -230,16 +299,49 @@ class Mailer:
             waves.append(current)
         return waves
 
+    def _take_job_leases(self, wave: list[_Pending], now: datetime) -> None:
+        """Take the lease of each send's mail job in the wave, before its messages are read (so the
+        read sees all its last holder recorded); a job another invocation holds is retried."""
+        for lease in _leases_of([p for p in wave if p.outcome is None]):
+            failure: Exception = RetryableError(f"mail job {lease.mail_job} is being sent elsewhere")
+            try:
+                previous = mail_jobs.take(
+                    self.table,
+                    lease.key,
+                    now_epoch=int(now.timestamp()),
+                    lease_seconds=SEND_LEASE_SECONDS,
+                    owner=self._owner,
+                )
+            except RetryableError as error:  # taken or not, it lapses before the retry comes
+                previous, failure = None, error
+            if previous is None:
+                for p in wave:
+                    if p.job_lease is lease and p.outcome is None:
+                        p.fail(failure)
+                continue
+            lease.held, lease.in_doubt = True, frozenset(previous)
+
+    def _release_job_leases(self, pending: list[_Pending]) -> None:
+        """Free the leases of jobs with nothing in doubt, for the job's retry or a duplicate of it; a
+        lease naming a call whose outcome is not all recorded is kept until it lapses (the retry
+        comes after that, and marks that call's messages unknown)."""
+        for lease in _leases_of(pending):
+            if lease.held and not lease.unsettled:
+                with contextlib.suppress(RetryableError):
+                    mail_jobs.release(self.table, lease.key, owner=self._owner)
+
     def _read(self, pending: list[_Pending], now: datetime) -> None:
         """Read the wave's messages; settle those that must not be sent (see "At most once")."""
         found = {
             (i["pk"], i["sk"]): i
             # (a message named twice in the batch was settled as a duplicate before the waves)
-            for i in self.table.batch_get([p.key for p in pending if p.outcome is None], consistent=True)
+            for i in self.table.batch_get(
+                [p.key for p in pending if p.outcome is None and p.error is None], consistent=True
+            )
         }
         now_epoch = int(now.timestamp())
         for p in pending:
-            if p.outcome is not None:
+            if p.outcome is not None or p.error is not None:
                 continue
             item = found.get((p.key["pk"], p.key["sk"]))
             if item is None:  # the customer was erased (services/privacy.py): nothing to send
@@ -255,6 +357,13 @@ class Mailer:
                 p.done("already_handled")
             elif item.get("handoff") == "unknown":
                 p.done("outcome_unknown")
+            elif item.get("mail_job") and not (p.job_lease and p.job_lease.covers(item)):
+                p.done("another_job")  # a send's message goes out with its own job only
+            elif item.get("mail_job") and p.target.message_id in (
+                p.job_lease.in_doubt if p.job_lease else ()
+            ):
+                why = "the invocation that held its mail job ended without recording SES's answer"
+                self._unknown([p], now, why)
             elif "lease_until" in item and int(item["lease_until"]) >= now_epoch:
                 p.fail(RetryableError(f"message {p.target.message_id} is being sent by another invocation"))
             elif "lease_until" in item:
@@ -346,8 +455,10 @@ class Mailer:
 
     def _lease(self, call: list[_Pending], now: datetime) -> list[_Pending]:
         """Lease the call's messages (see "At most once"); the ones leased, in order."""
-        leased = []
+        leased = set(map(id, self._lease_by_job([p for p in call if p.by_job], now)))
         for p in call:
+            if p.by_job:
+                continue
             try:
                 taken = messages.take_send_lease(
                     self.table,
@@ -360,9 +471,39 @@ class Mailer:
                 self._give_back([p], error)
                 continue
             if taken:
-                leased.append(p)
+                leased.add(id(p))
             else:  # leased or settled meanwhile: the retry reads what it became
                 p.fail(RetryableError(f"message {p.target.message_id} changed before its send"))
+        return [p for p in call if id(p) in leased]
+
+    def _lease_by_job(self, call: list[_Pending], now: datetime) -> list[_Pending]:
+        """Write the call's messages on their job's lease, one write per job; the ones so leased."""
+        leased: list[_Pending] = []
+        for members in _by_job_lease(call).values():
+            lease = members[0].job_lease
+            assert lease is not None
+            if lease.unsettled:  # an earlier call of the job is in doubt: its ids must stay named
+                for p in members:
+                    p.fail(RetryableError(f"an earlier call of mail job {lease.mail_job} is in doubt"))
+                continue
+            lease.unsettled = True  # until SES's answer to the call is recorded, or the call forgotten
+            try:
+                held = mail_jobs.record_call(
+                    self.table,
+                    lease.key,
+                    [p.target.message_id for p in members],
+                    now_epoch=int(now.timestamp()),
+                    lease_seconds=SEND_LEASE_SECONDS,
+                    owner=self._owner,
+                )
+            except RetryableError as error:  # the ids may have been written: clear them again
+                self._give_back(members, error)
+                continue
+            if held:
+                leased += members
+            else:  # never while the batch runs (the lease outlasts it): the retry takes it again
+                for p in members:
+                    p.fail(RetryableError(f"mail job {lease.mail_job} lost its lease before the call"))
         return leased
 
     def _send_call(
@@ -410,15 +551,18 @@ class Mailer:
             except OutcomeUnknown as lost:  # SES may have taken them: never again (see "At most once")
                 logger.warning("SES's answer to a bulk call was lost", extra={"messages": len(leased)})
                 self._unknown(leased, now, f"SES's answer to the hand-off was lost ({lost})")
+                self._settled(leased)
                 return
             except PermanentSendError as error:  # the whole call refused for good: each message failed
                 for p in leased:
                     self._failed(p, str(error), stamp)
+                self._settled(leased)
                 return
             except Exception as error:  # an error SES answered: nothing was sent
                 self._give_back(leased, error)
                 return
         handed: list[tuple[Item, str]] = []
+        refused: list[tuple[_Pending, RetryableError]] = []
         for p, result in zip(leased, results, strict=True):
             assert p.item is not None
             if result.sent:
@@ -428,9 +572,24 @@ class Mailer:
             elif result.permanent:
                 self._failed(p, f"{result.status}: {result.error or ''}".strip(), stamp)
             else:
-                self._give_back([p], RetryableError(f"SES {result.status}: {result.error or ''}"))
+                refused.append((p, RetryableError(f"SES {result.status}: {result.error or ''}")))
         if handed:
             self._record_sent(handed, stamp, [p for p in leased if p.outcome == "sent"])
+        # after the record: a job's lease forgets the call only if nothing of it is left in doubt
+        in_doubt = any(p.error is not None for p in leased)
+        self._settled(leased)
+        for p, why in refused:
+            self._give_back([p], why, forget_call=not in_doubt)
+
+    @staticmethod
+    def _settled(call: list[_Pending]) -> None:
+        """After SES's answer: a job's lease has nothing in doubt once every message of the call
+        it names is recorded (sent, failed or unknown); one that is not keeps the lease until it
+        lapses, and the job's retry marks it unknown."""
+        for members in _by_job_lease([p for p in call if p.by_job]).values():
+            lease = members[0].job_lease
+            if lease is not None and all(p.error is None for p in members):
+                lease.unsettled = False
 
     def _record_sent(self, handed: list[tuple[Item, str]], stamp: str, sent: list[_Pending]) -> None:
         """Record what SES took. Never given back: if it cannot be recorded, the job is retried and
@@ -468,11 +627,22 @@ class Mailer:
             if self._settle(mark, p):
                 p.done("outcome_unknown")
 
-    def _give_back(self, call: list[_Pending], error: Exception) -> None:
-        """Not handed to SES: give the leases back so the queue's retry can send them."""
+    def _give_back(self, call: list[_Pending], error: Exception, *, forget_call: bool = True) -> None:
+        """Not handed to SES: give the leases back so the queue's retry can send them (a job's
+        lease forgets the call, unless ``forget_call`` is False: something else of the call is in
+        doubt, and its retry marks them all unknown rather than send one of them twice)."""
+        for members in _by_job_lease([p for p in call if p.by_job]).values():
+            lease = members[0].job_lease
+            assert lease is not None
+            if forget_call:
+                forget = partial(mail_jobs.clear_call, self.table, lease.key, owner=self._owner)
+                lease.unsettled = not self._settle(forget, members[0])
+            for p in members:
+                p.fail(_retryable(error))
         for p in call:
-            self._settle(partial(messages.release_lease, self.table, p.key, owner=self._owner), p)
-            p.fail(_retryable(error))
+            if not p.by_job:
+                self._settle(partial(messages.release_lease, self.table, p.key, owner=self._owner), p)
+                p.fail(_retryable(error))
 
     def _settle(self, write: Callable[[], Any], p: _Pending) -> bool:
         """Run one settling write with bounded, jittered retries; False (and the job retried) if it

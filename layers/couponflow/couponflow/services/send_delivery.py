@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -242,17 +243,25 @@ class SendStarter:
         )
 
 
-def bundle_mail_jobs(merchant_id: str, jobs: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """One mail-queue record per ``MESSAGES_PER_MAIL_JOB`` messages (one SES bulk call's worth)."""
+def mail_job_of(chunk: int, position: int) -> str:
+    """The mail job of the recipient at ``position`` in its chunk: ``<chunk>.<block>``, one job per
+    ``MESSAGES_PER_MAIL_JOB`` places of the chunk, whoever of them gets an email. A redelivered
+    chunk bundles the same jobs, and the job named on each message (``store/mail_jobs.py``) is
+    the only one that may send it."""
+    return f"{chunk}.{position // MESSAGES_PER_MAIL_JOB}"
+
+
+def bundle_mail_jobs(merchant_id: str, send_id: str, jobs: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """One mail-queue record per mail job (at most ``MESSAGES_PER_MAIL_JOB`` messages, one SES bulk
+    call's worth at most), in the order the messages came."""
+    bundled: dict[str, list[dict[str, str]]] = {}
+    for j in jobs:
+        bundled.setdefault(j["mail_job"], []).append(
+            {"customer_id": j["customer_id"], "message_id": j["message_id"]}
+        )
     return [
-        {
-            "merchant_id": merchant_id,
-            "messages": [
-                {"customer_id": j["customer_id"], "message_id": j["message_id"]}
-                for j in jobs[start : start + MESSAGES_PER_MAIL_JOB]
-            ],
-        }
-        for start in range(0, len(jobs), MESSAGES_PER_MAIL_JOB)
+        {"merchant_id": merchant_id, "send_id": send_id, "mail_job": tag, "messages": members}
+        for tag, members in bundled.items()
     ]
 
 
@@ -290,8 +299,9 @@ class SendFanout:
                     interacted=False,  # a code we send is not the customer's own interaction
                 ),
                 message_id_for(job.send_id, r.customer_id),
+                {"mail_job": mail_job_of(job.chunk, position)},
             )
-            for r in job.recipients
+            for position, r in enumerate(job.recipients)
         ]
         # The messages and claims name their send: the mailer renders the send's own subject and
         # body (the campaign's where it has none), and they sit in the send's range of the views
@@ -309,12 +319,21 @@ class SendFanout:
         for want, record in zip(wanted, records, strict=True):
             if not record.new and record.message_id == want.message_id:
                 # a retry of a chunk that died after its claims, before their registry or messages
-                claims.restore_after_group(self.table, campaign, want.who, record, fields=named)
+                claims.restore_after_group(self.table, campaign, want.who, record, fields=want.fields(named))
         mail_jobs: list[dict[str, str]] = []
         tally: Counter[str] = Counter()
-        for recipient, record in zip(job.recipients, records, strict=True):
-            tally[self._one(send, campaign, recipient, record, stamp=stamp, mail_jobs=mail_jobs)] += 1
-        sqs.send_json_batch(self.mail_queue_url, bundle_mail_jobs(job.merchant_id, mail_jobs))
+        for want, recipient, record in zip(wanted, job.recipients, records, strict=True):
+            outcome = self._one(
+                send,
+                campaign,
+                recipient,
+                record,
+                stamp=stamp,
+                mail_jobs=mail_jobs,
+                mail_job=want.fields(None),
+            )
+            tally[outcome] += 1
+        sqs.send_json_batch(self.mail_queue_url, bundle_mail_jobs(job.merchant_id, job.send_id, mail_jobs))
         sends.finish_chunk(
             self.table,
             job.merchant_id,
@@ -334,11 +353,12 @@ class SendFanout:
         *,
         stamp: str,
         mail_jobs: list[dict[str, str]],
+        mail_job: Mapping[str, Any],
     ) -> str:
         m, s = send["merchant_id"], send["send_id"]
         channel = Channel(send["channel"])
         message_id = message_id_for(s, r.customer_id)
-        job = {"merchant_id": m, "customer_id": r.customer_id, "message_id": message_id}
+        job = {"customer_id": r.customer_id, "message_id": message_id, **mail_job}
         base = {"customer_id": r.customer_id, "email": r.email, "phone": r.phone, "at": stamp}
         if not record.new and record.message_id == message_id:
             # A redelivered chunk (or a retry after a crash): the claim is ours already. Queue the

@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -500,10 +500,15 @@ BULK_GROUP = 20  # claimants per transaction: 3 writes each plus a pool counter 
 
 @dataclass(frozen=True)
 class Assignment:
-    """One claimant of ``assign_many`` and the message id their code goes out with."""
+    """One claimant of ``assign_many``, the message id their code goes out with, and fields of
+    that message its own (beside the ``message_fields`` all of them share)."""
 
     who: Claimant
     message_id: str
+    message_fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def fields(self, shared: Mapping[str, Any] | None) -> dict[str, Any]:
+        return {**(shared or {}), **self.message_fields}
 
 
 def assign_many(
@@ -552,7 +557,7 @@ def assign_many(
                     message_id=a.message_id,
                     rng=rng,
                     outbox=outbox,
-                    message_fields=message_fields,
+                    message_fields=a.fields(message_fields),
                 )
                 for a in group
             ]
@@ -595,7 +600,7 @@ def _assign_group(
         # back already (``restore_after_group``) and the mailer sent it since; never reset it
         _put_if_absent(
             table,
-            _message_put(campaign, a.who, code, a.message_id, now, outbox=outbox, fields=fields),
+            _message_put(campaign, a.who, code, a.message_id, now, outbox=outbox, fields=a.fields(fields)),
         )
     return [
         ClaimRecord(

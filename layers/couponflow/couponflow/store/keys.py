@@ -91,7 +91,8 @@ with each status change), both ``<created_at>#<snd>``.
 
 - segment: ``M#<m>#SEGMENT#<seg>`` / ``SEGMENT`` (its ``active_send_id`` is the one-send lock)
 - static member: ``M#<m>#SEGMENT#<seg>`` / ``MEMBER#<cus>``
-- send: ``M#<m>#SEND#<snd>`` / ``SEND``; chunk done marker: ``M#<m>#SEND#<snd>`` / ``CHUNK#<n>``
+- send: ``M#<m>#SEND#<snd>`` / ``SEND``; chunk done marker: ``M#<m>#SEND#<snd>`` / ``CHUNK#<n>``;
+  a mail job's send lease: ``M#<m>#SEND#<snd>`` / ``MAILJOB#<chunk>.<block>`` (TTL ``expires_at``)
 - recipient outcome: ``M#<m>#SEND#<snd>#RECIPIENTS#<shard>`` / ``CUS#<cus>`` (16 shards)
 - gsi2 ``SENDING#<shard>`` / ``<started_at>#<m>#<snd>``: sends fanned out, awaiting completion
 
@@ -414,7 +415,7 @@ def customer_of_index_entry(sort_key: str) -> str:
 
 
 _STORAGE = re.compile(
-    r"^(pk|sk|gsi\d+(pk|sk)|type|status_rank|pool_version|event_order|lease_\w+|empty_shards|unlisted|held_until)$"
+    r"^(pk|sk|gsi\d+(pk|sk)|type|status_rank|pool_version|event_order|lease_\w+|empty_shards|unlisted|held_until|mail_job)$"
 )
 
 
@@ -502,6 +503,11 @@ def send(merchant_id: str, send_id: str) -> dict[str, str]:
 
 def send_chunk(merchant_id: str, send_id: str, chunk: int) -> dict[str, str]:
     return {"pk": send_partition(merchant_id, send_id), "sk": f"CHUNK#{chunk:06d}"}
+
+
+def mail_job(merchant_id: str, send_id: str, job: str) -> dict[str, str]:
+    """The send lease of one of the send's mail jobs (``store/mail_jobs.py``)."""
+    return {"pk": send_partition(merchant_id, send_id), "sk": f"MAILJOB#{job}"}
 
 
 RECIPIENT_SHARDS = 16
