@@ -274,3 +274,32 @@ def test_after_a_call_left_in_doubt_the_job_makes_no_other_call_so_the_lease_kee
     monkeypatch.setattr(messages, "record_sent", recorded)
     assert again.outcomes == ["outcome_unknown", "sent", "sent"] and again.error is None
     assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [1, 1, 1]
+
+
+def test_ids_in_doubt_that_cannot_be_marked_unknown_stay_named_and_the_job_makes_no_call(
+    table, send_job, bulk_calls, load_handler, lambda_context, monkeypatch
+) -> None:
+    """Given a dead holder's call on the lease, when this run cannot mark those messages unknown
+    (DynamoDB throttles), then it sends nothing of the job and leaves the ids named: a call of its
+    own, or freeing the lease, would forget them, and a later run could send them twice."""
+    job = send_job(3, "unmarked")
+    key = keys.mail_job(job["merchant_id"], SEND, "0.0")
+    past, doubt = int(time.time()) - 600, [job["messages"][0]["message_id"]]
+    assert mail_jobs.take(table, key, now_epoch=past, lease_seconds=120, owner="dead") == []
+    assert mail_jobs.record_call(table, key, doubt, now_epoch=past, lease_seconds=120, owner="dead")
+
+    def throttled(*_: Any, **__: Any) -> bool:
+        raise RetryableError("DynamoDB throttled the mark")
+
+    marked = messages.mark_outcome_unknown
+    monkeypatch.setattr(messages, "mark_outcome_unknown", throttled)
+    mailer = load_handler("MailerFunction")
+    [result] = mailer.mailer.deliver_batch([MailJob.model_validate(job)])
+    assert result.error is not None and bulk_calls == []
+    held = lease(table, job)
+    assert held["in_call"] == doubt and held["lease_owner"] != "dead"  # kept, until it lapses
+    monkeypatch.setattr(messages, "mark_outcome_unknown", marked)
+    later = datetime.now(UTC) + timedelta(seconds=mailer_service.SEND_LEASE_SECONDS + 60)
+    [again] = mailer.mailer.deliver_batch([MailJob.model_validate(job)], now=later)
+    assert again.outcomes == ["outcome_unknown", "sent", "sent"]
+    assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [2]

@@ -134,7 +134,7 @@ class _JobLease:
     mail_job: str
     held: bool = False
     in_doubt: frozenset[str] = frozenset()  # what its last holder was handing to SES, unrecorded
-    unsettled: bool = False  # it names a call of ours whose outcome is not all recorded
+    unsettled: bool = False  # it names ids whose outcome is not all recorded (ours or a dead holder's)
 
     def covers(self, item: Item) -> bool:
         """Whether ``item`` is a message of this job (a message is only sent by its own job)."""
@@ -319,7 +319,8 @@ class Mailer:
                     if p.job_lease is lease and p.outcome is None:
                         p.fail(failure)
                 continue
-            lease.held, lease.in_doubt = True, frozenset(previous)
+            # ids in doubt stay named on the lease (no call, no release) until each is settled
+            lease.held, lease.in_doubt, lease.unsettled = True, frozenset(previous), bool(previous)
 
     def _release_job_leases(self, pending: list[_Pending]) -> None:
         """Free the leases of jobs with nothing in doubt, for the job's retry or a duplicate of it; a
@@ -372,6 +373,14 @@ class Mailer:
                 )
             else:
                 p.item = item
+        for lease in _leases_of(pending):
+            settled = {
+                p.target.message_id
+                for p in pending
+                if p.job_lease is lease and p.outcome not in (None, "duplicate")  # a copy's is the first's
+            }
+            if lease.in_doubt and lease.in_doubt <= settled:
+                lease.unsettled = False  # every id in doubt is sent, failed or marked unknown
 
     def _drop_unwanted(self, pending: list[_Pending], now: datetime) -> None:
         if not pending:
