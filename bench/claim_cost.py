@@ -79,6 +79,7 @@ def _bench_claim_cost(claims: int) -> None:
         while (done := delivered()) < claims and time.monotonic() - started < DELIVERED_WITHIN_S:
             time.sleep(1)
         elapsed = time.monotonic() - started
+        lambdas.stop()
     _report(claims, answers, done, claimed, elapsed, meter, lambdas)
 
 

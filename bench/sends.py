@@ -43,6 +43,8 @@ BENCH_KEY = "benchreader"  # requests signed with this key are the bench's own r
 SES_PER_EMAIL = 0.10 / 1000
 LAMBDA_PER_REQUEST = 0.20 / 1e6
 LAMBDA_PER_GB_SECOND_ARM = 0.0000133334
+# Lambda gives a function one vCPU at 1,769 MB and a share in proportion below it
+FULL_VCPU_MB = 1769
 SQS_PER_REQUEST = 0.40 / 1e6  # standard queue, each 64 KB chunk of a request
 SNS_PER_PUBLISH = 0.50 / 1e6
 DYNAMODB_PER_WRU = 0.625 / 1e6  # on-demand
@@ -201,6 +203,10 @@ class LambdaMeter:
         self.invocations: Counter[str] = Counter()
         self.gb_seconds: Counter[str] = Counter()
         self.seconds: Counter[str] = Counter()
+        self._pools = stack.pools
+        self.memory_mb = {lid: pool.spec.memory_mb for lid, pool in stack.pools.items()}
+        self._cpu_at_reset: dict[int, float] = {}
+        self.cpu: defaultdict[str, float] = defaultdict(float)  # set by ``stop``
         for lid, pool in stack.pools.items():
             self._wrap(lid, pool)
 
@@ -221,6 +227,31 @@ class LambdaMeter:
         self.invocations.clear()
         self.gb_seconds.clear()
         self.seconds.clear()
+        self._cpu_at_reset = {pid: cpu for _, pid, cpu in self._worker_cpu()}
+
+    def stop(self) -> None:
+        """Take the CPU seconds each function's worker processes used since ``reset`` (on a full
+        core of this machine; Lambda gives a function ``memory / 1769 MB`` of a vCPU), before the
+        stack and its workers stop."""
+        self.cpu = self.cpu_seconds()
+
+    def cpu_seconds(self) -> defaultdict[str, float]:
+        used: defaultdict[str, float] = defaultdict(float)
+        for lid, pid, cpu in self._worker_cpu():
+            used[lid] += cpu - self._cpu_at_reset.get(pid, 0.0)
+        return used
+
+    def _worker_cpu(self) -> list[tuple[str, int, float]]:
+        found = []
+        for lid, pool in self._pools.items():
+            for worker in list(getattr(pool, "_workers", [])):
+                pid = worker.process.pid
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                found.append((lid, pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")))
+        return found
 
 
 def api_call(stack: LocalStack, method: str, path: str, body: Any = None) -> Any:
@@ -337,6 +368,7 @@ def _bench_sends(recipients: int) -> None:
                 break
             time.sleep(1)
         elapsed = time.monotonic() - started
+        lambdas.stop()
         swept = _stale_sweep_later(stack, table_name, meter)
     _report(recipients, state, elapsed, fanned_out or elapsed, meter, lambdas, swept)
 
@@ -435,12 +467,22 @@ def print_usage(n: int, unit: str, meter: ApiMeter, lambdas: LambdaMeter) -> tup
         ops = ", ".join(f"{op} {c * per_k:.0f}" for (s, op), c in meter.calls.most_common() if s == service)
         print(f"    {service:9} {count * per_k:8.0f}  ({ops})")
     invocations = sum(lambdas.invocations.values())
-    gb_s = sum(lambdas.gb_seconds.values())
+    # Billed time, bounded above: the local duration (its waits on moto, slower than AWS's, and
+    # its CPU time on a full core of this machine), plus that CPU time stretched to the share of
+    # a vCPU the function's memory buys (1/3.5 of one at 512 MB): GB-s grow by CPU s times
+    # (1,769 MB - memory) / 1,024 (``FULL_VCPU_MB``)
+    stretched = {
+        k: lambdas.cpu[k] * max(0, FULL_VCPU_MB - lambdas.memory_mb[k]) / 1024 for k in lambdas.invocations
+    }
+    gb_s = sum(lambdas.gb_seconds.values()) + sum(stretched.values())
     print(
         f"  Lambda: {invocations} invocations ({invocations * per_k:.1f} per 1,000), {gb_s:.1f} GB-s "
-        f"({gb_s * per_k:.2f} per 1,000; local durations, an upper bound): "
+        f"({gb_s * per_k:.2f} per 1,000; local durations, plus their CPU time stretched to the memory's "
+        "share of a vCPU): "
         + ", ".join(
-            f"{k} {v} ({lambdas.gb_seconds[k]:.0f} GB-s)" for k, v in lambdas.invocations.most_common()
+            f"{k} {v} ({lambdas.gb_seconds[k]:.0f} + {stretched[k]:.0f} GB-s at {lambdas.memory_mb[k]} MB, "
+            f"{lambdas.cpu[k] * per_k:.1f} CPU s per 1,000)"
+            for k, v in lambdas.invocations.most_common()
         )
     )
     print(

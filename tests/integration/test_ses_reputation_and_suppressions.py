@@ -701,3 +701,30 @@ def test_when_the_batch_transaction_is_refused_each_event_is_applied_on_its_own(
     assert canceled == [5]
     counts = stats(load_handler, lambda_context, sent[0])["counts"]
     assert {k: v for k, v in counts.items() if v} == {"delivered": 4}
+
+
+def test_a_stale_read_of_a_message_never_replaces_the_event_it_holds(
+    stack, table, campaign_with, load_handler, lambda_context, monkeypatch
+):
+    """Given a sent message that holds its Send event, when a batch's eventually consistent read
+    returns the copy from before that (sent, holding nothing), then its Delivery's move is
+    refused on the held event, made again on a consistent read, and the Send is written out:
+    each event is in the timeline once."""
+    sent = campaign_with(1)[0]
+    before = table.get(sent.key)
+    assert before is not None and not messages.holds_event(before)
+    assert apply(load_handler, lambda_context, [ses_record("send", sent)]) == {"batchItemFailures": []}
+    assert messages.holds_event(table.get(sent.key))
+    real = Table.batch_get
+
+    def stale(self: Table, wanted: Any, *, consistent: bool = False) -> list[Any]:
+        found = real(self, wanted, consistent=consistent)
+        return found if consistent else [before if i["sk"] == before["sk"] else i for i in found]
+
+    monkeypatch.setattr(Table, "batch_get", stale)
+    assert apply(load_handler, lambda_context, [ses_record("delivery", sent)]) == {"batchItemFailures": []}
+    events = Table(stack.physical["MessageEventsTable"])
+    item = table.get(sent.key)
+    timeline = messages.timeline(events, item, now_epoch=int(datetime.now(UTC).timestamp()))
+    assert item["status"] == "delivered"
+    assert sorted(e["event_type"] for e in timeline) == ["delivery", "send"]

@@ -118,3 +118,17 @@ def test_a_move_of_a_message_holding_its_event_needs_it_written_out_first() -> N
 
     bounce = messages.status_move(_holding(), BOUNCED, at=at, details={}, spilled=True)[0]
     assert isinstance(bounce, Update) and "held_until" in bounce.expression.split("REMOVE", 1)[1]
+
+
+def test_a_move_of_a_message_read_as_holding_nothing_holds_only_while_nothing_is_held() -> None:
+    """A copy read before an event was held on the message (an eventually consistent read, or a
+    race) would replace that event without writing it out: the write says none is held still."""
+    at = "2026-11-20T10:05:00+00:00"
+    update = messages.status_move(
+        _message(), MessageStatus.DELIVERED, at=at, details={}, event_order=f"{at}#dddd", held_until=1
+    )[0]
+    assert isinstance(update, Update) and "attribute_not_exists(held_until)" in str(update.condition)
+    held = messages.status_move(
+        _holding(), MessageStatus.OPENED, at=at, details={}, event_order=f"{at}#oooo", spilled=True
+    )[0]
+    assert isinstance(held, Update) and "attribute_not_exists(held_until)" not in str(held.condition)

@@ -274,10 +274,7 @@ class SesEventApplier:
     def _move_group(
         self, by_message: dict[tuple[str, str], list[_Pending]], outcomes: list[Applied | Exception]
     ) -> None:
-        found = {
-            (i["pk"], i["sk"]): i
-            for i in self.table.batch_get([ps[0].at.key for ps in by_message.values()], consistent=True)
-        }
+        found = self._read_messages([ps[0].at.key for ps in by_message.values()])
         actions: list[TransactAction] = []
         moved: dict[tuple[str, str], list[tuple[str, str, str]]] = {}  # campaign -> (message, old, new)
         held: list[_Pending] = []
@@ -342,6 +339,17 @@ class SesEventApplier:
             if isinstance(result, Applied):
                 result.applied += 1
                 result.moved(p.event)
+
+    def _read_messages(self, wanted: list[dict[str, str]]) -> dict[tuple[str, str], Item]:
+        """The batch's messages, read eventually consistent (half the price): each move is
+        conditioned on the status and held event read, so a stale copy only cancels the
+        transaction, and the moves are then made one by one on consistent reads. A message the
+        read misses is read again consistently before it counts as erased (one just written)."""
+        found = {(i["pk"], i["sk"]): i for i in self.table.batch_get(wanted, consistent=False)}
+        missing = [k for k in wanted if (k["pk"], k["sk"]) not in found]
+        if missing:
+            found.update({(i["pk"], i["sk"]): i for i in self.table.batch_get(missing, consistent=True)})
+        return found
 
     def _record(
         self, event: MessageEvent, now: datetime, occurred: str, merchant_id: str | None

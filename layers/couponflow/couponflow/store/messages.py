@@ -122,7 +122,9 @@ def status_move(
 
     ``held_until`` holds that event on the message (its expiry; see the module's docstring). A
     move of a message that holds an event replaces it, so the caller must have written it out
-    first (``spilled``), and the write is conditioned on it being still the one held.
+    first (``spilled``), and the write is conditioned on it being still the one held; a move of
+    one read as holding none is conditioned on it holding none still (a stale or raced read would
+    otherwise replace an event that was never written out).
     """
     current = MessageStatus(item.get("status", MessageStatus.QUEUED))
     current_rank = int(item.get("status_rank", RANK[current]))
@@ -154,6 +156,8 @@ def status_move(
     if holding:  # the held event written out is the one this write replaces
         condition += " AND status_event = :held"
         values[":held"] = item["status_event"]
+    else:  # and none held since the read (a stale read, or a race): it would be lost unwritten
+        condition += " AND attribute_not_exists(held_until)"
     if held_until is not None:
         sets.append("held_until = :held_until")
         values[":held_until"] = held_until
