@@ -170,8 +170,18 @@ class _Pending:
         self.error = error
 
 
-def _lease_id(key: dict[str, str] | None) -> tuple[str, str]:
-    return (key["pk"], key["sk"]) if key else ("", "")
+def _job_leases(jobs: Sequence[MailJob]) -> list[_JobLease | None]:
+    """Each job's lease (a job named twice in the batch shares one); None for a job leased message
+    by message."""
+    shared: dict[tuple[str, str], _JobLease] = {}
+    found: list[_JobLease | None] = []
+    for job in jobs:
+        key = job.lease_key()
+        if key is None or job.send_id is None or job.mail_job is None:
+            found.append(None)
+        else:
+            found.append(shared.setdefault((key["pk"], key["sk"]), _JobLease(key, job.send_id, job.mail_job)))
+    return found
 
 
 def _leases_of(pending: list[_Pending]) -> list[_JobLease]:
@@ -179,12 +189,13 @@ def _leases_of(pending: list[_Pending]) -> list[_JobLease]:
     return list({id(p.job_lease): p.job_lease for p in pending if p.job_lease is not None}.values())
 
 
-def _by_job_lease(pending: list[_Pending]) -> dict[int, list[_Pending]]:
-    """``pending`` grouped by their job's lease, in order."""
-    groups: dict[int, list[_Pending]] = defaultdict(list)
+def _by_job_lease(pending: list[_Pending]) -> list[tuple[_JobLease, list[_Pending]]]:
+    """Those of ``pending`` that go out under their job's lease, grouped by it, in order."""
+    groups: dict[int, tuple[_JobLease, list[_Pending]]] = {}
     for p in pending:
-        groups[id(p.job_lease)].append(p)
-    return groups
+        if p.by_job and p.job_lease is not None:
+            groups.setdefault(id(p.job_lease), (p.job_lease, []))[1].append(p)
+    return list(groups.values())
 
 
 def _retryable(error: Exception) -> RetryableError:
@@ -237,15 +248,9 @@ class Mailer:
         now = now or datetime.now(UTC)
         deadline = deadline if deadline is not None else time.time() + 20
         self._owner = uuid.uuid4().hex  # this batch's leases: only it gives them back
-        leases: dict[tuple[str, str], _JobLease] = {}
-        for job in jobs:
-            lease_key = job.lease_key()
-            if lease_key is not None and job.send_id is not None and job.mail_job is not None:
-                leases.setdefault(_lease_id(lease_key), _JobLease(lease_key, job.send_id, job.mail_job))
+        leases = _job_leases(jobs)
         pending = [
-            _Pending(i, job.merchant_id, t, leases.get(_lease_id(job.lease_key())))
-            for i, job in enumerate(jobs)
-            for t in job.targets()
+            _Pending(i, job.merchant_id, t, leases[i]) for i, job in enumerate(jobs) for t in job.targets()
         ]
         seen: set[tuple[str, str]] = set()
         for p in pending:  # a message named twice in one batch (a redelivered job) is sent once
@@ -464,7 +469,7 @@ class Mailer:
 
     def _lease(self, call: list[_Pending], now: datetime) -> list[_Pending]:
         """Lease the call's messages (see "At most once"); the ones leased, in order."""
-        leased = set(map(id, self._lease_by_job([p for p in call if p.by_job], now)))
+        leased = set(map(id, self._lease_by_job(call, now)))
         for p in call:
             if p.by_job:
                 continue
@@ -488,9 +493,7 @@ class Mailer:
     def _lease_by_job(self, call: list[_Pending], now: datetime) -> list[_Pending]:
         """Write the call's messages on their job's lease, one write per job; the ones so leased."""
         leased: list[_Pending] = []
-        for members in _by_job_lease(call).values():
-            lease = members[0].job_lease
-            assert lease is not None
+        for lease, members in _by_job_lease(call):
             if lease.unsettled:  # an earlier call of the job is in doubt: its ids must stay named
                 for p in members:
                     p.fail(RetryableError(f"an earlier call of mail job {lease.mail_job} is in doubt"))
@@ -595,9 +598,8 @@ class Mailer:
         """After SES's answer: a job's lease has nothing in doubt once every message of the call
         it names is recorded (sent, failed or unknown); one that is not keeps the lease until it
         lapses, and the job's retry marks it unknown."""
-        for members in _by_job_lease([p for p in call if p.by_job]).values():
-            lease = members[0].job_lease
-            if lease is not None and all(p.error is None for p in members):
+        for lease, members in _by_job_lease(call):
+            if all(p.error is None for p in members):
                 lease.unsettled = False
 
     def _record_sent(self, handed: list[tuple[Item, str]], stamp: str, sent: list[_Pending]) -> None:
@@ -640,9 +642,7 @@ class Mailer:
         """Not handed to SES: give the leases back so the queue's retry can send them (a job's
         lease forgets the call, unless ``forget_call`` is False: something else of the call is in
         doubt, and its retry marks them all unknown rather than send one of them twice)."""
-        for members in _by_job_lease([p for p in call if p.by_job]).values():
-            lease = members[0].job_lease
-            assert lease is not None
+        for lease, members in _by_job_lease(call):
             if forget_call:
                 forget = partial(mail_jobs.clear_call, self.table, lease.key, owner=self._owner)
                 lease.unsettled = not self._settle(forget, members[0])

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -330,7 +329,7 @@ class SendFanout:
                 record,
                 stamp=stamp,
                 mail_jobs=mail_jobs,
-                mail_job=want.fields(None),
+                mail_job=want.message_fields["mail_job"],
             )
             tally[outcome] += 1
         sqs.send_json_batch(self.mail_queue_url, bundle_mail_jobs(job.merchant_id, job.send_id, mail_jobs))
@@ -353,12 +352,12 @@ class SendFanout:
         *,
         stamp: str,
         mail_jobs: list[dict[str, str]],
-        mail_job: Mapping[str, Any],
+        mail_job: str,
     ) -> str:
         m, s = send["merchant_id"], send["send_id"]
         channel = Channel(send["channel"])
         message_id = message_id_for(s, r.customer_id)
-        job = {"customer_id": r.customer_id, "message_id": message_id, **mail_job}
+        job = {"customer_id": r.customer_id, "message_id": message_id, "mail_job": mail_job}
         base = {"customer_id": r.customer_id, "email": r.email, "phone": r.phone, "at": stamp}
         if not record.new and record.message_id == message_id:
             # A redelivered chunk (or a retry after a crash): the claim is ours already. Queue the
