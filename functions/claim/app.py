@@ -11,7 +11,7 @@ from couponflow.http import decoded_path, refuse_unreadable, resolver
 from couponflow.logs import structured_logger
 from couponflow.services.claims import ClaimService
 from couponflow.services.coupon_links import CouponLinks
-from couponflow.services.email_provider import ProviderDirectory
+from couponflow.services.provider_directory import ProviderDirectory
 from couponflow.services.send_reports import SendReports
 from couponflow.settings import ClaimSettings
 from couponflow.tracing import function_tracer

@@ -523,11 +523,11 @@ def test_the_claim_paths_provider_lookup_is_remembered_for_its_ttl_then_asked_ag
 ):
     from couponflow.adapters.dynamodb import Table
     from couponflow.models.integrations import EmailProviderIn
-    from couponflow.services import email_provider
+    from couponflow.services import email_provider, provider_directory
 
     table = Table(stack.physical["CouponflowTable"])
     now = [0.0]
-    directory = email_provider.ProviderDirectory(table, ttl_seconds=60, clock=lambda: now[0])
+    directory = provider_directory.ProviderDirectory(table, ttl_seconds=60, clock=lambda: now[0])
     merchant_id = merchant[0]
     assert directory.connected(merchant_id) is False
 

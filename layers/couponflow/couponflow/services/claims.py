@@ -16,7 +16,7 @@ from couponflow.domain.message_status import MessageStatus
 from couponflow.errors import CouponflowError, InvalidInputError
 from couponflow.ids import claim_id, customer_id, new_id
 from couponflow.models.claims import Channel, ClaimIn, ClaimOut
-from couponflow.services.email_provider import ProviderDirectory
+from couponflow.services.provider_directory import ProviderDirectory
 from couponflow.store import campaigns, claim_receipts, claims, integrations, keys
 from couponflow.store.claim_receipts import Receipt, ReceiptFound, fingerprint
 

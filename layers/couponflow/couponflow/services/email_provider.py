@@ -1,5 +1,5 @@
-"""A merchant's email-provider connection: connect, show (secrets masked), disconnect; and the
-claim path's cached answer to "does this merchant have a provider?".
+"""A merchant's email-provider connection: connect, show (secrets masked), disconnect. The claim
+path's cached answer to "does this merchant have a provider?" is ``provider_directory.py``.
 
 Credentials go to Secrets Manager (one secret per merchant, named under the stack's prefix);
 DynamoDB keeps only the non-secret settings, the secret's ARN and a masked hint.
@@ -8,9 +8,6 @@ DynamoDB keeps only the non-secret settings, the secret's ARN and a masked hint.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,28 +118,3 @@ def disconnect(table: Table, merchant_id: str) -> None:
     if old is None:
         raise NotFoundError("no email provider is connected")
     secrets.delete_secret(old["secret_arn"])
-
-
-@dataclass
-class ProviderDirectory:
-    """Per warm container: whether a merchant has a provider, remembered for ``ttl_seconds``.
-
-    The claim path asks only for new claims with marketing consent, so a flash sale costs at
-    most one GetItem per merchant per container per ``ttl_seconds``. A stale "yes" after a
-    disconnect is harmless (the sync job re-reads the connection and clears the claim); a stale
-    "no" after a connect delays the first synced claims by at most ``ttl_seconds``.
-    """
-
-    table: Table
-    ttl_seconds: float = 60.0
-    clock: Callable[[], float] = time.monotonic
-    _seen: dict[str, tuple[float, bool]] = field(default_factory=dict)
-
-    def connected(self, merchant_id: str) -> bool:
-        now = self.clock()
-        cached = self._seen.get(merchant_id)
-        if cached is not None and now - cached[0] < self.ttl_seconds:
-            return cached[1]
-        found = integrations.get_connection(self.table, merchant_id, consistent=False) is not None
-        self._seen[merchant_id] = (now, found)
-        return found
