@@ -6,13 +6,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
-from couponflow.api import public_claims, public_links, public_page_views, public_reports
+from couponflow.api import public, public_claims
 from couponflow.http import decoded_path, refuse_unreadable, resolver
 from couponflow.logs import structured_logger
 from couponflow.services.claims import ClaimService
-from couponflow.services.coupon_links import CouponLinks
 from couponflow.services.provider_directory import ProviderDirectory
-from couponflow.services.send_reports import SendReports
 from couponflow.settings import ClaimSettings
 from couponflow.tracing import function_tracer
 
@@ -31,12 +29,15 @@ claim_service = ClaimService(
 )
 link_secret = secrets.OnFirstUse(settings.link_secret_arn)  # read by the first request that signs a link
 app.include_router(public_claims.build(claim_service, link_secret))
-app.include_router(public_links.build(CouponLinks(table, link_secret)))
-app.include_router(public_page_views.build(table))
-app.include_router(public_reports.build(SendReports(table, link_secret, settings.report_bucket)))
+# Coupon links, page views and send reports: each router loaded by its first request.
+routes = public.OnFirstRequest(app, public.Wiring(table, link_secret, settings.report_bucket))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return refuse_unreadable(event, MAX_BODY_BYTES) or app.resolve(decoded_path(event), context)
+    refused = refuse_unreadable(event, MAX_BODY_BYTES)
+    if refused:
+        return refused
+    routes.include_for(event.get("resource"))
+    return app.resolve(decoded_path(event), context)
