@@ -244,8 +244,7 @@ class LambdaMeter:
     def _worker_cpu(self) -> list[tuple[str, int, float]]:
         found = []
         for lid, pool in self._pools.items():
-            for worker in list(getattr(pool, "_workers", [])):
-                pid = worker.process.pid
+            for pid in pool.process_ids():
                 try:
                     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
                 except (OSError, IndexError):

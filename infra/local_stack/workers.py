@@ -398,6 +398,11 @@ class FunctionPool:
     def size(self) -> int:
         return len(self._workers)
 
+    def process_ids(self) -> list[int]:
+        """The process ids of its execution environments (the bench reads their CPU time)."""
+        with self._cond:
+            return [pid for worker in self._workers if (pid := worker.process.pid) is not None]
+
     def _acquire(self) -> _Worker:
         with self._cond:
             while True:
