@@ -145,8 +145,8 @@ FIRST_REQUEST = "+ /campaigns routers"
 # baseline's import, one GetItem and one SQS send: the least a first claim does (its two clients
 # and a call through each). The issue's targets are of the import; this is what a storefront's
 # first claim on a new execution environment costs in our process.
-FIRST_CLAIM = "ClaimFunction + a claim"
-FIRST_GET = "baseline + the two calls"
+FIRST_CLAIM = "ClaimFunction + claim"
+FIRST_GET = "baseline + two calls"
 CLAIM_EVENT = ROOT / "events" / "claim" / "post_claim.json"
 CLAIM_CODE = """
 import json, uuid
