@@ -5,8 +5,8 @@ environment. Tracing on (as deployed: ``Tracing: Active``) and off. The developm
 which has everything, is never on the path: a module the layer lacks fails here.
 
 Each function is imported (its cold start: settings, clients, the link secret from Secrets
-Manager, on this session's moto), the merchant API's routers, which it loads on first request, are
-all loaded, and the authorizer is invoked once with a sample event.
+Manager, on this session's moto), the routers the merchant API and the claim function load on
+first request are all loaded, and the authorizer is invoked once with a sample event.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from couponflow.api import merchant
+from couponflow.api import merchant, public
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
@@ -73,9 +73,11 @@ import importlib, json, sys
 app = importlib.import_module("app")
 assert callable(app.lambda_handler), "no lambda_handler"
 routes = getattr(app, "routes", None)
-if routes is not None:  # the merchant API's routers, loaded on first request: each must load here too
-    for prefix in importlib.import_module("couponflow.api.merchant").ROUTERS_BY_PREFIX:
-        routes.include_for("/" + prefix)
+if routes is not None:  # routers loaded on first request (merchant API, claim function): each must load here
+    maps = importlib.import_module(type(routes).__module__)
+    paths = ["/" + prefix for prefix in getattr(maps, "ROUTERS_BY_PREFIX", {})]
+    for path in paths + list(getattr(maps, "ROUTERS_BY_RESOURCE", {})):
+        routes.include_for(path)
     print("routers", len(routes.loaded))
 event = json.loads(sys.argv[1]) if len(sys.argv) > 1 else None
 if event is not None:
@@ -161,6 +163,7 @@ def test_every_function_starts_with_only_boto3_and_the_packaged_layer(
     assert not failed, failed
     assert all("started []" in r.stdout for r in started.values())  # nothing of the dev tools
     assert f"routers {len(merchant.BUILDERS)}" in started["MerchantApiFunction"].stdout
+    assert f"routers {len(public.BUILDERS) + 1}" in started["ClaimFunction"].stdout  # + the claim's own
     for function, result in started.items():
         [patched] = [line for line in result.stdout.splitlines() if line.startswith("xray patched ")]
         loaded = set(json.loads(patched.removeprefix("xray patched ")))

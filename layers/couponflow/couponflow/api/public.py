@@ -3,8 +3,8 @@ each router loaded by the first request that needs it.
 
 Most of the claim function's cold starts serve a storefront's claim, whose router the function
 includes at import. The other three routers (and the services behind them) wait for a request
-of theirs, so a claim's cold start does not import them (0.02 to 0.03 s on this machine, by
-`make bench`), and a coupon link's cold start imports its own router and the claim's alone.
+of theirs, so a claim's cold start does not import them (0.02 to 0.03 s of its import on this
+machine), and a coupon link's cold start imports its own router and the claim's alone.
 
 API Gateway names the route a request matched in the event's ``resource`` (the template's
 path); ``ROUTERS_BY_RESOURCE`` maps it to its router. A test holds the map to the template's
