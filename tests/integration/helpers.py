@@ -5,9 +5,13 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
+from botocore.exceptions import ReadTimeoutError
+from botocore.httpsession import URLLib3Session
 
 from tests.conftest import load_event
 
@@ -84,3 +88,28 @@ def ses_record(sample: str, ses_id: str, tags: dict[str, str] | None, recipient:
             "Timestamp": "2026-11-22T10:00:00.000Z",
         }
     )
+
+
+@contextmanager
+def answer_lost_then_sent_again(
+    client: Any, operation: str, matches: Callable[[str], bool]
+) -> Iterator[list[int]]:
+    """The first ``operation`` request of ``client`` whose body ``matches`` reaches AWS and takes
+    effect, then its answer is lost (a read timeout), so botocore's retry sends it again: what a
+    conditional write meets on AWS and never on moto. Yields the list of requests so treated."""
+    lost: list[int] = []
+
+    def send_then_lose(request: Any, **_: Any) -> None:
+        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+        if lost or not matches(body):
+            return None
+        URLLib3Session().send(request)  # it reaches AWS and takes effect...
+        lost.append(1)
+        raise ReadTimeoutError(endpoint_url=request.url)  # ...and the answer never comes back
+
+    event = f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+    client.meta.events.register(event, send_then_lose)
+    try:
+        yield lost
+    finally:
+        client.meta.events.unregister(event, send_then_lose)

@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from couponflow.adapters import ses
+from couponflow.adapters import dynamodb, ses
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.domain.message_status import RANK, MessageStatus
@@ -31,7 +31,7 @@ from local_stack import moto_patches
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from tests.integration.helpers import sqs_event
+from tests.integration.helpers import answer_lost_then_sent_again, sqs_event
 
 NOW = "2026-11-22T10:00:00+00:00"
 
@@ -252,6 +252,29 @@ def test_a_redelivered_job_is_not_sent_again_and_a_leased_message_waits_for_its_
     assert stored(table, jobs[0])["ses_message_id"] == ses_id
     assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [1]  # one email, once
     assert stored(table, held)["status"] == "queued" and "ses_message_id" not in stored(table, held)
+
+
+def test_a_lease_taken_whose_answer_was_lost_is_still_ours_when_the_sdk_sends_the_write_again(
+    table, queued, send_rate, bulk_calls, load_handler, lambda_context
+) -> None:
+    """Given DynamoDB takes a claim email's send lease but its answer is lost, so botocore sends
+    the same conditional write again, when the mailer runs, then the retry finds the lease its own
+    and the email goes out now (read as another's, it would wait out the lease and end of unknown
+    hand-off, never sent)."""
+    send_rate(200)
+    [job] = queued(1, "lostlease")
+    mailer = load_handler("MailerFunction")
+
+    def takes_a_lease(body: str) -> bool:
+        return "lease_owner" in body and "attribute_not_exists(handoff)" in body
+
+    with answer_lost_then_sent_again(dynamodb.client(), "UpdateItem", takes_a_lease) as lost:
+        result = mailer.lambda_handler(sqs_event([json.dumps(job)]), lambda_context)
+
+    assert lost == [1]  # the lease write took effect and was sent again
+    assert result == {"batchItemFailures": []}
+    assert stored(table, job)["status"] == "sent"
+    assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [1]
 
 
 def test_a_lease_that_lapsed_is_never_taken_over_its_message_is_marked_of_unknown_outcome(

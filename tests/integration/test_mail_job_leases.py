@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from couponflow.adapters import ses
+from couponflow.adapters import dynamodb, ses
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
 from couponflow.domain.message_status import RANK, MessageStatus
@@ -24,7 +24,7 @@ from couponflow.store import campaigns, keys, mail_jobs, messages
 from local_stack import moto_patches
 from pydantic import ValidationError
 
-from tests.integration.helpers import sqs_event
+from tests.integration.helpers import answer_lost_then_sent_again, sqs_event
 
 NOW = "2026-11-22T10:00:00+00:00"
 SEND = "snd_leasetest"
@@ -159,6 +159,37 @@ def test_a_job_whose_mailer_died_in_a_call_marks_that_call_unknown_and_sends_the
         item = message(table, job, i)
         assert item["status"] == "queued" and item["handoff"] == "unknown"
         assert "ended without recording" in item["handoff_reason"]
+    assert "lease_owner" not in lease(table, job)
+
+
+def test_a_job_lease_taken_whose_answer_was_lost_is_still_ours_and_keeps_what_the_last_holder_left(
+    table, send_job, bulk_calls, load_handler, lambda_context
+) -> None:
+    """Given a job whose last holder died in a call, and a take of its lease that DynamoDB applied
+    but whose answer was lost, so botocore sends it again, when the mailer runs, then the retry
+    takes the lease, the dead holder's call comes back with it (marked unknown, never sent) and
+    the rest goes out now rather than after the lease and the queue's timeout."""
+    job = send_job(4, "lostjob")
+    key = keys.mail_job(job["merchant_id"], SEND, "0.0")
+    past = int(time.time()) - 600
+    assert mail_jobs.take(table, key, now_epoch=past, lease_seconds=120, owner="a-mailer-that-died") == []
+    called = [job["messages"][0]["message_id"]]
+    assert mail_jobs.record_call(
+        table, key, called, now_epoch=past, lease_seconds=120, owner="a-mailer-that-died"
+    )
+    mailer = load_handler("MailerFunction")
+
+    def takes_the_job(body: str) -> bool:
+        return "lease_owner" in body and "if_not_exists(expires_at" in body
+
+    with answer_lost_then_sent_again(dynamodb.client(), "UpdateItem", takes_the_job) as lost:
+        result = mailer.lambda_handler(sqs_event([json.dumps(job)]), lambda_context)
+
+    assert lost == [1]
+    assert result == {"batchItemFailures": []}
+    assert [len(c["BulkEmailEntries"]) for c in bulk_calls] == [3]
+    assert message(table, job, 0)["handoff"] == "unknown"
+    assert all(message(table, job, i)["status"] == "sent" for i in (1, 2, 3))
     assert "lease_owner" not in lease(table, job)
 
 

@@ -308,6 +308,8 @@ class Mailer:
         """Take the lease of each send's mail job in the wave, before its messages are read (so the
         read sees all its last holder recorded); a job another invocation holds is retried."""
         for lease in _leases_of([p for p in wave if p.outcome is None]):
+            if lease.held:  # a job named twice in the batch, taken in an earlier wave: never again,
+                continue  # or the ids of our own call would come back as a dead holder's
             failure: Exception = RetryableError(f"mail job {lease.mail_job} is being sent elsewhere")
             try:
                 previous = mail_jobs.take(

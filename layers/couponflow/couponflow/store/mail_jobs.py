@@ -30,12 +30,16 @@ def take(
     table: Table, key: Mapping[str, str], *, now_epoch: int, lease_seconds: int, owner: str
 ) -> list[str] | None:
     """Take the job's lease for ``owner``; None while another invocation holds it. Returns the ids
-    the previous holder last wrote as being handed to SES (empty when it cleared them)."""
+    the previous holder last wrote as being handed to SES (empty when it cleared them).
+
+    A lease ``owner`` holds already is taken again (the SDK's retry of a take that took effect,
+    its answer lost); the ids come back unchanged, as taking writes none. An invocation takes
+    each job once, so the ids are never its own."""
     try:
         item = table.update(
             dict(key),
             "SET lease_owner = :owner, lease_until = :until, expires_at = if_not_exists(expires_at, :ttl)",
-            condition="attribute_not_exists(lease_owner) OR lease_until < :now",
+            condition="attribute_not_exists(lease_owner) OR lease_until < :now OR lease_owner = :owner",
             values={
                 ":owner": owner,
                 ":until": now_epoch + lease_seconds,

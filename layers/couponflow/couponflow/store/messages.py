@@ -356,14 +356,19 @@ def take_send_lease(
     """Take the right to hand the queued message to SES, just before the call; False if it is not
     queued, already handed off, of unknown outcome, or leased (an expired lease is never taken
     over: its holder may have reached SES, see ``services/mailer.py``). ``owner`` names the
-    invocation, so only it can give the lease back."""
+    invocation, so only it can give the lease back.
+
+    A lease ``owner`` holds already counts as taken: when the write took effect but its answer
+    was lost, the SDK sends it again, and that retry must not read the lease as another's (the
+    message would wait out the lease and end of unknown hand-off, never sent)."""
     try:
         table.update(
             dict(key),
             "SET lease_until = :until, lease_owner = :owner",
             condition=(
                 "attribute_exists(pk) AND attribute_not_exists(ses_message_id) AND status_rank = :queued "
-                "AND attribute_not_exists(lease_until) AND attribute_not_exists(handoff)"
+                "AND attribute_not_exists(handoff) "
+                "AND (attribute_not_exists(lease_until) OR lease_owner = :owner)"
             ),
             values={
                 ":until": now_epoch + lease_seconds,
