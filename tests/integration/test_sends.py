@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from couponflow.adapters import dynamodb
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.send_schedule import SendRuleBroken
@@ -29,7 +30,7 @@ from couponflow.services.sends import scheduler_from
 from couponflow.settings import SendScheduleSettings
 from couponflow.store import claims, keys, messages, sends
 
-from tests.integration.helpers import body_of, drain_queue, sqs_event
+from tests.integration.helpers import answer_lost_then_sent_again, body_of, drain_queue, sqs_event
 
 
 @pytest.fixture()
@@ -220,6 +221,40 @@ def test_cancel_and_start_racing_exactly_one_wins(
         final = sends.get(table, m, send["send_id"])["status"]
         assert won.count(True) == 1, (won, final)
         assert final == ("canceled" if won[0] else "sending")
+
+
+def _moves_to(status: str) -> Callable[[str], bool]:
+    """Whether an UpdateItem's body is a send's status move to ``status``."""
+    return lambda body: f'":to":{{"S":"{status}"}}' in body.replace(" ", "")
+
+
+def test_a_send_move_whose_answer_was_lost_is_made_when_botocore_sends_it_again(
+    table: Table, merchant: tuple[str, str], load_handler: Callable[[str], ModuleType], lambda_context: Any
+) -> None:
+    """Given a start's and a cancel's status writes that DynamoDB carried out but whose answers
+    were lost, so botocore sent each again, then the start goes on and fans the send out, and the
+    cancel answers done and frees the segment (read as someone else's move, the first would leave
+    the send ``sending`` and never fanned out, the second the segment locked for good)."""
+    m = merchant[0]
+    starter = load_handler("SendStarterFunction")
+    load_handler("MerchantApiFunction")
+    scheduler = scheduler_from(table, SendScheduleSettings.from_env())
+    cmp = _campaign(table, m, 5)
+    started = scheduler.schedule(m, _send_in(_audience(table, m, [{"email": "lost1@example.com"}]), cmp))
+    seg = _audience(table, m, [{"email": "lost2@example.com"}])
+    canceled = scheduler.schedule(m, _send_in(seg, cmp))
+
+    with answer_lost_then_sent_again(dynamodb.client(), "UpdateItem", _moves_to("sending")) as lost:
+        result = starter.lambda_handler({"merchant_id": m, "send_id": started["send_id"]}, lambda_context)
+    assert lost == [1]
+    assert result["outcome"] == "started"
+    assert sends.get(table, m, started["send_id"]).get("fanned_out_at")
+
+    with answer_lost_then_sent_again(dynamodb.client(), "UpdateItem", _moves_to("canceled")) as lost:
+        view = scheduler.cancel(m, canceled["send_id"])
+    assert lost == [1]
+    assert view["status"] == "canceled"
+    assert scheduler.schedule(m, _send_in(seg, cmp))["status"] == "scheduled"  # the segment is free
 
 
 def test_start_fails_the_send_for_an_invalid_coupon_and_for_too_few_codes_and_frees_the_segment(

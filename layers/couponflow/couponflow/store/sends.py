@@ -79,7 +79,13 @@ def move(
     at: str,
     fields: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Move the send from ``frm`` to ``to`` (setting ``fields``); False when it was not in ``frm``."""
+    """Move the send from ``frm`` to ``to`` (setting ``fields``); False when it was not in ``frm``.
+
+    A move that already took effect with this same ``at`` counts as made: when DynamoDB carried
+    it out but its answer was lost, botocore sends it again, and that retry must not read as a
+    move someone else made (a start would stop with the send ``sending`` and never fanned out; a
+    finish or a cancel would keep the segment locked for good). ``at`` is the mover's own instant,
+    so no other mover's write matches it."""
     sets = ["#status = :to", "status_at = :at", "gsi4pk = :listed"]  # the list's status filter
     names = {"#status": "status"}
     listed = keys.sends_in_status_partition(merchant_id, str(to))
@@ -92,7 +98,7 @@ def move(
         table.update(
             keys.send(merchant_id, send_id),
             "SET " + ", ".join(sets),
-            condition="#status = :from",
+            condition="#status = :from OR (#status = :to AND status_at = :at)",
             names=names,
             values=values,
         )
