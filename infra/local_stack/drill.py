@@ -298,13 +298,17 @@ class Drill:
 
 
 @contextmanager
-def drill_stack(rate: float, *, seed: int = 7, workdir: Path | None = None) -> Iterator[Drill]:
-    """A fresh in-process local stack with faults ready at ``rate`` (off until a drill turns them on)."""
+def drill_stack(
+    rate: float, *, seed: int = 7, workdir: Path | None = None, kinds: frozenset[str] = frozenset()
+) -> Iterator[Drill]:
+    """A fresh in-process local stack with faults ready at ``rate`` (off until a drill turns them on);
+    ``kinds``: only these faults (empty: every kind)."""
     base = Path(workdir or tempfile.mkdtemp(prefix="couponflow-drill-"))
     base.mkdir(parents=True, exist_ok=True)
     plan = faults_module.FaultPlan(
         rate=rate,
         seed=seed,
+        kinds=kinds or frozenset(faults_module.KINDS),
         log_path=str(base / "faults.jsonl"),
         switch_path=str(base / "faults.on"),
     )
@@ -655,8 +659,10 @@ SCENARIOS: dict[str, Callable[..., Findings]] = {
 }
 
 
-def run(scenario: str, rate: float, *, seed: int = 7, **size: int) -> Findings:
-    with drill_stack(rate, seed=seed) as drill:
+def run(
+    scenario: str, rate: float, *, seed: int = 7, kinds: frozenset[str] = frozenset(), **size: int
+) -> Findings:
+    with drill_stack(rate, seed=seed, kinds=kinds) as drill:
         return SCENARIOS[scenario](drill, rate, **size)
 
 
@@ -665,13 +671,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS), help="default: all")
     parser.add_argument("--rate", action="append", type=float, help="fault rates (default: 0 and 0.1)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--kinds", help=f"only these faults (comma-separated: {','.join(faults_module.KINDS)})"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print every finding's notes")
     args = parser.parse_args(argv)
     print(HEADER, flush=True)
     clean = True
     for scenario in args.scenario or list(SCENARIOS):
         for rate in args.rate or [0.0, 0.1]:
-            findings = run(scenario, rate, seed=args.seed)
+            kinds = faults_module.parse_selection(args.kinds, faults_module.KINDS)
+            findings = run(scenario, rate, seed=args.seed, kinds=kinds)
             clean = clean and findings.clean
             print(findings.row(), flush=True)
             for note in findings.notes if (args.verbose or not findings.clean) else findings.notes[:1]:

@@ -20,6 +20,10 @@ server_error    the service's 500 (``InternalServerError``, ``InternalFailure``,
 no_connection   ``EndpointConnectionError``: the request never left; the call did nothing
 lost_answer     the call **was made and took effect**, then the client raises ``ReadTimeoutError``:
                 the case where only the caller's own bookkeeping can tell what happened
+sent_again      DynamoDB single-item writes only: the write **took effect**, its answer was lost,
+                and the SDK's retry sent it again; the function sees the second answer (for a
+                conditional write, often ``ConditionalCheckFailedException`` from its own first
+                attempt). AWS answers a retried ``TransactWriteItems`` from its request token
 ==============  ===================================================================================
 
 Faults are injected at the call (after botocore's own retries would have given up), not per
@@ -44,7 +48,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("throttle", "conflict", "server_error", "no_connection", "lost_answer")
+KINDS = ("throttle", "conflict", "server_error", "no_connection", "lost_answer", "sent_again")
 
 # The services whose calls the functions make, by botocore service name, with their errors.
 _THROTTLING = {
@@ -121,6 +125,8 @@ class FaultPlan:
             ):
                 continue
             if kind in ("throttle", "server_error") and service not in _THROTTLING:
+                continue
+            if kind == "sent_again" and not (service == "dynamodb" and operation in _DYNAMODB_WRITES):
                 continue
             possible.append(kind)
         return possible
@@ -241,6 +247,9 @@ def install(plan: FaultPlan, function: str, stream: int = 0) -> FaultInjector:
         if kind == "lost_answer":
             original(self, operation_name, api_params)  # it happened; the answer is what is lost
             raise ReadTimeoutError(endpoint_url=url)
+        if kind == "sent_again":
+            original(self, operation_name, api_params)  # it happened, the answer was lost...
+            return original(self, operation_name, api_params)  # ...and the SDK sent it again
         response = error_response(service, operation_name, kind, api_params, injector.rng)
         code = response["Error"]["Code"]
         raise self.exceptions.from_code(code)(response, operation_name)

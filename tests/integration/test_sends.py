@@ -257,6 +257,31 @@ def test_a_send_move_whose_answer_was_lost_is_made_when_botocore_sends_it_again(
     assert scheduler.schedule(m, _send_in(seg, cmp))["status"] == "scheduled"  # the segment is free
 
 
+def test_a_recipient_put_whose_answer_was_lost_is_recorded_when_botocore_sends_it_again(
+    table: Table, merchant: tuple[str, str]
+) -> None:
+    """Given a fan-out's record of a recipient that DynamoDB stored but whose answer was lost, so
+    botocore sent it again, then the retry reads as recorded (read as a redelivery's repeat, the
+    recipient's email would never be queued); another fan-out's record of them is a repeat."""
+    m = merchant[0]
+    outcome = {
+        "customer_id": "cus_lost",
+        "outcome": "sent",
+        "message_id": "msg_lost",
+        "email_queued": True,
+        "at": "2026-12-04T06:00:00.000001+00:00",
+    }
+
+    def puts_a_recipient(body: str) -> bool:
+        return "send_recipient" in body
+
+    with answer_lost_then_sent_again(dynamodb.client(), "PutItem", puts_a_recipient) as lost:
+        assert sends.put_recipient(table, m, "snd_lostput", outcome) is True
+    assert lost == [1]
+    later = {**outcome, "at": "2026-12-04T06:05:00.000001+00:00"}  # a redelivered chunk's
+    assert sends.put_recipient(table, m, "snd_lostput", later) is False
+
+
 def test_start_fails_the_send_for_an_invalid_coupon_and_for_too_few_codes_and_frees_the_segment(
     table: Table, merchant: tuple[str, str], load_handler: Callable[[str], ModuleType], lambda_context: Any
 ) -> None:

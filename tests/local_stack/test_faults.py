@@ -50,6 +50,28 @@ def test_a_lost_answer_raises_a_read_timeout_after_the_write_took_effect(tmp_pat
     assert (logged["service"], logged["operation"], logged["kind"]) == ("dynamodb", "PutItem", "lost_answer")
 
 
+def test_a_write_sent_again_took_effect_once_and_answers_as_its_second_attempt(
+    tmp_path: Path, table: Any
+) -> None:
+    """The SDK's retry of a conditional write whose first attempt took effect: the function sees
+    the condition fail on its own write."""
+    injector = _install(tmp_path, kinds=frozenset({"sent_again"}))
+    try:
+        with pytest.raises(ClientError) as raised:
+            table.put_item(
+                TableName="faulted",
+                Item={"pk": {"S": "once"}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        table.get_item(TableName="faulted", Key={"pk": {"S": "once"}})  # reads are never sent again
+    finally:
+        injector.remove()
+    assert raised.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert table.get_item(TableName="faulted", Key={"pk": {"S": "once"}})["Item"]  # it happened
+    [logged] = faults.read_log(tmp_path / "faults.jsonl")
+    assert (logged["operation"], logged["kind"]) == ("PutItem", "sent_again")
+
+
 def test_throttling_is_the_services_modeled_error_and_the_call_does_nothing(
     tmp_path: Path, table: Any
 ) -> None:

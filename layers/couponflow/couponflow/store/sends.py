@@ -149,7 +149,11 @@ def save_tally(table: Table, merchant_id: str, send_id: str, tally: Mapping[str,
 
 
 def put_recipient(table: Table, merchant_id: str, send_id: str, outcome: Mapping[str, Any]) -> bool:
-    """Record a recipient's outcome once; False when this send already has one for the customer."""
+    """Record a recipient's outcome once; False when this send already has one for the customer.
+
+    A retry of a put that went in (its answer lost, the SDK sending it again) finds its own record
+    there, the same outcome at the same instant: recorded. Read as a repeat, its email would
+    never be queued and the message would stay ``queued`` for good."""
     try:
         table.put(
             {
@@ -159,8 +163,9 @@ def put_recipient(table: Table, merchant_id: str, send_id: str, outcome: Mapping
             },
             condition="attribute_not_exists(pk)",
         )
-    except ConditionFailed:
-        return False
+    except ConditionFailed as failed:
+        found = failed.item or {}
+        return all(found.get(k) == outcome.get(k) for k in ("at", "outcome", "message_id"))
     return True
 
 
