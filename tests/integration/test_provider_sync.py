@@ -22,7 +22,13 @@ from couponflow.providers.webhook import SignedWebhook
 
 from tests.conftest import load_event
 from tests.fakes.providers import FakeMailchimp, WebhookReceiver
-from tests.integration.helpers import body_of, claim_event, merchant_event, sqs_event
+from tests.integration.helpers import (
+    answer_lost_then_sent_again,
+    body_of,
+    claim_event,
+    merchant_event,
+    sqs_event,
+)
 
 API_KEY = "0123456789abcdef0123456789abcdef-us21"
 LIST_ID = "a1b2c3d4e5"
@@ -777,3 +783,26 @@ def test_connects_and_disconnects_racing_never_fail_and_never_leave_a_connection
         else:
             assert left == [item["secret_arn"]], burst
             secrets.get_secret_value(SecretId=item["secret_arn"])
+
+
+def test_a_requeue_count_whose_answer_was_lost_is_counted_when_botocore_sends_it_again(stack, merchant):
+    """Given housekeeping's count of a sync's re-queue that DynamoDB made but whose answer was
+    lost, so botocore sent it again, then the retry reads as counted and the sync is queued now
+    (read as another run's, it would wait a round unqueued); a stale count is refused."""
+    from couponflow.adapters import dynamodb
+    from couponflow.adapters.dynamodb import Table
+    from couponflow.store import integrations, keys
+
+    table = Table(stack.physical["CouponflowTable"])
+    m = merchant[0]
+    integrations.watch_sync(table, m, "cus_requeue", "cmp_requeue", since="2026-12-04T06:00:00+00:00")
+    watch = table.get(keys.sync_watch(m, "cus_requeue", "cmp_requeue"))
+    assert watch is not None
+
+    def counts_a_requeue(body: str) -> bool:
+        return "requeues" in body
+
+    with answer_lost_then_sent_again(dynamodb.client(), "UpdateItem", counts_a_requeue) as lost:
+        assert integrations.requeued(table, watch, at="2026-12-04T06:10:00.000001+00:00") is True
+    assert lost == [1]
+    assert integrations.requeued(table, watch, at="2026-12-04T06:20:00.000001+00:00") is False

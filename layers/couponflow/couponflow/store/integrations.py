@@ -118,7 +118,9 @@ def syncs_waiting_since(table: Table, shard: int, before: str) -> list[Item]:
 
 
 def requeued(table: Table, watch: Item, *, at: str) -> bool:
-    """Count one re-queue made ``at`` (the marker waits from then); False if another run did it first."""
+    """Count one re-queue made ``at`` (the marker waits from then); False if another run did it first.
+    A retry of this count that went in (its answer lost, the SDK sending it again) finds its own
+    count there: counted (read as another run's, the claim's sync would wait a round unqueued)."""
     index = keys.sync_pending_index(watch["merchant_id"], watch["customer_id"], watch["campaign_id"], at)
     try:
         table.update(
@@ -127,6 +129,7 @@ def requeued(table: Table, watch: Item, *, at: str) -> bool:
             condition="requeues = :seen",
             values={":one": 1, ":due": index["gsi2sk"], ":seen": watch["requeues"]},
         )
-    except ConditionFailed:
-        return False
+    except ConditionFailed as failed:
+        found = failed.item or {}
+        return found.get("gsi2sk") == index["gsi2sk"] and found.get("requeues") == watch["requeues"] + 1
     return True
