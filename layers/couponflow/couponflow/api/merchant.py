@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import import_module
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.adapters.dynamodb import Table
+from couponflow.api import on_first_request
+from couponflow.api.on_first_request import service as _service
 from couponflow.settings import MerchantApiSettings, SendScheduleSettings
 
 
@@ -39,10 +40,6 @@ class Wiring:
     @cached_property
     def events_table(self) -> Table:
         return Table(self.settings.events_table_name)
-
-
-def _service(module: str, name: str) -> Any:
-    return getattr(import_module(f"couponflow.services.{module}"), name)
 
 
 # A router's builder takes its module (``couponflow.api.<name>``, imported on first use) and the
@@ -129,8 +126,7 @@ ROUTERS_BY_PREFIX: dict[str, tuple[str, ...]] = {
 
 
 def build(name: str, wiring: Wiring) -> APIGatewayRouter:
-    router: APIGatewayRouter = BUILDERS[name](import_module(f"couponflow.api.{name}"), wiring)
-    return router
+    return on_first_request.build(BUILDERS, name, wiring)
 
 
 def routers(settings: MerchantApiSettings, schedule: SendScheduleSettings) -> list[APIGatewayRouter]:
@@ -143,16 +139,11 @@ def prefix_of(path: str) -> str:
     return path.lstrip("/").split("/", 1)[0]
 
 
-class OnFirstRequest:
+class OnFirstRequest(on_first_request.RoutersOnFirstRequest):
     """Includes in ``app`` the routers a request's path needs, each the first time one does."""
 
     def __init__(self, app: APIGatewayRestResolver, wiring: Wiring) -> None:
-        self._app = app
-        self._wiring = wiring
-        self.loaded: set[str] = set()
+        super().__init__(app, BUILDERS, wiring)
 
     def include_for(self, path: str) -> None:
-        wanted = ROUTERS_BY_PREFIX.get(prefix_of(path), ())
-        for name in sorted(set(wanted) - self.loaded, key=list(BUILDERS).index):
-            self._app.include_router(build(name, self._wiring))
-            self.loaded.add(name)
+        self.include(ROUTERS_BY_PREFIX.get(prefix_of(path), ()))

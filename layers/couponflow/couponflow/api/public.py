@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.adapters.dynamodb import Table
 from couponflow.adapters.secrets import Secret
+from couponflow.api import on_first_request
+from couponflow.api.on_first_request import service
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,7 @@ class Wiring:
 
 
 def _links(module: Any, w: Wiring) -> Any:
-    links = import_module("couponflow.services.coupon_links").CouponLinks(w.table, w.link_secret)
-    return module.build(links)
+    return module.build(service("coupon_links", "CouponLinks")(w.table, w.link_secret))
 
 
 def _page_views(module: Any, w: Wiring) -> Any:
@@ -44,14 +45,10 @@ def _page_views(module: Any, w: Wiring) -> Any:
 
 
 def _reports(module: Any, w: Wiring) -> Any:
-    reports = import_module("couponflow.services.send_reports").SendReports(
-        w.table, w.link_secret, w.report_bucket
-    )
-    return module.build(reports)
+    return module.build(service("send_reports", "SendReports")(w.table, w.link_secret, w.report_bucket))
 
 
-# A router's builder takes its module (``couponflow.api.<name>``, imported on first use) and the
-# wiring, and calls the module's ``build`` with the services it takes.
+# Each router's builder (``api/on_first_request.py``)
 BUILDERS: dict[str, Callable[[Any, Wiring], Any]] = {
     "public_links": _links,
     "public_page_views": _page_views,
@@ -69,23 +66,17 @@ ROUTERS_BY_RESOURCE: dict[str, str] = {
 }
 
 
-def build(name: str, wiring: Wiring) -> Any:
-    return BUILDERS[name](import_module(f"couponflow.api.{name}"), wiring)
+def build(name: str, wiring: Wiring) -> APIGatewayRouter:
+    return on_first_request.build(BUILDERS, name, wiring)
 
 
-class OnFirstRequest:
+class OnFirstRequest(on_first_request.RoutersOnFirstRequest):
     """Includes in ``app`` the router a request's resource needs, the first time one does; the
     claim router is in ``app`` already."""
 
     def __init__(self, app: APIGatewayRestResolver, wiring: Wiring) -> None:
-        self._app = app
-        self._wiring = wiring
-        self.loaded: set[str] = {CLAIMS}
+        super().__init__(app, BUILDERS, wiring, loaded=[CLAIMS])
 
     def include_for(self, resource: str | None) -> None:
         name = ROUTERS_BY_RESOURCE.get(resource or "")
-        wanted = [name] if name is not None else list(BUILDERS)
-        for router in wanted:
-            if router not in self.loaded:
-                self._app.include_router(build(router, self._wiring))
-                self.loaded.add(router)
+        self.include([name] if name is not None else BUILDERS)
