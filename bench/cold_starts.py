@@ -23,8 +23,9 @@ from typing import Any
 
 from couponflow.adapters.dynamodb import Table
 from couponflow.domain.campaign import Campaign
-from couponflow.store import campaigns, code_imports
-from couponflow.store.import_jobs import JobRef
+from couponflow.store import campaigns
+
+from bench.claims import _load
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 11
@@ -187,8 +188,7 @@ def _campaign_with_codes(table_name: str, merchant: str, campaign_id: str, codes
     table = Table(table_name)
     campaign = Campaign(merchant, campaign_id, "Cold starts", "Your coupon", "email")
     campaigns.create(table, campaign, datetime.now(UTC).isoformat())
-    job = JobRef(merchant, campaign_id, "imp_cold")
-    code_imports.load_codes(table, job, [f"COLD-{i:04d}" for i in range(codes)], chunk="0", now="bench")
+    _load(table, merchant, campaign_id, [f"COLD-{i:04d}" for i in range(codes)])
 
 
 def bench_cold_starts(stack: Any) -> None:

@@ -676,11 +676,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="print every finding's notes")
     args = parser.parse_args(argv)
+    kinds = faults_module.parse_selection(args.kinds, faults_module.KINDS)
     print(HEADER, flush=True)
     clean = True
     for scenario in args.scenario or list(SCENARIOS):
         for rate in args.rate or [0.0, 0.1]:
-            kinds = faults_module.parse_selection(args.kinds, faults_module.KINDS)
             findings = run(scenario, rate, seed=args.seed, kinds=kinds)
             clean = clean and findings.clean
             print(findings.row(), flush=True)
