@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
 from couponflow.logs import structured_logger
 from couponflow.services.merchants import authenticate
-from couponflow.settings import AuthorizerSettings
+from couponflow.settings.authorizer import AuthorizerSettings
 
 settings = AuthorizerSettings.from_env()
 logger = structured_logger()

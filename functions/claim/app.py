@@ -11,7 +11,7 @@ from couponflow.http import decoded_path, refuse_unreadable, resolver
 from couponflow.logs import structured_logger
 from couponflow.services.claims import ClaimService
 from couponflow.services.provider_directory import ProviderDirectory
-from couponflow.settings import ClaimSettings
+from couponflow.settings.claim import ClaimSettings
 from couponflow.tracing import function_tracer
 
 MAX_BODY_BYTES = 16 * 1024

@@ -15,7 +15,7 @@ from couponflow.services.code_imports import CodeImports
 from couponflow.services.customer_imports import CustomerImports
 from couponflow.services.export_jobs import ExportJobs
 from couponflow.services.import_jobs import ImportWorker
-from couponflow.settings import CodeImportSettings
+from couponflow.settings.code_import import CodeImportSettings
 from couponflow.store.import_jobs import JobRef
 from couponflow.tracing import function_tracer
 

@@ -7,7 +7,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
 from couponflow.logs import structured_logger
-from couponflow.services.coupon_links import LinkSigner
 from couponflow.services.housekeeping import Task, run_all
 from couponflow.services.housekeeping.expire_offers import ExpireOffers
 from couponflow.services.housekeeping.finish_sends import FinishSends
@@ -16,7 +15,8 @@ from couponflow.services.housekeeping.pool_alerts import PoolAlerts
 from couponflow.services.housekeeping.requeue_outbox import RequeueOutbox
 from couponflow.services.housekeeping.stale_messages import FlagStaleMessages
 from couponflow.services.housekeeping.unknown_outcomes import SettleUnknownOutcomes
-from couponflow.settings import HousekeepingSettings, SendCompletionSettings
+from couponflow.services.link_signer import LinkSigner
+from couponflow.settings.housekeeping import HousekeepingSettings, SendCompletionSettings
 from couponflow.tracing import function_tracer
 
 settings = HousekeepingSettings.from_env()

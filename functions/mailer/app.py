@@ -9,7 +9,7 @@ from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Table
 from couponflow.logs import structured_logger
 from couponflow.services.mailer import Mailer, MailJob
-from couponflow.settings import MailerSettings
+from couponflow.settings.mailer import MailerSettings
 from couponflow.tracing import function_tracer
 from pydantic import ValidationError
 

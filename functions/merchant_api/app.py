@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.api import merchant, openapi
 from couponflow.http import decoded_path, refuse_unreadable, resolver
 from couponflow.logs import structured_logger
-from couponflow.settings import MerchantApiSettings, SendScheduleSettings
+from couponflow.settings.merchant_api import MerchantApiSettings, SendScheduleSettings
 from couponflow.tracing import function_tracer
 
 MAX_BODY_BYTES = 1024 * 1024

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
 from couponflow.logs import structured_logger
 from couponflow.services.provider_sync import ProviderSync, SyncJob
-from couponflow.settings import ProviderSyncSettings
+from couponflow.settings.provider_sync import ProviderSyncSettings
 from couponflow.tracing import function_tracer
 
 settings = ProviderSyncSettings.from_env()

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
 from couponflow.logs import structured_logger
 from couponflow.services.send_delivery import FanoutChunk, SendFanout
-from couponflow.settings import SendFanoutSettings
+from couponflow.settings.send_fanout import SendFanoutSettings
 from couponflow.tracing import function_tracer
 
 settings = SendFanoutSettings.from_env()

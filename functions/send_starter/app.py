@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
 from couponflow.logs import structured_logger
 from couponflow.services.send_delivery import SendStarter, StartSend
-from couponflow.settings import SendStarterSettings
+from couponflow.settings.send_starter import SendStarterSettings
 from couponflow.tracing import function_tracer
 
 settings = SendStarterSettings.from_env()

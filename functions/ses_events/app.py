@@ -13,7 +13,7 @@ from couponflow.logs import structured_logger
 from couponflow.services.reputation import ReputationGuard
 from couponflow.services.ses_events import SesEventApplier
 from couponflow.ses_notifications import SesNotificationError
-from couponflow.settings import SesEventsSettings
+from couponflow.settings.ses_events import SesEventsSettings
 from couponflow.tracing import function_tracer
 
 settings = SesEventsSettings.from_env()

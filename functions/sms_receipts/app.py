@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from couponflow.adapters.dynamodb import Table
 from couponflow.logs import structured_logger
 from couponflow.services.sms_receipts import SmsReceipts
-from couponflow.settings import SmsReceiptsSettings
+from couponflow.settings.sms_receipts import SmsReceiptsSettings
 from couponflow.sms_delivery_logs import BadDeliveryLog, decode_awslogs, parse_record
 from couponflow.tracing import function_tracer
 

@@ -27,7 +27,7 @@ from couponflow.models.audience import CustomerIn, SegmentIn
 from couponflow.models.sends import SendIn
 from couponflow.services import audience, campaigns
 from couponflow.services.sends import scheduler_from
-from couponflow.settings import SendScheduleSettings
+from couponflow.settings.merchant_api import SendScheduleSettings
 from couponflow.store import sends
 
 from tests.conftest import load_event

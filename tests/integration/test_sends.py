@@ -27,7 +27,7 @@ from couponflow.services import audience, campaigns
 from couponflow.services.housekeeping import finish_sends
 from couponflow.services.housekeeping.finish_sends import READ_BATCH, FinishSends
 from couponflow.services.sends import scheduler_from
-from couponflow.settings import SendScheduleSettings
+from couponflow.settings.merchant_api import SendScheduleSettings
 from couponflow.store import claims, keys, messages, sends
 
 from tests.integration.helpers import answer_lost_then_sent_again, body_of, drain_queue, sqs_event

@@ -23,7 +23,7 @@ from couponflow.models.audience import CustomerIn, SegmentIn
 from couponflow.models.sends import SendIn
 from couponflow.services import audience, campaigns
 from couponflow.services.sends import scheduler_from
-from couponflow.settings import SendScheduleSettings
+from couponflow.settings.merchant_api import SendScheduleSettings
 from couponflow.sms_delivery_logs import BadDeliveryLog, decode_awslogs, encode_awslogs
 from couponflow.store import campaign_stats
 

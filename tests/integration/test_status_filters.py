@@ -23,7 +23,7 @@ from couponflow.models.audience import CustomerIn, SegmentIn
 from couponflow.models.sends import SendIn
 from couponflow.services import audience, campaigns
 from couponflow.services.sends import scheduler_from
-from couponflow.settings import SendScheduleSettings
+from couponflow.settings.merchant_api import SendScheduleSettings
 from couponflow.store import claim_progress, claims, keys
 
 from tests.integration.helpers import body_of, claim_event, drain_queue, ses_record, sqs_event

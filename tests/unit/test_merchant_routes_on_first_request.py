@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from couponflow.api import merchant
-from couponflow.settings import MerchantApiSettings, SendScheduleSettings
+from couponflow.settings.merchant_api import MerchantApiSettings, SendScheduleSettings
 
 PLACEHOLDERS = {
     "TABLE_NAME": "table",

@@ -114,6 +114,8 @@ def test_a_claim_functions_cold_start_imports_the_claim_path_and_not_the_other_r
 
     assert {"couponflow.api.public_claims", "couponflow.services.claims"} <= loaded
     not_loaded = {
+        "couponflow.api.public_links",
+        "couponflow.services.coupon_links",  # following links: the claim only signs one (link_signer)
         "couponflow.api.public_page_views",
         "couponflow.api.public_reports",
         "couponflow.services.send_reports",
@@ -121,3 +123,7 @@ def test_a_claim_functions_cold_start_imports_the_claim_path_and_not_the_other_r
         "couponflow.models.api",  # the merchant API's models
     }
     assert not_loaded.isdisjoint(loaded)
+    assert {m for m in loaded if m.startswith("couponflow.settings")} == {
+        "couponflow.settings",
+        "couponflow.settings.claim",  # its own settings model, none of the other functions'
+    }

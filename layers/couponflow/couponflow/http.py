@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from couponflow.errors import ConflictError, InvalidInputError, NotFoundError, RetryableError
 
@@ -196,3 +197,12 @@ def resolver() -> APIGatewayRestResolver:
         return response
 
     return app
+
+
+def stage_url(event: APIGatewayProxyEvent) -> str:
+    """The API stage's base URL as the caller reached it (the claim function cannot be told its own
+    API's URL in the template without a dependency cycle, so it reads it from the request)."""
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    proto = headers.get("x-forwarded-proto", "https").split(",")[0].strip()
+    host = event.request_context.domain_name or headers.get("host", "")
+    return f"{proto}://{host}/{event.request_context.stage}"

@@ -23,7 +23,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from couponflow.adapters.dynamodb import Table
 from couponflow.api import on_first_request
 from couponflow.api.on_first_request import service as _service
-from couponflow.settings import MerchantApiSettings, SendScheduleSettings
+from couponflow.settings.merchant_api import MerchantApiSettings, SendScheduleSettings
 
 
 @dataclass(frozen=True)

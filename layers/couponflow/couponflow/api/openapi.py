@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from couponflow.adapters.dynamodb import Table
 from couponflow.api import merchant
 from couponflow.http import resolver
-from couponflow.settings import MerchantApiSettings, SendScheduleSettings
+from couponflow.settings.merchant_api import MerchantApiSettings, SendScheduleSettings
 
 TITLE = "Couponflow API"
 VERSION = "1.0.0"

@@ -8,12 +8,11 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from couponflow.adapters.secrets import Secret, value_of
-from couponflow.api.public_links import stage_url
 from couponflow.api.responses import answered
-from couponflow.http import error
+from couponflow.http import error, stage_url
 from couponflow.models.claims import ClaimIn, ClaimOut
 from couponflow.services.claims import ClaimService, IdempotencyKeyReused
-from couponflow.services.coupon_links import LinkSigner
+from couponflow.services.link_signer import LinkSigner
 
 HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255

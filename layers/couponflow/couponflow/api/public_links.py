@@ -16,7 +16,6 @@ import html
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from couponflow.domain.claim_status import ClaimStatus
 from couponflow.services.coupon_links import CouponLinks, CouponPage
@@ -80,15 +79,6 @@ def unsubscribe_form() -> Response[str]:
 def unsubscribed_page() -> Response[str]:
     body = "<h1>You are unsubscribed</h1>\n<p>You will not get any more emails from this shop.</p>"
     return _html(200, "Unsubscribed", body)
-
-
-def stage_url(event: APIGatewayProxyEvent) -> str:
-    """The API stage's base URL as the caller reached it (the claim function cannot be told its own
-    API's URL in the template without a dependency cycle, so it reads it from the request)."""
-    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    proto = headers.get("x-forwarded-proto", "https").split(",")[0].strip()
-    host = event.request_context.domain_name or headers.get("host", "")
-    return f"{proto}://{host}/{event.request_context.stage}"
 
 
 def build(links: CouponLinks) -> APIGatewayRouter:

@@ -1,4 +1,5 @@
-"""The coupon link and the unsubscribe link: making them, and what following them does.
+"""The coupon link and the unsubscribe link: what following them does (making them is
+``couponflow.services.link_signer``).
 
 - Opening the coupon link shows the coupon and moves the claim to ``coupon_viewed``.
 - Following it to the store moves the claim to ``clicked_through`` and answers with the
@@ -27,33 +28,6 @@ from couponflow.store import campaigns, claim_progress, keys
 
 # Claim statuses in which the coupon can still be used at the store.
 USABLE = frozenset({ClaimStatus.CLAIMED, ClaimStatus.COUPON_VIEWED, ClaimStatus.CLICKED_THROUGH})
-
-
-@dataclass(frozen=True)
-class LinkSigner:
-    """Makes the signed links that go into coupon emails and claim answers (``secret``: the value,
-    or how to read it when the first link is signed)."""
-
-    secret: Secret
-    base_url: str  # the API stage URL, e.g. https://<api>.execute-api.<region>.amazonaws.com/v1
-
-    def coupon_url(self, merchant_id: str, customer_id: str, campaign_id: str) -> str:
-        token = coupon_links.sign(
-            value_of(self.secret), LinkClaims(LinkPurpose.COUPON, merchant_id, customer_id, campaign_id)
-        )
-        return self.base_url.rstrip("/") + coupon_links.coupon_path(merchant_id, token)
-
-    def unsubscribe_url(self, merchant_id: str, customer_id: str, campaign_id: str) -> str:
-        token = coupon_links.sign(
-            value_of(self.secret), LinkClaims(LinkPurpose.UNSUBSCRIBE, merchant_id, customer_id, campaign_id)
-        )
-        return self.base_url.rstrip("/") + coupon_links.unsubscribe_path(token)
-
-    def report_url(self, merchant_id: str, send_id: str, expires_at: datetime) -> str:
-        """The merchant's link to a send's failure report: ours to redirect, good until ``expires_at``."""
-        link = coupon_links.ReportLink(merchant_id, send_id, expires_at)
-        token = coupon_links.sign_report(value_of(self.secret), link)
-        return self.base_url.rstrip("/") + coupon_links.report_path(token)
 
 
 @dataclass(frozen=True)

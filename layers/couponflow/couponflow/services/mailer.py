@@ -70,8 +70,7 @@ from couponflow.domain.coupon_email import bulk_template, bulk_template_data, un
 from couponflow.domain.message_status import MessageStatus
 from couponflow.domain.send_pacing import chunks, throttle_backoff
 from couponflow.errors import OutcomeUnknown, PermanentSendError, RetryableError
-from couponflow.services import release
-from couponflow.services.coupon_links import LinkSigner
+from couponflow.services.link_signer import LinkSigner
 from couponflow.services.send_pacing import SendPacer
 from couponflow.store import campaigns, keys, mail_jobs, messages
 
@@ -417,6 +416,10 @@ class Mailer:
             p.done("dropped")
 
     def _release(self, p: _Pending, status: MessageStatus) -> None:
+        # Only a dropped email gives its code back: the claims store (a third of the mailer's own
+        # import) loads on that path alone, not at every cold start.
+        from couponflow.services import release  # noqa: PLC0415
+
         release.release_if_undelivered(
             self.table, p.merchant_id, p.target.customer_id, p.target.message_id, status
         )

@@ -23,7 +23,7 @@ from couponflow.models.sends import SendIn
 from couponflow.services import coupon_check, segment_members
 from couponflow.services.audience import public
 from couponflow.services.customers import resolve_customer_id
-from couponflow.settings import SendScheduleSettings
+from couponflow.settings.merchant_api import SendScheduleSettings
 from couponflow.store import audience, campaigns, keys, sends
 
 

@@ -47,8 +47,8 @@ from couponflow.domain.send_report import (
     report_rows,
 )
 from couponflow.domain.send_schedule import SendStatus
-from couponflow.services.coupon_links import LinkSigner
 from couponflow.services.housekeeping.stale_messages import STALE_AFTER, watch_in_flight
+from couponflow.services.link_signer import LinkSigner
 from couponflow.services.notifications import Notice
 from couponflow.services.send_delivery import notify_quietly
 from couponflow.services.send_reports import REPORT_LINK_LIFETIME
