@@ -17,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,26 @@ FIRST_REQUEST = "+ /campaigns routers"
 # first claim on a new execution environment costs in our process.
 FIRST_CLAIM = "ClaimFunction + claim"
 FIRST_GET = "baseline + two calls"
+
+# Why the first claim, and not the import, is the figure to hold: the claim function behind a
+# wrapper that imports it on the first request. Its import then measures nothing; its first
+# claim does the same work as the claim function's. Timed beside them in the same run.
+DEFERRED = "ClaimFunction deferred"
+DEFERRED_CLAIM = "deferred + claim"
+DEFERRED_APP = """
+import importlib.util
+
+_app = None
+
+
+def lambda_handler(event, context):
+    global _app
+    if _app is None:
+        spec = importlib.util.spec_from_file_location("claim_app", {path!r})
+        _app = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_app)
+    return _app.lambda_handler(event, context)
+"""
 CLAIM_EVENT = ROOT / "events" / "claim" / "post_claim.json"
 CLAIM_CODE = """
 import json, uuid
@@ -165,12 +186,14 @@ assert answer["statusCode"] == 201, answer
 """
 
 
-def _first_claim_processes(stack: Any, base_env: dict[str, str]) -> dict[str, Process]:
-    """The claim event's campaign with a code for each run, and the two processes timed."""
+def _first_claim_processes(stack: Any, base_env: dict[str, str], deferred: Path) -> dict[str, Process]:
+    """The claim event's campaign with a code for each claim, and the processes timed: the
+    baseline's calls, the claim function's first claim, and the deferred wrapper (written into
+    ``deferred``) imported and claiming."""
     event = json.loads(CLAIM_EVENT.read_text())
     merchant, campaign_id = event["pathParameters"]["merchantId"], event["pathParameters"]["campaignId"]
     table_name = stack.physical["CouponflowTable"]
-    _campaign_with_codes(table_name, merchant, campaign_id, RUNS)
+    _campaign_with_codes(table_name, merchant, campaign_id, 2 * RUNS)
     claim = f"EVENT = {json.dumps(event)!r}\n" + CLAIM_CODE
     queue_url = _lambda_env("ClaimFunction", stack)["MAIL_QUEUE_URL"]
     get_item = BASELINE.replace('boto3.client("dynamodb")', 'client = boto3.client("dynamodb")') + (
@@ -178,9 +201,13 @@ def _first_claim_processes(stack: Any, base_env: dict[str, str]) -> dict[str, Pr
         f"boto3.client('sqs').send_message(QueueUrl={queue_url!r}, MessageBody='{{}}')\n"
     )
     folder = ROOT / str(stack.resolved["ClaimFunction"]["Properties"]["CodeUri"])
+    (deferred / "app.py").write_text(DEFERRED_APP.format(path=str(folder / "app.py")))
+    claim_env = _lambda_env("ClaimFunction", stack)
     return {
         FIRST_GET: (get_item, ROOT, base_env),
-        FIRST_CLAIM: (claim, folder, _lambda_env("ClaimFunction", stack)),
+        FIRST_CLAIM: (claim, folder, claim_env),
+        DEFERRED: ("import app", deferred, claim_env),
+        DEFERRED_CLAIM: (claim, deferred, claim_env),
     }
 
 
@@ -207,8 +234,9 @@ def bench_cold_starts(stack: Any) -> None:
                 # import leaves them out, so it is timed again with its largest prefix's routers.
                 first = "import app\napp.routes.include_for('/campaigns/c-1')"
                 processes[FIRST_REQUEST] = (first, folder, _lambda_env(logical_id, stack))
-    processes.update(_first_claim_processes(stack, base_env))
-    timed = _round_robin(processes)
+    with tempfile.TemporaryDirectory() as deferred:
+        processes.update(_first_claim_processes(stack, base_env, Path(deferred)))
+        timed = _round_robin(processes)
     base_cpu, base_low = timed["baseline"][1], timed["baseline"][2]
     floor_cpu = timed["floor"][1]
     print(
@@ -231,6 +259,7 @@ def bench_cold_starts(stack: Any) -> None:
             f"({low / base_low:.2f}x)   {modules} modules{note}"
         )
     first_get, first_claim = timed.pop(FIRST_GET), timed.pop(FIRST_CLAIM)
+    deferred_import, deferred_claim = timed.pop(DEFERRED), timed.pop(DEFERRED_CLAIM)
     for logical_id, (wall, cpu, low, modules) in timed.items():
         target = TARGETS.get(logical_id, 1.2)
         label = f"  {logical_id}" if logical_id == FIRST_REQUEST else logical_id  # under the merchant API
@@ -250,13 +279,18 @@ def bench_cold_starts(stack: Any) -> None:
             f"  {label:<22} {wall:6.3f}  {cpu:6.3f} / {low:6.3f}   {cpu / first_get[1]:.2f}x "
             f"({low / first_get[2]:.2f}x)   {modules} modules"
         )
+    print(
+        "  the claim function behind a wrapper that imports it on the first request: its import "
+        f"{deferred_import[1] / base_cpu:.2f}x the baseline, its first claim "
+        f"{deferred_claim[1] / first_get[1]:.2f}x ({first_claim[1] / first_get[1]:.2f}x without the "
+        "wrapper): an import target is met by moving work, a first claim only by doing less"
+    )
 
 
 def bench_layer_bytecode(stack: Any, function: str = "ClaimFunction") -> None:
     """One function imported Lambda-shaped (a Python with only boto3, the packaged layer for this
     machine as ``/opt/python``), from the layer with its bytecode and from a copy without it."""
     import shutil  # noqa: PLC0415
-    import tempfile  # noqa: PLC0415
     import zipfile  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as folder:
