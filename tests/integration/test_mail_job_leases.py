@@ -53,7 +53,7 @@ def bulk_calls() -> Iterator[list[dict[str, Any]]]:
     def record(params: dict[str, Any], **_: Any) -> None:
         seen.append(params)
 
-    events = ses.bulk_client().meta.events
+    events = ses.sending_client().meta.events
     events.register("provide-client-params.sesv2.SendBulkEmail", record)
     yield seen
     events.unregister("provide-client-params.sesv2.SendBulkEmail", record)

@@ -11,13 +11,17 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
-from couponflow.adapters import webhook
+from couponflow import retry
+from couponflow.adapters import ses, webhook
 from couponflow.adapters.dynamodb import Table
-from couponflow.errors import PermanentSendError
+from couponflow.errors import PermanentSendError, RetryableError
 from couponflow.services.notifications import Notice, notify_merchant
 from couponflow.store import keys
+from local_stack import moto_patches
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
+
+from tests.integration.helpers import answer_lost_then_sent_again
 
 
 @pytest.fixture()
@@ -79,3 +83,84 @@ def test_webhook_client_errors_are_permanent(receiver):
     answer[0] = 410
     with pytest.raises(PermanentSendError):
         webhook.post_signed(url, "s", {"a": 1})
+
+
+NOTICE = Notice("pool_low", "Codes running low", "Only 5 codes left", {"left": 5})
+
+
+def _emailed_to(address: str) -> int:
+    """Plain emails moto's SES took for ``address`` (raw coupon emails of other tests, whose
+    ``destinations`` is a list, are not notices)."""
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    notices = (m for m in sent if isinstance(getattr(m, "destinations", None), dict))
+    return sum(1 for m in notices if m.destinations.get("ToAddresses") == [address])
+
+
+def _with_address(stack: Any, merchant_id: str, address: str) -> Table:
+    table = Table(stack.physical["CouponflowTable"])
+    table.update(keys.merchant(merchant_id), "SET notification_email = :e", values={":e": address})
+    return table
+
+
+def test_a_notice_whose_answer_SES_lost_is_not_emailed_again_and_still_calls_the_webhook(
+    stack, merchant, receiver
+):
+    # Given SES takes the notice and its answer is lost (a read timeout botocore would retry)
+    url, received, _ = receiver
+    table = _with_address(stack, merchant[0], "lost-answer@shop.example.com")
+    table.update(
+        keys.merchant(merchant[0]), "SET webhook_url = :u, webhook_secret = :s", values={":u": url, ":s": "k"}
+    )
+    with answer_lost_then_sent_again(ses.sending_client(), "SendEmail", lambda body: True) as lost:
+        # When the merchant is notified
+        delivered = notify_merchant(table, merchant[0], NOTICE, sender="coupons@example.com")
+
+    # Then the email went out once, not once per attempt, and counts as gone out
+    assert lost == [1]
+    assert _emailed_to("lost-answer@shop.example.com") == 1
+    assert delivered.email_unknown and delivered.went_out
+    assert delivered.webhook_status == 204 and len(received) == 1
+
+
+def test_a_webhook_failing_after_the_email_went_out_is_logged_not_raised(stack, merchant, receiver):
+    url, received, answer = receiver
+    answer[0] = 503
+    table = _with_address(stack, merchant[0], "hook-down@shop.example.com")
+    table.update(
+        keys.merchant(merchant[0]), "SET webhook_url = :u, webhook_secret = :s", values={":u": url, ":s": "k"}
+    )
+
+    delivered = notify_merchant(table, merchant[0], NOTICE, sender="coupons@example.com")
+
+    # a caller that tried the notice again would email the merchant twice
+    assert delivered.email_message_id and delivered.webhook_status is None
+    assert len(received) == 1 and _emailed_to("hook-down@shop.example.com") == 1
+
+
+def test_a_notice_of_which_nothing_went_out_raises_so_it_can_be_tried_again(stack, merchant, receiver):
+    url, _, answer = receiver
+    answer[0] = 503
+    table = Table(stack.physical["CouponflowTable"])
+    table.update(
+        keys.merchant(merchant[0]),
+        "SET webhook_url = :u, webhook_secret = :s REMOVE notification_email",
+        values={":u": url, ":s": "k"},
+    )
+
+    with pytest.raises(RetryableError):
+        notify_merchant(table, merchant[0], NOTICE, sender="coupons@example.com")
+
+
+def test_a_throttled_notice_is_sent_once_after_the_throttling(stack, merchant, monkeypatch):
+    table = _with_address(stack, merchant[0], "throttled@shop.example.com")
+    waits: list[float] = []
+    monkeypatch.setattr(retry, "sleep", waits.append)
+    moto_patches.throttle_next_sends(2)
+    try:
+        delivered = notify_merchant(table, merchant[0], NOTICE, sender="coupons@example.com")
+    finally:
+        moto_patches.throttle_next_sends(0)
+
+    assert delivered.email_message_id
+    assert len(waits) == 2  # each throttled try waited its backoff
+    assert _emailed_to("throttled@shop.example.com") == 1

@@ -144,3 +144,27 @@ def test_an_undelivered_alert_is_given_back_for_the_next_sweep_without_failing_t
     sweep(datetime.fromisoformat(NOW))
     stored = table.get(keys.campaign(merchant[0], campaign.campaign_id)) or {}
     assert stored["pool_low_alerted_version"] == 1
+
+
+def test_an_alert_emailed_before_its_webhook_failed_is_kept_and_never_emailed_again(stack, merchant):
+    # Given a merchant with a notification address and a webhook that is down
+    table = Table(stack.physical["CouponflowTable"])
+    table.update(
+        keys.merchant(merchant[0]),
+        "SET notification_email = :e, webhook_url = :u, webhook_secret = :s",
+        values={":e": "half-down@shop.example.com", ":u": "http://127.0.0.1:9/unreachable", ":s": "k"},
+    )
+    campaign = Campaign(merchant[0], "cmp_alerts_half", "Half", "Subject", "email")
+    campaigns.create(table, campaign, NOW)
+    campaigns.update_fields(table, merchant[0], campaign.campaign_id, {"pool_alert_threshold": 5}, NOW)
+    campaigns.add_codes(table, merchant[0], campaign.campaign_id, ["HALF-001"], NOW)
+    sweep = PoolAlerts(table, sender="alerts@example.com")
+
+    # When two sweeps run
+    sweep(datetime.fromisoformat(NOW))
+    sweep(datetime.fromisoformat(NOW))
+
+    # Then the alert was emailed once and kept (giving it back would email it again)
+    assert len(_emails_to("half-down@shop.example.com")) == 1
+    stored = table.get(keys.campaign(merchant[0], campaign.campaign_id)) or {}
+    assert stored["pool_low_alerted_version"] == 1

@@ -22,15 +22,18 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from couponflow import retry
 from couponflow.adapters.client_errors import no_answer, send_failure
 from couponflow.domain.coupon_email import BulkTemplate
 from couponflow.domain.send_pacing import MAX_BULK_ENTRIES, QUOTA_CACHE_SECONDS
-from couponflow.errors import RetryableError
+from couponflow.errors import OutcomeUnknown, RetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2.client import SESV2Client
 
 # SES refuses these for good: retrying the same message cannot succeed.
+# Tries of an operational email (``send_text``) that SES answered with an error.
+TEXT_ATTEMPTS = 5
 _PERMANENT = frozenset({"MessageRejected", "BadRequestException", "InvalidParameterValue"})
 # SES's answers when the account sends faster than its maximum send rate.
 _THROTTLING = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
@@ -50,10 +53,12 @@ def client() -> SESV2Client:
 
 
 @cache
-def bulk_client() -> SESV2Client:
-    """No retries inside botocore: the mailer paces bulk calls and backs off from throttling itself,
-    and a call whose answer was lost must never be sent again blindly (botocore would resend it).
-    The read timeout bounds how long a hand-off can stay undecided (the mailer's send lease)."""
+def sending_client() -> SESV2Client:
+    """The client of every call that sends an email. No retries inside botocore: a call whose
+    answer was lost must never be sent again blindly (botocore would resend it after a read
+    timeout); the mailer paces bulk calls and backs off from throttling itself, ``send_text``
+    retries only what SES answered with an error. The read timeout bounds how long a hand-off can
+    stay undecided (the mailer's send lease)."""
     return boto3.client(
         "sesv2",
         config=Config(
@@ -193,7 +198,7 @@ def send_bulk(
         sender=sender, configuration_set=configuration_set, template=template, entries=entries
     )
     try:
-        response = bulk_client().send_bulk_email(**request)
+        response = sending_client().send_bulk_email(**request)
     except ClientError as error:
         if _is_throttling(error):
             raise SendThrottled(f"SES throttled a bulk call: {error}") from error
@@ -212,12 +217,24 @@ def send_bulk(
 def send_text(
     *, sender: str, recipient: str, subject: str, text: str, configuration_set: str | None = None
 ) -> str:
-    """A plain-text operational email (merchant notifications); returns SES's message id."""
+    """A plain-text operational email (merchant notifications); returns SES's message id.
+
+    Sent at most once: an error SES answered (throttling, a bad moment) sent nothing and is tried
+    again, up to ``TEXT_ATTEMPTS`` times; a lost answer (:class:`OutcomeUnknown`) is never sent
+    again, since SES may have sent it."""
     kwargs: dict[str, Any] = {}
     if configuration_set:
         kwargs["ConfigurationSetName"] = configuration_set
+    return retry.call(
+        lambda: _send_text_once(sender, recipient, subject, text, kwargs),
+        attempts=TEXT_ATTEMPTS,
+        never_retry=(OutcomeUnknown,),
+    )
+
+
+def _send_text_once(sender: str, recipient: str, subject: str, text: str, kwargs: dict[str, Any]) -> str:
     try:
-        response = client().send_email(
+        response = sending_client().send_email(
             FromEmailAddress=sender,
             Destination={"ToAddresses": [recipient]},
             Content={"Simple": {"Subject": {"Data": subject}, "Body": {"Text": {"Data": text}}}},
