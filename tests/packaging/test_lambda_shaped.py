@@ -11,6 +11,7 @@ first request are all loaded, and the authorizer is invoked once with a sample e
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -181,3 +182,55 @@ def test_the_authorizer_answers_a_sample_event_as_it_would_on_lambda(
     [answer] = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     policy = json.loads(answer.removeprefix("RESULT "))
     assert policy["policyDocument"]["Statement"][0]["Effect"] == "Deny", policy  # a key no one holds
+
+
+def _imported_anywhere(package: Path) -> set[str]:
+    """Every module a core module imports, at its top or inside a function (a dependency loaded
+    on first use, which no function's start would load), less those only a type checker reads."""
+    names: set[str] = set()
+    for source in package.rglob("*.py"):
+        tree = ast.parse(source.read_text())
+        typing_only = {
+            id(node)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+            for node in ast.walk(block)
+        }
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module)
+    return names
+
+
+def test_every_module_the_core_imports_on_first_use_loads_from_the_packaged_layer(
+    lambda_like: dict[str, Path],
+) -> None:
+    # Given every module the core package imports, lazily or not
+    modules = sorted(_imported_anywhere(ROOT / "layers" / "couponflow" / "couponflow"))
+    assert "disposable_email_domains" in modules and "couponflow.services.release" in modules
+
+    # When a Python with only boto3 and the packaged layer imports each of them
+    imported = subprocess.run(
+        [
+            str(lambda_like["python"]),
+            "-c",
+            "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)",
+            *modules,
+        ],
+        env={
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(lambda_like["opt"] / "python"),
+            "PYTHONNOUSERSITE": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    # Then none is missing (the function's first request that needs it would fail on Lambda)
+    assert imported.returncode == 0, imported.stderr.strip().splitlines()[-3:]
