@@ -1,10 +1,14 @@
-"""Identifiers: time-sortable ids for new things, deterministic ids for customers and claims."""
+"""Identifiers: time-sortable ids for new things, deterministic ids for customers and claims, and
+a customer named by id or by email address resolved to its id."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import time
+
+from couponflow.domain.emails import InvalidEmail, normalize_email
+from couponflow.errors import InvalidInputError
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -41,3 +45,13 @@ def claim_id(campaign_id: str, customer_id: str, claim_number: int = 1) -> str:
 def shard_of(value: str, shards: int) -> int:
     """A stable shard number for ``value`` in ``range(shards)``."""
     return int.from_bytes(hashlib.sha256(value.encode()).digest()[:4], "big") % shards
+
+
+def resolve_customer_id(merchant_id: str, customer_id_or_email: str) -> str:
+    """Accept either a customer id or the customer's email address."""
+    if "@" not in customer_id_or_email:
+        return customer_id_or_email
+    try:
+        return customer_id(merchant_id, normalize_email(customer_id_or_email))
+    except InvalidEmail as error:
+        raise InvalidInputError(str(error), "email") from error

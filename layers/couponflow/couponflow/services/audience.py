@@ -14,9 +14,8 @@ from pydantic import ValidationError
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.audience import is_active
 from couponflow.errors import InvalidInputError, NotFoundError
-from couponflow.ids import customer_id, new_id
+from couponflow.ids import customer_id, new_id, resolve_customer_id
 from couponflow.models.audience import CustomerIn, SegmentIn
-from couponflow.services.customers import resolve_customer_id
 from couponflow.services.segment_members import members
 from couponflow.store import audience, campaigns, keys
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from couponflow.adapters.dynamodb import Table
 from couponflow.errors import InvalidInputError
-from couponflow.models.api import CampaignUpdate
-from couponflow.services.campaigns import public
-from couponflow.store import campaigns
+from couponflow.store import campaigns, keys
 from couponflow.store import page_views as page_views_store
 
-# bookkeeping of the pool alerts (the key design is stripped by ``public``)
+if TYPE_CHECKING:  # the merchant API's models: the list exports (code import function) show
+    # campaigns with ``with_defaults`` and load none of them
+    from couponflow.models.api import CampaignUpdate
+
+# bookkeeping of the pool alerts (the key design is stripped by ``keys.without_storage``)
 _INTERNAL = frozenset({"pool_exhausted_version", "pool_low_alerted_version", "pool_empty_alerted_version"})
 
 
@@ -59,7 +61,7 @@ def page_views(table: Table, merchant_id: str, campaign_id: str) -> dict[str, An
 
 def with_defaults(item: dict[str, Any]) -> dict[str, Any]:
     """The campaign as the merchant sees it, with defaults for settings never set."""
-    shown = {k: v for k, v in public(item).items() if k not in _INTERNAL}
+    shown = {k: v for k, v in keys.without_storage(item).items() if k not in _INTERNAL}
     shown.setdefault("per_customer_limit", 1)
     shown.setdefault("block_disposable_emails", False)
     shown.setdefault("paused", False)

@@ -7,23 +7,12 @@ from typing import Any
 
 from couponflow.adapters.dynamodb import Item, Table
 from couponflow.domain.audience import is_active
-from couponflow.domain.emails import InvalidEmail, normalize_email
 from couponflow.domain.event_summary import summary
 from couponflow.domain.message_status import RANK, MessageStatus, never_meant
-from couponflow.errors import InvalidInputError, NotFoundError
-from couponflow.ids import customer_id
+from couponflow.errors import NotFoundError
+from couponflow.ids import resolve_customer_id
 from couponflow.services.campaigns import public
 from couponflow.store import keys, messages
-
-
-def resolve_customer_id(merchant_id: str, customer_id_or_email: str) -> str:
-    """Accept either a customer id or the customer's email address."""
-    if "@" not in customer_id_or_email:
-        return customer_id_or_email
-    try:
-        return customer_id(merchant_id, normalize_email(customer_id_or_email))
-    except InvalidEmail as error:
-        raise InvalidInputError(str(error), "email") from error
 
 
 def _event(item: Item) -> dict[str, Any]:

@@ -26,8 +26,7 @@ from typing import Any
 
 from couponflow.adapters.dynamodb import Delete, Item, Put, Table, TransactAction, Update
 from couponflow.errors import NotFoundError
-from couponflow.ids import new_id
-from couponflow.services.customers import resolve_customer_id
+from couponflow.ids import new_id, resolve_customer_id
 from couponflow.store import keys, messages
 from couponflow.store.claims import claim_view_entry
 

@@ -18,11 +18,10 @@ from couponflow.domain.coupon_email import DEFAULT_HTML, DEFAULT_TEXT, fill
 from couponflow.domain.send_message import SAMPLE_CODE, sms_text, values_for
 from couponflow.domain.send_schedule import Rule, SendStatus, check_cancel, send_time
 from couponflow.errors import NotFoundError
-from couponflow.ids import new_id
+from couponflow.ids import new_id, resolve_customer_id
 from couponflow.models.sends import SendIn
 from couponflow.services import coupon_check, segment_members
 from couponflow.services.audience import public
-from couponflow.services.customers import resolve_customer_id
 from couponflow.settings.merchant_api import SendScheduleSettings
 from couponflow.store import audience, campaigns, keys, sends
 

@@ -1,0 +1,48 @@
+"""The pipeline's functions load none of the merchant API's models at their cold start: those
+models (some eighty classes) serve the merchant API's routes. The code import function's list
+exports write the list views' rows, so it alone loads the views' models."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PIPELINE = sorted(
+    p.parent.name for p in (ROOT / "functions").glob("*/app.py") if p.parent.name != "merchant_api"
+)
+MERCHANT_MODELS = {"couponflow.models.api", "couponflow.models.views"}
+EXPORTS_ROWS = {"code_import": {"couponflow.models.views"}}  # the list exports' rows
+
+
+def _core_imports(app: Path) -> list[str]:
+    tree = ast.parse(app.read_text())
+    return sorted(
+        {
+            node.module
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("couponflow")
+        }
+    )
+
+
+@pytest.mark.parametrize("function", PIPELINE)
+def test_a_pipeline_function_loads_none_of_the_merchant_apis_models(function: str) -> None:
+    modules = _core_imports(ROOT / "functions" / function / "app.py")
+    listed = (
+        "import importlib, json, sys\n"
+        "for m in sys.argv[1:]: importlib.import_module(m)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('couponflow.models'))))"
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", listed, *modules], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert started.returncode == 0, started.stderr
+    loaded = set(json.loads(started.stdout.splitlines()[-1]))
+
+    assert loaded & MERCHANT_MODELS == EXPORTS_ROWS.get(function, set())
