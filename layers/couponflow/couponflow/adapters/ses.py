@@ -31,9 +31,9 @@ from couponflow.errors import OutcomeUnknown, RetryableError
 if TYPE_CHECKING:
     from mypy_boto3_sesv2.client import SESV2Client
 
-# SES refuses these for good: retrying the same message cannot succeed.
 # Tries of an operational email (``send_text``) that SES answered with an error.
 TEXT_ATTEMPTS = 5
+# SES refuses these for good: retrying the same message cannot succeed.
 _PERMANENT = frozenset({"MessageRejected", "BadRequestException", "InvalidParameterValue"})
 # SES's answers when the account sends faster than its maximum send rate.
 _THROTTLING = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})

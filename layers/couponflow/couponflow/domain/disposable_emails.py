@@ -6,8 +6,8 @@ every few weeks); it is a layer dependency, so updating it is a version bump and
 subdomain of a listed domain counts as listed; the project's allowlist always wins.
 
 The list loads with the first address checked, not with the module: the claim function imports
-this module at every cold start, and most campaigns take throwaway addresses (building the set
-is a few ms of every cold start otherwise).
+this module at every cold start, and most campaigns do not refuse throwaway addresses (building
+the set would be a few ms of every cold start).
 """
 
 from __future__ import annotations
