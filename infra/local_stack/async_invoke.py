@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from local_stack.workers import InvocationResult
+from local_stack.workers import InvocationResult, PoolStopped
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,10 @@ class AsyncInvoker:
     def _attempt(self, function: str, event: Any, attempt: int) -> None:
         try:
             result = self.invoke(function, event)
-        except Exception as exc:  # the stack is stopping, or the function is gone
+        except PoolStopped:  # the stack is stopping: nothing is lost that a running stack would run
+            log.debug("not invoking %s: the stack is stopping", function)
+            return
+        except Exception as exc:  # the function is gone
             log.warning("invoking %s failed: %s", function, exc)
             return
         if result.ok:

@@ -374,6 +374,10 @@ class _Worker:
 INIT_TIMEOUT = 60.0
 
 
+class PoolStopped(RuntimeError):
+    """An invocation that came after the stack began to stop (a rate tick, a retry timer)."""
+
+
 @dataclass
 class FunctionPool:
     """The execution environments of one function."""
@@ -407,7 +411,7 @@ class FunctionPool:
         with self._cond:
             while True:
                 if self._closed:
-                    raise RuntimeError("function pool is stopped")
+                    raise PoolStopped("function pool is stopped")
                 for worker in self._workers:
                     if not worker.busy and worker.process.is_alive():
                         worker.busy = True
