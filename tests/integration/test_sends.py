@@ -736,9 +736,10 @@ def test_a_send_too_large_for_one_housekeeping_run_finishes_over_several_with_th
     assert len(tallies) > 8 and len(counted) > 3
     assert [t["step"] for t in counted] == sorted({t["step"] for t in counted})
     assert len(counted[-1]["parts"]) > 1
-    # and the send showed how far its count had got, rising, until it was done
+    # and the send showed how far its count had got, rising, until it was done (a run whose pages
+    # were all empty shards, the recipients' shards following from the random merchant, shows 0)
     progress = [n for n in shown if n is not None]
-    assert progress == sorted(progress) and 0 < progress[0] < 50 and shown[-1] is None
+    assert progress == sorted(progress) and progress[0] < 50 and progress[-1] > 0 and shown[-1] is None
     # And the send has the counts and the report that one read of everything would give
     done = sends.get(table, m, send_id)
     assert (done["count_recipients"], done["count_sent"], done["count_failed"]) == (50, 26, 24)
