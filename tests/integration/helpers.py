@@ -12,6 +12,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ReadTimeoutError
 from botocore.httpsession import URLLib3Session
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
 
 from tests.conftest import load_event
 
@@ -113,3 +115,13 @@ def answer_lost_then_sent_again(
         yield lost
     finally:
         client.meta.events.unregister(event, send_then_lose)
+
+
+def notices_to(address: str) -> list[str]:
+    """Subjects of the plain emails (merchant notices) moto's SES took for ``address`` alone.
+
+    The backend also holds raw coupon emails (their ``destinations`` is a list, and they have no
+    ``subject``), so only simple messages are considered."""
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    simple = (m for m in sent if isinstance(getattr(m, "destinations", None), dict))
+    return [str(m.subject) for m in simple if m.destinations.get("ToAddresses") == [address]]

@@ -21,7 +21,7 @@ from local_stack import moto_patches
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from tests.integration.helpers import answer_lost_then_sent_again
+from tests.integration.helpers import answer_lost_then_sent_again, notices_to
 
 
 @pytest.fixture()
@@ -88,14 +88,6 @@ def test_webhook_client_errors_are_permanent(receiver):
 NOTICE = Notice("pool_low", "Codes running low", "Only 5 codes left", {"left": 5})
 
 
-def _emailed_to(address: str) -> int:
-    """Plain emails moto's SES took for ``address`` (raw coupon emails of other tests, whose
-    ``destinations`` is a list, are not notices)."""
-    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
-    notices = (m for m in sent if isinstance(getattr(m, "destinations", None), dict))
-    return sum(1 for m in notices if m.destinations.get("ToAddresses") == [address])
-
-
 def _with_address(stack: Any, merchant_id: str, address: str) -> Table:
     table = Table(stack.physical["CouponflowTable"])
     table.update(keys.merchant(merchant_id), "SET notification_email = :e", values={":e": address})
@@ -117,7 +109,7 @@ def test_a_notice_whose_answer_SES_lost_is_not_emailed_again_and_still_calls_the
 
     # Then the email went out once, not once per attempt, and counts as gone out
     assert lost == [1]
-    assert _emailed_to("lost-answer@shop.example.com") == 1
+    assert len(notices_to("lost-answer@shop.example.com")) == 1
     assert delivered.email_unknown and delivered.went_out
     assert delivered.webhook_status == 204 and len(received) == 1
 
@@ -134,7 +126,7 @@ def test_a_webhook_failing_after_the_email_went_out_is_logged_not_raised(stack, 
 
     # a caller that tried the notice again would email the merchant twice
     assert delivered.email_message_id and delivered.webhook_status is None
-    assert len(received) == 1 and _emailed_to("hook-down@shop.example.com") == 1
+    assert len(received) == 1 and len(notices_to("hook-down@shop.example.com")) == 1
 
 
 def test_a_notice_of_which_nothing_went_out_raises_so_it_can_be_tried_again(stack, merchant, receiver):
@@ -163,4 +155,4 @@ def test_a_throttled_notice_is_sent_once_after_the_throttling(stack, merchant, m
 
     assert delivered.email_message_id
     assert len(waits) == 2  # each throttled try waited its backoff
-    assert _emailed_to("throttled@shop.example.com") == 1
+    assert len(notices_to("throttled@shop.example.com")) == 1

@@ -17,10 +17,9 @@ from couponflow.domain.campaign import Campaign
 from couponflow.ids import customer_id
 from couponflow.services.housekeeping.pool_alerts import PoolAlerts
 from couponflow.store import campaigns, claims, keys
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ses.models import ses_backends
 
 from tests.conftest import load_event
+from tests.integration.helpers import notices_to
 
 NOW = "2026-11-22T10:00:00+00:00"
 
@@ -43,21 +42,6 @@ def webhook_calls() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     yield f"http://127.0.0.1:{server.server_port}/hooks", received
     server.shutdown()
     server.server_close()  # refuse later connections instead of leaving them unanswered
-
-
-def _emails_to(address: str) -> list[str]:
-    """Subjects of the plain notification emails moto's SES took for ``address``.
-
-    The backend also holds raw coupon emails from other tests (their ``destinations`` is a list,
-    and they have no ``subject``), so only simple messages are considered.
-    """
-    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
-    return [
-        str(m.subject)
-        for m in sent
-        if isinstance(getattr(m, "destinations", None), dict)
-        and address in m.destinations.get("ToAddresses", [])
-    ]
 
 
 def _claim_n(table: Table, campaign_id: str, merchant_id: str, start: int, n: int) -> None:
@@ -86,18 +70,18 @@ def test_low_and_empty_pool_alerts_are_sent_once_each_and_rearmed_by_a_load(stac
     now = datetime.fromisoformat(NOW)
 
     sweep(now)
-    assert _emails_to(owner) == []  # 5 left, threshold 3
+    assert notices_to(owner) == []  # 5 left, threshold 3
 
     _claim_n(table, campaign.campaign_id, merchant[0], 0, 3)  # 2 left
     sweep(now)
     sweep(now)
-    assert _emails_to(owner) == ["Coupon codes running low: Flash"]
+    assert notices_to(owner) == ["Coupon codes running low: Flash"]
     assert [(h["type"], h["data"]["codes_available"]) for h in hooks] == [("pool_low", 2)]
 
     _claim_n(table, campaign.campaign_id, merchant[0], 3, 2)  # none left
     sweep(now)
     sweep(now)
-    assert _emails_to(owner) == ["Coupon codes running low: Flash", "Out of coupon codes: Flash"]
+    assert notices_to(owner) == ["Coupon codes running low: Flash", "Out of coupon codes: Flash"]
     assert [h["type"] for h in hooks] == ["pool_low", "pool_empty"]
     assert "gsi2pk" not in (table.get(keys.campaign(merchant[0], campaign.campaign_id)) or {})
 
@@ -165,6 +149,6 @@ def test_an_alert_emailed_before_its_webhook_failed_is_kept_and_never_emailed_ag
     sweep(datetime.fromisoformat(NOW))
 
     # Then the alert was emailed once and kept (giving it back would email it again)
-    assert len(_emails_to("half-down@shop.example.com")) == 1
+    assert len(notices_to("half-down@shop.example.com")) == 1
     stored = table.get(keys.campaign(merchant[0], campaign.campaign_id)) or {}
     assert stored["pool_low_alerted_version"] == 1
