@@ -195,14 +195,14 @@ def _first_claim_processes(stack: Any, base_env: dict[str, str], deferred: Path)
     table_name = stack.physical["CouponflowTable"]
     _campaign_with_codes(table_name, merchant, campaign_id, 2 * RUNS)
     claim = f"EVENT = {json.dumps(event)!r}\n" + CLAIM_CODE
-    queue_url = _lambda_env("ClaimFunction", stack)["MAIL_QUEUE_URL"]
+    claim_env = _lambda_env("ClaimFunction", stack)
+    queue_url = claim_env["MAIL_QUEUE_URL"]
     get_item = BASELINE.replace('boto3.client("dynamodb")', 'client = boto3.client("dynamodb")') + (
         f"client.get_item(TableName={table_name!r}, Key={{'pk': {{'S': 'cold'}}, 'sk': {{'S': 'start'}}}})\n"
         f"boto3.client('sqs').send_message(QueueUrl={queue_url!r}, MessageBody='{{}}')\n"
     )
     folder = ROOT / str(stack.resolved["ClaimFunction"]["Properties"]["CodeUri"])
     (deferred / "app.py").write_text(DEFERRED_APP.format(path=str(folder / "app.py")))
-    claim_env = _lambda_env("ClaimFunction", stack)
     return {
         FIRST_GET: (get_item, ROOT, base_env),
         FIRST_CLAIM: (claim, folder, claim_env),
