@@ -70,8 +70,16 @@ def lambda_like(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 START = """
-import importlib, json, sys
+import gc, importlib, json, sys
+# The collector's passes while the handler module loads, each with what of its imports had loaded:
+# only its standard library's may come before ``couponflow/cold_start.py`` pauses the collector.
+passes = []
+watched = ("couponflow.cold_start", "aws_lambda_powertools", "boto3", "pydantic")
+gc.callbacks.append(
+    lambda phase, info: phase == "start" and passes.append([m for m in watched if m in sys.modules])
+)
 app = importlib.import_module("app")
+print("collector", json.dumps({"passes": passes, "on": gc.isenabled(), "frozen": gc.get_freeze_count()}))
 assert callable(app.lambda_handler), "no lambda_handler"
 routes = getattr(app, "routes", None)
 if routes is not None:  # routers loaded on first request (merchant API, claim function): each must load here
@@ -166,6 +174,11 @@ def test_every_function_starts_with_only_boto3_and_the_packaged_layer(
     assert f"routers {len(merchant.BUILDERS)}" in started["MerchantApiFunction"].stdout
     assert f"routers {len(public.BUILDERS) + 1}" in started["ClaimFunction"].stdout  # + the claim's own
     for function, result in started.items():
+        [collector] = [line for line in result.stdout.splitlines() if line.startswith("collector ")]
+        after_import = json.loads(collector.removeprefix("collector "))
+        # no collector pass walked the import's objects, which are kept out of every later pass
+        assert not any(after_import["passes"]) and after_import["on"], (function, after_import)
+        assert after_import["frozen"] > 20_000, (function, after_import)
         [patched] = [line for line in result.stdout.splitlines() if line.startswith("xray patched ")]
         loaded = set(json.loads(patched.removeprefix("xray patched ")))
         assert loaded <= XRAY_PATCHES, (function, loaded - XRAY_PATCHES)
