@@ -642,6 +642,49 @@ function providerForm() {
   return form;
 }
 
+const NOTICE_WEBHOOK = "/settings/notice-webhook";
+
+function noticeWebhook(webhook) {
+  // The signing secret is in the answer that sets the webhook, and never again: shown until the page changes.
+  const place = h("div", { id: "notice-webhook" });
+  const setTo = async (url, form) => {
+    try {
+      const set = await api(NOTICE_WEBHOOK, { method: "PUT", body: { url } });
+      place.replaceChildren(...noticeWebhook(set).childNodes, h("p", { class: "secret", role: "status" },
+        "Signing secret (copy it now, it is not shown again): ", h("code", {}, set.secret)));
+    } catch (error) {
+      (form || place).append(problem(error));
+    }
+  };
+  if (!webhook) {
+    const form = h("form", { class: "inline", id: "set-notice-webhook", onsubmit: (event) => {
+      event.preventDefault();
+      setTo(new FormData(form).get("url"), form);
+    } },
+      h("label", {}, "Webhook URL (https)", h("input", { name: "url", type: "url", required: true })),
+      h("button", { type: "submit" }, "Set webhook"));
+    place.append(h("p", { class: "empty" }, "Notices go by email only. Set a webhook to have them posted, signed, to your systems too."), form);
+    return place;
+  }
+  const result = h("p", { role: "status" });
+  const test = async () => {
+    try {
+      const tried = await api(`${NOTICE_WEBHOOK}/test`, { method: "POST" });
+      result.replaceChildren(tried.delivered ? badge("delivered", `HTTP ${tried.status}`) : badge("failed", tried.reason), ` test notice ${tried.id}`);
+    } catch (error) {
+      result.replaceChildren(problem(error));
+    }
+  };
+  place.append(
+    h("p", {}, `Notices are posted to ${webhook.url}, signed with the secret ending in ${webhook.secret_hint} (set ${when(webhook.set_at)}).`),
+    h("div", { class: "list-actions" },
+      h("button", { type: "button", onclick: test }, "Send a test notice"),
+      h("button", { type: "button", class: "secondary", onclick: () => setTo(webhook.url) }, "New secret"),
+      h("button", { type: "button", class: "secondary", onclick: () => act(NOTICE_WEBHOOK, "DELETE") }, "Remove")),
+    result);
+  return place;
+}
+
 async function settingsView() {
   const [settings, provider] = await Promise.all([api("/settings"), providerStatus()]);
   const form = h("form", { class: "inline", onsubmit: async (event) => {
@@ -658,7 +701,8 @@ async function settingsView() {
     h("label", {}, "Keep message events (days)", h("input", { name: "retention", type: "number", min: 1, max: 3650, value: settings.message_event_retention_days })),
     h("button", { type: "submit" }, "Save"),
   );
-  show(h("h1", {}, "Settings"), form, h("h2", {}, "Email provider"), provider);
+  show(h("h1", {}, "Settings"), form, h("h2", {}, "Notice webhook"), noticeWebhook(settings.notice_webhook),
+    h("h2", {}, "Email provider"), provider);
 }
 
 async function outboxView() {

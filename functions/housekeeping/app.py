@@ -35,6 +35,7 @@ tasks: dict[str, Task] = {
         LinkSigner(secrets.OnFirstUse(completion.link_secret_arn), str(completion.public_base_url)),
         timedelta(minutes=completion.send_grace_minutes),
         timedelta(hours=settings.stale_message_hours),
+        allow_private_hosts=settings.allow_private_provider_hosts,
     ),
     "pending_syncs": RequeuePendingSyncs(
         table,
@@ -42,7 +43,12 @@ tasks: dict[str, Task] = {
         timedelta(minutes=settings.pending_sync_minutes),
         settings.pending_sync_max_requeues,
     ),
-    "pool_alerts": PoolAlerts(table, settings.sender_address, settings.configuration_set_name),
+    "pool_alerts": PoolAlerts(
+        table,
+        settings.sender_address,
+        settings.configuration_set_name,
+        allow_private_hosts=settings.allow_private_provider_hosts,
+    ),
     "requeue_outbox": RequeueOutbox(
         table, settings.mail_queue_url, timedelta(minutes=settings.outbox_grace_minutes)
     ),

@@ -13,7 +13,12 @@ from couponflow.tracing import function_tracer
 settings = SendStarterSettings.from_env()
 logger = structured_logger()
 tracer = function_tracer()
-starter = SendStarter(Table(settings.table_name), settings.fanout_queue_url, settings.sender_address)
+starter = SendStarter(
+    Table(settings.table_name),
+    settings.fanout_queue_url,
+    settings.sender_address,
+    allow_private_hosts=settings.allow_private_provider_hosts,
+)
 
 
 @logger.inject_lambda_context

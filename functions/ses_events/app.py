@@ -35,6 +35,7 @@ applier = SesEventApplier(
         ),
         sender=settings.sender_address,
         configuration_set=settings.configuration_set_name,
+        allow_private_hosts=settings.allow_private_provider_hosts,
     ),
     soft_bounce_rule=SoftBounceRule(
         threshold=settings.soft_bounce_threshold, window=timedelta(days=settings.soft_bounce_window_days)

@@ -3,13 +3,18 @@ sign in (a wrong key says so), create a campaign, claim from its page as a store
 watch the email reach `delivered` on the customer's page, open the (i) panel with the server's
 words, switch the global unsubscribe, add to a list, find the customer by an email prefix,
 open the email in the local outbox and follow its coupon link (the campaign's Status then says
-`coupon viewed`); schedule a send and cancel it; the settings page. axe-core finds no serious
+`coupon viewed`); schedule a send and cancel it; the settings page; set a notice webhook, see its
+secret once and send it a test notice. axe-core finds no serious
 accessibility violation on any page; screenshots are saved under build/screenshots/."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +278,73 @@ def test_a_merchant_schedules_a_send_on_the_hour_sees_its_preflight_and_cancels_
         "[...document.querySelectorAll('#provider button')].find(b => b.textContent === 'Disconnect').click()"
     )
     browser.wait_until("!!document.querySelector('#connect-provider')", "the disconnect")
+
+
+@pytest.fixture()
+def notice_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A merchant's endpoint on 127.0.0.1 (the local stack allows private hosts): what it was posted."""
+    posts: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            posts.append({"body": body, "headers": dict(self.headers.items())})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/notices", posts
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_merchant_sets_a_notice_webhook_sees_its_secret_once_and_sends_a_test_notice(
+    browser: Chromium, local: Running, notice_receiver: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, posts = notice_receiver
+    browser.open(console_url(local))
+    browser.evaluate(f"sessionStorage.setItem('couponflow.key', {json.dumps(local.api_key)})")
+    go(browser, "#/settings")
+    browser.wait_until("!!document.querySelector('#set-notice-webhook')", "the webhook form")
+
+    fill_and_submit(browser, "#set-notice-webhook", {"url": url})
+
+    # The secret, once, beside the webhook's state in words
+    secret = browser.wait_until(
+        "document.querySelector('#notice-webhook .secret code')?.textContent", "the secret"
+    )
+    assert secret.startswith("whsec_")
+    words = browser.evaluate("document.getElementById('notice-webhook').textContent")
+    assert f"Notices are posted to {url}, signed with the secret ending in {secret[-4:]}" in words
+    assert serious_violations(browser) == []
+    browser.screenshot(SHOTS / "notice-webhook.png")
+
+    browser.evaluate(
+        "[...document.querySelectorAll('#notice-webhook button')]"
+        ".find(b => b.textContent === 'Send a test notice').click()"
+    )
+    shown = browser.wait_until(
+        "document.querySelector('#notice-webhook [role=status] .status')?.textContent", "the test's result"
+    )
+    assert shown == "delivered (HTTP 204)"
+    (post,) = posts  # the ping, signed with the secret the console showed
+    stamp, mac = post["headers"]["Couponflow-Signature"].removeprefix("t=").split(",v1=")
+    assert mac == hmac.new(secret.encode(), f"{stamp}.".encode() + post["body"], hashlib.sha256).hexdigest()
+    assert json.loads(post["body"])["type"] == "ping"
+
+    go(browser, "#/campaigns")  # leaving the page, and coming back: the secret is not shown again
+    browser.wait_until("!document.getElementById('notice-webhook')", "the campaigns page")
+    go(browser, "#/settings")
+    browser.wait_until(
+        "document.getElementById('notice-webhook')?.textContent.includes('ending in')", "the state"
+    )
+    assert browser.evaluate("document.querySelector('#notice-webhook .secret')") is None
+    browser.evaluate(
+        "[...document.querySelectorAll('#notice-webhook button')]"
+        ".find(b => b.textContent === 'Remove').click()"
+    )
+    browser.wait_until("!!document.querySelector('#set-notice-webhook')", "the removal")

@@ -59,8 +59,9 @@ def test_notice_is_emailed_and_posted_with_a_verifiable_signature(stack, merchan
     delivered = notify_merchant(
         table,
         merchant[0],
-        Notice("pool_low", "Codes running low", "Only 5 codes left", {"left": 5}),
+        Notice("pool_low", "Codes running low", "Only 5 codes left", {"left": 5}, key="c-1/0"),
         sender="coupons@example.com",
+        allow_private_hosts=True,
     )
 
     sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages[before:]
@@ -85,7 +86,7 @@ def test_webhook_client_errors_are_permanent(receiver):
         webhook.post_signed(url, "s", {"a": 1})
 
 
-NOTICE = Notice("pool_low", "Codes running low", "Only 5 codes left", {"left": 5})
+NOTICE = Notice("pool_low", "Codes running low", "Only 5 codes left", {"left": 5}, key="c-1/0")
 
 
 def _with_address(stack: Any, merchant_id: str, address: str) -> Table:
@@ -105,7 +106,9 @@ def test_a_notice_whose_answer_SES_lost_is_not_emailed_again_and_still_calls_the
     )
     with answer_lost_then_sent_again(ses.sending_client(), "SendEmail", lambda body: True) as lost:
         # When the merchant is notified
-        delivered = notify_merchant(table, merchant[0], NOTICE, sender="coupons@example.com")
+        delivered = notify_merchant(
+            table, merchant[0], NOTICE, sender="coupons@example.com", allow_private_hosts=True
+        )
 
     # Then the email went out once, not once per attempt, and counts as gone out
     assert lost == [1]
@@ -122,7 +125,9 @@ def test_a_webhook_failing_after_the_email_went_out_is_logged_not_raised(stack, 
         keys.merchant(merchant[0]), "SET webhook_url = :u, webhook_secret = :s", values={":u": url, ":s": "k"}
     )
 
-    delivered = notify_merchant(table, merchant[0], NOTICE, sender="coupons@example.com")
+    delivered = notify_merchant(
+        table, merchant[0], NOTICE, sender="coupons@example.com", allow_private_hosts=True
+    )
 
     # a caller that tried the notice again would email the merchant twice
     assert delivered.email_message_id and delivered.webhook_status is None
@@ -140,7 +145,7 @@ def test_a_notice_of_which_nothing_went_out_raises_so_it_can_be_tried_again(stac
     )
 
     with pytest.raises(RetryableError):
-        notify_merchant(table, merchant[0], NOTICE, sender="coupons@example.com")
+        notify_merchant(table, merchant[0], NOTICE, sender="coupons@example.com", allow_private_hosts=True)
 
 
 def test_a_throttled_notice_is_sent_once_after_the_throttling(stack, merchant, monkeypatch):
@@ -149,7 +154,9 @@ def test_a_throttled_notice_is_sent_once_after_the_throttling(stack, merchant, m
     monkeypatch.setattr(retry, "sleep", waits.append)
     moto_patches.throttle_next_sends(2)
     try:
-        delivered = notify_merchant(table, merchant[0], NOTICE, sender="coupons@example.com")
+        delivered = notify_merchant(
+            table, merchant[0], NOTICE, sender="coupons@example.com", allow_private_hosts=True
+        )
     finally:
         moto_patches.throttle_next_sends(0)
 

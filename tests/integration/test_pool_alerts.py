@@ -66,7 +66,7 @@ def test_low_and_empty_pool_alerts_are_sent_once_each_and_rearmed_by_a_load(stac
     campaigns.create(table, campaign, NOW)
     campaigns.update_fields(table, merchant[0], campaign.campaign_id, {"pool_alert_threshold": 3}, NOW)
     campaigns.add_codes(table, merchant[0], campaign.campaign_id, [f"AL-{i:03d}" for i in range(5)], NOW)
-    sweep = PoolAlerts(table, sender="alerts@example.com")
+    sweep = PoolAlerts(table, sender="alerts@example.com", allow_private_hosts=True)
     now = datetime.fromisoformat(NOW)
 
     sweep(now)
@@ -118,7 +118,7 @@ def test_an_undelivered_alert_is_given_back_for_the_next_sweep_without_failing_t
     campaigns.create(table, campaign, NOW)
     campaigns.update_fields(table, merchant[0], campaign.campaign_id, {"pool_alert_threshold": 5}, NOW)
     campaigns.add_codes(table, merchant[0], campaign.campaign_id, ["DOWN-001"], NOW)
-    sweep = PoolAlerts(table, sender="alerts@example.com")
+    sweep = PoolAlerts(table, sender="alerts@example.com", allow_private_hosts=True)
 
     sweep(datetime.fromisoformat(NOW))
 
@@ -142,7 +142,7 @@ def test_an_alert_emailed_before_its_webhook_failed_is_kept_and_never_emailed_ag
     campaigns.create(table, campaign, NOW)
     campaigns.update_fields(table, merchant[0], campaign.campaign_id, {"pool_alert_threshold": 5}, NOW)
     campaigns.add_codes(table, merchant[0], campaign.campaign_id, ["HALF-001"], NOW)
-    sweep = PoolAlerts(table, sender="alerts@example.com")
+    sweep = PoolAlerts(table, sender="alerts@example.com", allow_private_hosts=True)
 
     # When two sweeps run
     sweep(datetime.fromisoformat(NOW))

@@ -500,7 +500,10 @@ def test_the_merchant_retention_setting_is_the_ttl_of_the_events_stored_after_it
         response = load_handler("MerchantApiFunction").lambda_handler(event, lambda_context)
         return response["statusCode"], body_of(response)
 
-    assert settings_call("GET") == (200, {"message_event_retention_days": 180, "notification_email": None})
+    assert settings_call("GET") == (
+        200,
+        {"message_event_retention_days": 180, "notification_email": None, "notice_webhook": None},
+    )
     status, bad = settings_call("PATCH", {"message_event_retention_days": 0})
     assert status == 422 and "message_event_retention_days" in json.dumps(bad)
     status, changed = settings_call("PATCH", {"message_event_retention_days": 30})

@@ -1,7 +1,8 @@
 """The one module that calls merchants' webhooks: JSON over HTTPS, signed with the merchant's secret.
 
 Signature header (verify by recomputing): ``Couponflow-Signature: t=<unix seconds>,v1=<hex>``
-where ``v1 = HMAC-SHA256(secret, f"{t}.{body}")``. Receivers should reject stale ``t``.
+where ``v1 = HMAC-SHA256(secret, f"{t}.{body}")``. Receivers should reject stale ``t``. A post
+that is tried again carries the same ``Idempotency-Key`` when the caller gives one.
 """
 
 from __future__ import annotations
@@ -26,20 +27,25 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def post_signed(url: str, secret: str, payload: Mapping[str, Any], *, now: int | None = None) -> int:
+def post_signed(
+    url: str,
+    secret: str,
+    payload: Mapping[str, Any],
+    *,
+    now: int | None = None,
+    idempotency_key: str | None = None,
+) -> int:
     """POST ``payload``; returns the HTTP status. A redirect and 4xx (but 429) are permanent,
     anything else retryable."""
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Couponflow-Webhook/1",
-            "Couponflow-Signature": signature(secret, now or int(time.time()), body),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Couponflow-Webhook/1",
+        "Couponflow-Signature": signature(secret, now or int(time.time()), body),
+    }
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with open_url(request, TIMEOUT_SECONDS) as response:
             return int(response.status)

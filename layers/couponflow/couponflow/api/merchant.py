@@ -76,6 +76,10 @@ def _integrations(module: Any, w: Wiring) -> Any:
     return module.build(w.table, s.secret_name_prefix, allow_private_hosts=s.allow_private_provider_hosts)
 
 
+def _settings(module: Any, w: Wiring) -> Any:
+    return module.build(w.table, allow_private_hosts=w.settings.allow_private_provider_hosts)
+
+
 def _sends(module: Any, w: Wiring) -> Any:
     return module.build(_service("sends", "scheduler_from")(w.table, w.schedule))
 
@@ -93,7 +97,7 @@ BUILDERS: dict[str, Builder] = {
     "merchant_code_imports": _code_imports,
     "merchant_customers": _customers,
     "merchant_suppressions": _on_table,
-    "merchant_settings": _on_table,
+    "merchant_settings": _settings,
     "merchant_redemptions": _redemptions,
     "merchant_integrations": _integrations,
     "merchant_customer_admin": _on_table,

@@ -149,3 +149,10 @@ class MerchantSettingsIn(_Strict):
 
     message_event_retention_days: int | None = Field(default=None, ge=1, le=3650)
     notification_email: Email | None = None
+
+
+class NoticeWebhookIn(_Strict):
+    """``PUT /settings/notice-webhook``: where notices are posted. Setting it again (the same URL
+    or another) issues a new signing secret."""
+
+    url: HttpUrl = Field(description="https, to a public host")

@@ -382,9 +382,33 @@ class CustomerRecord(_Shown):
     updated_at: str | None = None
 
 
+class NoticeWebhookView(_Shown):
+    """Where the merchant's notices are posted, signed with ``Couponflow-Signature``."""
+
+    url: str
+    secret_hint: str = Field(description="the signing secret's last four characters")
+    set_at: str
+
+
+class NoticeWebhookSet(NoticeWebhookView):
+    """The answer that sets the webhook: the one that shows its signing secret."""
+
+    secret: str = Field(description="the signing secret (`whsec_...`): shown here, never again")
+
+
+class NoticeWebhookTest(_Row):
+    """What the webhook answered a test notice (type `ping`)."""
+
+    id: str = Field(description="the test notice's id, also its `Idempotency-Key` header")
+    delivered: bool
+    status: int | None = Field(default=None, description="the webhook's HTTP status, when it answered")
+    reason: str | None = Field(default=None, description="why it was not delivered")
+
+
 class SettingsView(_Shown):
     message_event_retention_days: int
     notification_email: str | None = None
+    notice_webhook: NoticeWebhookView | None = None
 
 
 class CampaignRow(CampaignView):

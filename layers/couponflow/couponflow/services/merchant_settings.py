@@ -7,6 +7,7 @@ from typing import Any
 
 from couponflow.adapters.dynamodb import Table
 from couponflow.models.api import MerchantSettingsIn
+from couponflow.services import notice_webhook
 from couponflow.store import keys
 
 DEFAULT_RETENTION_DAYS = 180
@@ -20,6 +21,7 @@ def view(table: Table, merchant_id: str) -> dict[str, Any]:
             profile.get("message_event_retention_days") or DEFAULT_RETENTION_DAYS
         ),
         "notification_email": profile.get("notification_email"),
+        "notice_webhook": notice_webhook.view(profile),
     }
 
 

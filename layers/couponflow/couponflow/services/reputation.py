@@ -30,6 +30,7 @@ class ReputationGuard:
     thresholds: Thresholds
     sender: str | None = None
     configuration_set: str | None = None
+    allow_private_hosts: bool = False  # notice webhooks on internal hosts (local stack, tests)
 
     def check(self, merchant_id: str, campaign_id: str, now: datetime) -> str | None:
         """Pause the campaign if its rates crossed a threshold; returns the reason when it paused it."""
@@ -94,9 +95,15 @@ class ReputationGuard:
                 "your suppression list) before resuming the campaign."
             ),
             data={"campaign_id": campaign.get("campaign_id"), "reason": reason, "rates": stats},
+            key=f"{campaign.get('campaign_id')}/{campaign.get('reputation_paused_at')}",
         )
         notify_merchant(
-            self.table, merchant_id, notice, sender=self.sender, configuration_set=self.configuration_set
+            self.table,
+            merchant_id,
+            notice,
+            sender=self.sender,
+            configuration_set=self.configuration_set,
+            allow_private_hosts=self.allow_private_hosts,
         )
         with contextlib.suppress(ConditionFailed):  # marked by a concurrent notice
             self.table.update(

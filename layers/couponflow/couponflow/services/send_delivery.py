@@ -109,9 +109,11 @@ def _publish_text(phone: str, text: str) -> str:
     )
 
 
-def notify_quietly(table: Table, merchant_id: str, notice: Notice, sender: str) -> None:
+def notify_quietly(
+    table: Table, merchant_id: str, notice: Notice, sender: str, *, allow_private_hosts: bool = False
+) -> None:
     try:
-        notify_merchant(table, merchant_id, notice, sender=sender)
+        notify_merchant(table, merchant_id, notice, sender=sender, allow_private_hosts=allow_private_hosts)
     except Exception:  # the send's outcome is recorded; a lost notice must not undo it
         logger.exception("could not notify the merchant", extra={"merchant_id": merchant_id})
 
@@ -122,6 +124,7 @@ class SendStarter:
     fanout_queue_url: str
     sender: str
     chunk_size: int = CHUNK_SIZE
+    allow_private_hosts: bool = False  # notice webhooks on internal hosts (local stack, tests)
 
     def start(self, merchant_id: str, send_id: str, now: datetime | None = None) -> str:
         now = now or datetime.now(UTC)
@@ -237,8 +240,9 @@ class SendStarter:
         notify_quietly(
             self.table,
             m,
-            Notice("send_failed", f"Send {s} failed: {why}", text, {"send_id": s, **shown}),
+            Notice("send_failed", f"Send {s} failed: {why}", text, {"send_id": s, **shown}, key=s),
             self.sender,
+            allow_private_hosts=self.allow_private_hosts,
         )
 
 

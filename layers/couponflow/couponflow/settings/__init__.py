@@ -25,3 +25,10 @@ class EnvSettings(BaseModel):
 
 class TableSettings(EnvSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
+
+
+class MerchantUrlSettings(EnvSettings):
+    """For a function that calls merchant-set URLs (email providers, notice webhooks)."""
+
+    # Those URLs may be http or reach internal hosts: the local stack and tests only, never AWS.
+    allow_private_provider_hosts: bool = Field(alias="ALLOW_PRIVATE_PROVIDER_HOSTS", default=False)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field, HttpUrl
 
-from couponflow.settings import EnvSettings, TableSettings
+from couponflow.settings import EnvSettings, MerchantUrlSettings, TableSettings
 
 
-class HousekeepingSettings(TableSettings):
+class HousekeepingSettings(TableSettings, MerchantUrlSettings):  # notice webhooks
     mail_queue_url: str = Field(alias="MAIL_QUEUE_URL", min_length=1)
     outbox_grace_minutes: float = Field(alias="OUTBOX_GRACE_MINUTES", default=5, gt=0)
     sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)  # merchant notifications (pool alerts)

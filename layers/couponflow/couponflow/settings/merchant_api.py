@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from pydantic import Field, HttpUrl
 
-from couponflow.settings import EnvSettings, TableSettings
+from couponflow.settings import EnvSettings, MerchantUrlSettings, TableSettings
 
 
-class MerchantApiSettings(TableSettings):
+class MerchantApiSettings(TableSettings, MerchantUrlSettings):
     events_table_name: str = Field(alias="EVENTS_TABLE_NAME", min_length=3)
     code_import_bucket: str = Field(alias="CODE_IMPORT_BUCKET", min_length=3)
     code_import_queue_url: str = Field(alias="CODE_IMPORT_QUEUE_URL", min_length=1)
     secret_name_prefix: str = Field(alias="SECRET_NAME_PREFIX", min_length=1, default="couponflow")
-    # Merchant-set provider URLs may be http or reach internal hosts (local stack and tests only).
-    allow_private_provider_hosts: bool = Field(alias="ALLOW_PRIVATE_PROVIDER_HOSTS", default=False)
 
 
 class SendScheduleSettings(EnvSettings):

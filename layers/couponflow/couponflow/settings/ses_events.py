@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from couponflow.settings import TableSettings
+from couponflow.settings import MerchantUrlSettings, TableSettings
 
 
-class SesEventsSettings(TableSettings):
+class SesEventsSettings(TableSettings, MerchantUrlSettings):  # notice webhooks
     events_table_name: str = Field(alias="EVENTS_TABLE_NAME", min_length=3)
     message_event_retention_days: int = Field(alias="MESSAGE_EVENT_RETENTION_DAYS", default=180, ge=1)
     sender_address: str = Field(alias="SENDER_ADDRESS", min_length=3)  # for merchant notices

@@ -124,6 +124,7 @@ class FinishSends:
     grace: timedelta = timedelta(minutes=30)
     stale_after: timedelta = STALE_AFTER  # the stale-message sweep's limit (``STALE_MESSAGE_HOURS``)
     pages_per_run: int = PAGES_PER_RUN
+    allow_private_hosts: bool = False  # notice webhooks on internal hosts (local stack, tests)
 
     def __call__(self, now: datetime) -> Mapping[str, int]:
         finished = waiting = 0
@@ -293,8 +294,11 @@ class FinishSends:
         notify_quietly(
             self.table,
             merchant_id,
-            Notice("send_finished", f"Send {send_id} is done", text, {"send_id": send_id, **summary}),
+            Notice(
+                "send_finished", f"Send {send_id} is done", text, {"send_id": send_id, **summary}, key=send_id
+            ),
             self.sender,
+            allow_private_hosts=self.allow_private_hosts,
         )
         return True
 

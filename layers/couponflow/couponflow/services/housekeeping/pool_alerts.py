@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 def notice_for(alert: PoolAlert, campaign: Item, available: int) -> Notice:
     name = campaign.get("name", campaign["campaign_id"])
+    key = f"{campaign['campaign_id']}/{int(campaign.get('pool_version', 0))}"  # once per pool version
     data = {
         "campaign_id": campaign["campaign_id"],
         "campaign_name": name,
@@ -37,12 +38,12 @@ def notice_for(alert: PoolAlert, campaign: Item, available: int) -> Notice:
             f"Campaign '{name}' has no coupon codes left. "
             "Customers who claim now are told it is out of coupons."
         )
-        return Notice(str(alert), f"Out of coupon codes: {name}", text, data)
+        return Notice(str(alert), f"Out of coupon codes: {name}", text, data, key=key)
     text = (
         f"Campaign '{name}' has {available} coupon codes left, below your alert threshold of "
         f"{campaign.get('pool_alert_threshold')}. Load more codes to keep it running."
     )
-    return Notice(str(alert), f"Coupon codes running low: {name}", text, data)
+    return Notice(str(alert), f"Coupon codes running low: {name}", text, data, key=key)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class PoolAlerts:
     table: Table
     sender: str
     configuration_set: str | None = None
+    allow_private_hosts: bool = False  # notice webhooks on internal hosts (local stack, tests)
 
     def __call__(self, now: datetime) -> dict[str, int]:
         checked = sent = failed = 0
@@ -85,6 +87,7 @@ class PoolAlerts:
                     notice_for(alert, campaign, available),
                     sender=self.sender,
                     configuration_set=self.configuration_set,
+                    allow_private_hosts=self.allow_private_hosts,
                 )
             except PermanentSendError:  # the merchant's endpoint refuses it: retrying will not help
                 logger.warning(
