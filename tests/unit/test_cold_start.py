@@ -59,3 +59,20 @@ def test_a_collector_switched_off_before_the_cold_start_stays_off() -> None:
     )
 
     assert found == {"on": False, "frozen": 0}
+
+
+def test_no_core_module_imports_the_pause_so_nothing_but_a_handler_module_pauses_the_collector() -> None:
+    # The bench, the tests and the local stack import the core without a handler module's
+    # ``finished()``: had a core module imported ``cold_start``, their collector would stay off.
+    found = _in_fresh_process(
+        "import gc, importlib, json, pkgutil, sys\n"
+        "import couponflow\n"
+        "names = [m.name for m in pkgutil.walk_packages(couponflow.__path__, 'couponflow.')]\n"
+        "for name in names:\n"
+        "    if name != 'couponflow.cold_start': importlib.import_module(name)\n"
+        "paused = 'couponflow.cold_start' in sys.modules\n"
+        "print(json.dumps({'on': gc.isenabled(), 'paused': paused, 'modules': len(names)}))"
+    )
+
+    assert found["on"] is True and found["paused"] is False
+    assert isinstance(found["modules"], int) and found["modules"] > 100
