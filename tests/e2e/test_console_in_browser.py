@@ -9,12 +9,8 @@ accessibility violation on any page; screenshots are saved under build/screensho
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +18,7 @@ import pytest
 
 from tests.e2e.browser import Chromium
 from tests.e2e.conftest import Call, Running
+from tests.fakes.providers import NoticeReceiver, signed_with
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -281,31 +278,16 @@ def test_a_merchant_schedules_a_send_on_the_hour_sees_its_preflight_and_cancels_
 
 
 @pytest.fixture()
-def notice_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A merchant's endpoint on 127.0.0.1 (the local stack allows private hosts): what it was posted."""
-    posts: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            posts.append({"body": body, "headers": dict(self.headers.items())})
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/notices", posts
-    server.shutdown()
-    server.server_close()
+def notice_receiver() -> Iterator[NoticeReceiver]:
+    """A merchant's endpoint on 127.0.0.1 (the local stack allows private hosts)."""
+    with NoticeReceiver() as receiver:
+        yield receiver
 
 
 def test_a_merchant_sets_a_notice_webhook_sees_its_secret_once_and_sends_a_test_notice(
-    browser: Chromium, local: Running, notice_receiver: tuple[str, list[dict[str, Any]]]
+    browser: Chromium, local: Running, notice_receiver: NoticeReceiver
 ) -> None:
-    url, posts = notice_receiver
+    url = notice_receiver.notices_url
     browser.open(console_url(local))
     browser.evaluate(f"sessionStorage.setItem('couponflow.key', {json.dumps(local.api_key)})")
     go(browser, "#/settings")
@@ -330,11 +312,9 @@ def test_a_merchant_sets_a_notice_webhook_sees_its_secret_once_and_sends_a_test_
     shown = browser.wait_until(
         "document.querySelector('#notice-webhook [role=status] .status')?.textContent", "the test's result"
     )
-    assert shown == "delivered (HTTP 204)"
-    (post,) = posts  # the ping, signed with the secret the console showed
-    stamp, mac = post["headers"]["Couponflow-Signature"].removeprefix("t=").split(",v1=")
-    assert mac == hmac.new(secret.encode(), f"{stamp}.".encode() + post["body"], hashlib.sha256).hexdigest()
-    assert json.loads(post["body"])["type"] == "ping"
+    assert shown == "delivered (HTTP 200)"
+    (post,) = notice_receiver.writes()  # the ping, signed with the secret the console showed
+    assert signed_with(secret, post) and post.body["type"] == "ping"
 
     go(browser, "#/campaigns")  # leaving the page, and coming back: the secret is not shown again
     browser.wait_until("!document.getElementById('notice-webhook')", "the campaigns page")

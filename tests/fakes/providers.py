@@ -11,6 +11,10 @@ failures (e.g. 500 or 429) for the next requests.
 ``WebhookReceiver`` verifies ``Couponflow-Signature`` (HMAC-SHA256 over ``"{t}.{body}"``),
 answers 401 to a bad signature, 409 to an address it already has (unless the same
 ``Idempotency-Key`` repeats), 200 otherwise, or the programmed status.
+
+``NoticeReceiver`` is a merchant's notice webhook: it takes every post (200, or the programmed
+status) and keeps each raw body, so a test checks the signature with the secret the merchant
+was shown (``signed_with``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""
 
 
 class _Server:
@@ -57,7 +62,7 @@ class _Server:
                 except ValueError:
                     body = raw.decode(errors="replace")
                 with owner._lock:
-                    owner.requests.append(Recorded(self.command, self.path, dict(self.headers), body))
+                    owner.requests.append(Recorded(self.command, self.path, dict(self.headers), body, raw))
                     forced = owner.fail_next.pop(0) if owner.fail_next else None
                     if forced is not None:
                         status, answer = (
@@ -223,3 +228,21 @@ class WebhookReceiver(_Server):
             return 409, {"error": "already subscribed"}
         self.accepted[email] = key
         return 200, {"ok": True}
+
+
+class NoticeReceiver(_Server):
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes, body: Any
+    ) -> tuple[int, dict[str, Any]]:
+        return 200, {"ok": True}
+
+    @property
+    def notices_url(self) -> str:
+        return f"{self.url}/notices"
+
+
+def signed_with(secret: str, post: Recorded) -> bool:
+    """Whether ``post`` carries a ``Couponflow-Signature`` made with ``secret`` over its body."""
+    stamp, _, mac = post.headers.get("Couponflow-Signature", "").removeprefix("t=").partition(",v1=")
+    expected = hmac.new(secret.encode(), f"{stamp}.".encode() + post.raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(mac, expected)

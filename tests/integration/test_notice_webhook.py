@@ -5,14 +5,10 @@ real HTTP server on 127.0.0.1; the merchant API is the function's handler as the
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import importlib
 import json
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import ModuleType
 from typing import Any
 
@@ -24,44 +20,17 @@ from couponflow.services.housekeeping.pool_alerts import PoolAlerts
 from couponflow.services.notifications import Notice, notify_merchant
 from couponflow.store import campaigns, keys
 
+from tests.fakes.providers import NoticeReceiver, signed_with
 from tests.integration.helpers import body_of, merchant_event
 
 WEBHOOK = "/settings/notice-webhook"
 NOW = "2026-12-04T10:00:00+00:00"
 
 
-class Receiver:
-    """A merchant's endpoint: what it was posted, and the statuses it answers, in turn."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        self.answers: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.posts.append({"body": body, "headers": dict(self.headers.items())})
-                self.send_response(receiver.answers.pop(0) if receiver.answers else 204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/notices"
-
-    def payloads(self) -> list[dict[str, Any]]:
-        return [json.loads(post["body"]) for post in self.posts]
-
-
 @pytest.fixture()
-def receiver() -> Iterator[Receiver]:
-    found = Receiver()
-    threading.Thread(target=found.server.serve_forever, daemon=True).start()
-    yield found
-    found.server.shutdown()
-    found.server.server_close()
+def receiver() -> Iterator[NoticeReceiver]:
+    with NoticeReceiver() as found:
+        yield found
 
 
 Api = Callable[..., tuple[int, Any]]
@@ -82,31 +51,25 @@ def api(load_handler: Callable[[str], ModuleType], merchant: Any, lambda_context
     return _api(load_handler("MerchantApiFunction"), merchant[0], lambda_context)
 
 
-def _signed_by(secret: str, post: dict[str, Any]) -> bool:
-    stamp, mac = post["headers"]["Couponflow-Signature"].removeprefix("t=").split(",v1=")
-    expected = hmac.new(secret.encode(), f"{stamp}.".encode() + post["body"], hashlib.sha256).hexdigest()
-    return hmac.compare_digest(mac, expected)
-
-
 def test_a_webhook_is_set_with_a_secret_shown_once_replaced_with_a_new_one_and_removed(api, receiver):
     # When the merchant sets a notice webhook
-    status, set_ = api("PUT", WEBHOOK, {"url": receiver.url})
+    status, set_ = api("PUT", WEBHOOK, {"url": receiver.notices_url})
 
     # Then the answer shows the secret, and the settings later show only its end
     assert status == 200, set_
-    assert set_["url"] == receiver.url and set_["secret"].startswith("whsec_")
+    assert set_["url"] == receiver.notices_url and set_["secret"].startswith("whsec_")
     assert set_["secret_hint"] == set_["secret"][-4:]
     status, settings = api("GET", "/settings")
     assert status == 200
     assert settings["notice_webhook"] == {
-        "url": receiver.url,
+        "url": receiver.notices_url,
         "secret_hint": set_["secret"][-4:],
         "set_at": set_["set_at"],
     }
     assert set_["secret"] not in json.dumps(settings)
 
     # When it is set again, the secret is a new one; when removed, no webhook is left
-    status, again = api("PUT", WEBHOOK, {"url": receiver.url})
+    status, again = api("PUT", WEBHOOK, {"url": receiver.notices_url})
     assert status == 200 and again["secret"] != set_["secret"]
     assert api("DELETE", WEBHOOK) == (204, None)
     assert api("GET", "/settings")[1]["notice_webhook"] is None
@@ -114,22 +77,22 @@ def test_a_webhook_is_set_with_a_secret_shown_once_replaced_with_a_new_one_and_r
 
 
 def test_a_test_notice_arrives_signed_with_the_secret_and_its_id_as_the_idempotency_key(api, receiver):
-    secret = api("PUT", WEBHOOK, {"url": receiver.url})[1]["secret"]
+    secret = api("PUT", WEBHOOK, {"url": receiver.notices_url})[1]["secret"]
 
     status, tested = api("POST", f"{WEBHOOK}/test")
 
     assert status == 200, tested
-    assert tested["delivered"] is True and tested["status"] == 204
-    (post,) = receiver.posts
-    assert _signed_by(secret, post)
-    assert post["headers"]["Idempotency-Key"] == tested["id"] == json.loads(post["body"])["id"]
-    assert json.loads(post["body"])["type"] == "ping"
+    assert tested["delivered"] is True and tested["status"] == 200
+    (post,) = receiver.writes()
+    assert signed_with(secret, post)
+    assert post.headers["Idempotency-Key"] == tested["id"] == post.body["id"]
+    assert post.body["type"] == "ping"
 
 
 def test_a_test_notice_the_webhook_refuses_says_why_and_none_is_404(api, receiver):
     assert api("POST", f"{WEBHOOK}/test")[0] == 404
-    api("PUT", WEBHOOK, {"url": receiver.url})
-    receiver.answers.append(410)
+    api("PUT", WEBHOOK, {"url": receiver.notices_url})
+    receiver.fail_next.append(410)
 
     status, tested = api("POST", f"{WEBHOOK}/test")
 
@@ -173,7 +136,7 @@ def test_a_notifying_function_as_deployed_never_posts_to_an_internal_host(stack,
     table.update(
         keys.merchant(merchant[0]),
         "SET webhook_url = :u, webhook_secret = :s REMOVE notification_email",
-        values={":u": receiver.url, ":s": "whsec_x"},
+        values={":u": receiver.notices_url, ":s": "whsec_x"},
     )
     notice = Notice("pool_low", "Codes running low", "Only 5 codes left", {"left": 5}, key="c-1/1")
 
@@ -182,7 +145,7 @@ def test_a_notifying_function_as_deployed_never_posts_to_an_internal_host(stack,
         notify_merchant(table, merchant[0], notice, sender="coupons@example.com")
 
     # Then nothing reached the host
-    assert receiver.posts == []
+    assert receiver.requests == []
 
 
 def test_a_pool_alert_tried_again_after_its_webhook_failed_posts_the_same_notice_id(
@@ -190,9 +153,9 @@ def test_a_pool_alert_tried_again_after_its_webhook_failed_posts_the_same_notice
 ):
     # Given a webhook that fails once, and no notification email
     table = Table(stack.physical["CouponflowTable"])
-    api("PUT", WEBHOOK, {"url": receiver.url})
+    api("PUT", WEBHOOK, {"url": receiver.notices_url})
     table.update(keys.merchant(merchant[0]), "REMOVE notification_email")
-    receiver.answers.append(503)
+    receiver.fail_next.append(503)
     campaign = Campaign(merchant[0], "cmp_notice_id", "Notice id", "Subject", "email")
     campaigns.create(table, campaign, NOW)
     campaigns.update_fields(table, merchant[0], campaign.campaign_id, {"pool_alert_threshold": 5}, NOW)
@@ -204,9 +167,9 @@ def test_a_pool_alert_tried_again_after_its_webhook_failed_posts_the_same_notice
     sweep(datetime.fromisoformat(NOW))
 
     # Then both posts are one notice: the same id in the body and the Idempotency-Key
-    first, second = receiver.posts
-    assert first["headers"]["Idempotency-Key"] == second["headers"]["Idempotency-Key"]
-    assert [p["id"] for p in receiver.payloads()] == [first["headers"]["Idempotency-Key"]] * 2
-    assert [p["type"] for p in receiver.payloads()] == ["pool_low", "pool_low"]
+    first, second = receiver.writes()
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
+    assert [p.body["id"] for p in (first, second)] == [first.headers["Idempotency-Key"]] * 2
+    assert [p.body["type"] for p in (first, second)] == ["pool_low", "pool_low"]
     stored = table.get(keys.campaign(merchant[0], campaign.campaign_id)) or {}
     assert stored["pool_low_alerted_version"] == 1
