@@ -5,7 +5,7 @@ environment: modules, classes, functions, pydantic's schemas and validators, bot
 models. CPython's cyclic collector runs a pass every 700 net allocations, and each pass walks
 the objects of its generation: during one import, about 130 young passes, a dozen middle ones
 and a full one, 30 to 45 ms of a 0.25 s import on the bench's machine, spent finding that
-nothing built at import is garbage (about 700 objects of the 95,000 are).
+almost nothing built at import is garbage (about 700 objects of the 95,000).
 
 So every handler module imports this module first, which pauses the collector, and calls
 ``finished()`` last, which moves everything the cold start built into the collector's permanent
