@@ -27,6 +27,22 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac}"
 
 
+def signed(
+    secret: str, payload: Mapping[str, Any], *, now: int | None = None, idempotency_key: str | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of a signed post, as every Couponflow webhook sends them (notices here,
+    contacts to a merchant's own list endpoint in ``providers/webhook.py``)."""
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Couponflow-Webhook/1",
+        "Couponflow-Signature": signature(secret, now or int(time.time()), body),
+    }
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    return body, headers
+
+
 def post_signed(
     url: str,
     secret: str,
@@ -37,14 +53,7 @@ def post_signed(
 ) -> int:
     """POST ``payload``; returns the HTTP status. A redirect and 4xx (but 429) are permanent,
     anything else retryable."""
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Couponflow-Webhook/1",
-        "Couponflow-Signature": signature(secret, now or int(time.time()), body),
-    }
-    if idempotency_key is not None:
-        headers["Idempotency-Key"] = idempotency_key
+    body, headers = signed(secret, payload, now=now, idempotency_key=idempotency_key)
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with open_url(request, TIMEOUT_SECONDS) as response:

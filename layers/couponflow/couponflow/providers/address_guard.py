@@ -17,12 +17,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from couponflow.domain.provider_addresses import internal_kind
+from couponflow.errors import InvalidInputError
 
 Resolver = Callable[..., list[tuple[Any, ...]]]
 
 
 class UnsafeProviderUrl(ValueError):
     """The URL may not be called from our functions; the message says why."""
+
+
+def check_field(field: str, url: str, *, allow_private: bool) -> None:
+    """``check_url`` for a URL a request sets: a refusal is a 400 naming ``field``."""
+    try:
+        check_url(url, allow_private=allow_private)
+    except UnsafeProviderUrl as error:
+        raise InvalidInputError(f"{field} {error}", field) from error
 
 
 def check_url(url: str, *, allow_private: bool, resolve: Resolver = socket.getaddrinfo) -> None:

@@ -9,12 +9,10 @@ claim, so the receiver can drop a duplicate). Answers: 2xx received, 409 already
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from couponflow.adapters.webhook import signature
+from couponflow.adapters.webhook import signed
 from couponflow.domain.integration_status import Answer, webhook_answer
 from couponflow.providers import Contact
 from couponflow.providers.http import call
@@ -36,13 +34,7 @@ class SignedWebhook:
             "marketing_consent": True,
             "claimed_at": contact.claimed_at,
         }
-        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Couponflow-Webhook/1",
-            "Couponflow-Signature": signature(self.secret, int(time.time()), body),
-            "Idempotency-Key": contact.idempotency_key,
-        }
+        body, headers = signed(self.secret, payload, idempotency_key=contact.idempotency_key)
         on_push()
         status, _ = call("POST", self.url, body=body, headers=headers)
         return webhook_answer(status, pushed_before=pushed_before)

@@ -13,10 +13,10 @@ from typing import Any
 
 from couponflow.adapters import secrets
 from couponflow.adapters.dynamodb import Item, Table
-from couponflow.errors import InvalidInputError, NotFoundError
+from couponflow.errors import NotFoundError
 from couponflow.ids import new_id
 from couponflow.models.integrations import EmailProviderIn, EmailProviderOut
-from couponflow.providers.address_guard import UnsafeProviderUrl, check_url
+from couponflow.providers.address_guard import check_field
 from couponflow.store import integrations
 
 
@@ -52,10 +52,7 @@ def connect(
     for name in ("base_url", "url"):
         value = getattr(request, name)
         if value is not None:
-            try:
-                check_url(str(value), allow_private=allow_private_hosts)
-            except UnsafeProviderUrl as error:
-                raise InvalidInputError(f"{name} {error}", name) from error
+            check_field(name, str(value), allow_private=allow_private_hosts)
     fields: dict[str, Any]
     if request.type == "mailchimp":
         assert request.api_key is not None  # the model requires it for mailchimp

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from couponflow.adapters.dynamodb import Table
-from couponflow.errors import InvalidInputError, NotFoundError, PermanentSendError, RetryableError
+from couponflow.errors import NotFoundError, PermanentSendError, RetryableError
 from couponflow.ids import new_id
-from couponflow.providers.address_guard import UnsafeProviderUrl, check_url
+from couponflow.providers.address_guard import check_field
 from couponflow.services.notifications import Notice, post_notice
 from couponflow.store import keys
 
@@ -44,10 +44,7 @@ def set_webhook(
     table: Table, merchant_id: str, url: str, *, allow_private_hosts: bool, now: datetime | None = None
 ) -> dict[str, Any]:
     """Set (or replace) the webhook with a new secret; the answer is the one that shows it."""
-    try:
-        check_url(url, allow_private=allow_private_hosts)
-    except UnsafeProviderUrl as error:
-        raise InvalidInputError(f"url {error}", "url") from error
+    check_field("url", url, allow_private=allow_private_hosts)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     stamp = (now or datetime.now(UTC)).isoformat()
     table.update(
